@@ -1,0 +1,77 @@
+/**
+ * The one place that reads environment variables. Everything else receives a `Config`.
+ * Bad values fail fast with a message naming the variable and what it expects.
+ */
+import { resolve } from 'node:path';
+
+export interface Config {
+  /** HTTP port (PORT, default 4600). */
+  port: number;
+  /** Interface to listen on (HOST, default 0.0.0.0). */
+  host: string;
+  /** Directory for the embedded SQLite database and generated secrets (STATUSFLOW_DATA_DIR, default ./data). */
+  dataDir: string;
+  /** Postgres connection string (DATABASE_URL); when absent, embedded SQLite is used. */
+  databaseUrl: string | undefined;
+  /** Admin key to create on first start (STATUSFLOW_ADMIN_KEY); generated and printed once when absent. */
+  adminKey: string | undefined;
+  /** Log level (LOG_LEVEL: fatal|error|warn|info|debug|trace|silent, default info). */
+  logLevel: string;
+  /** Largest accepted request body in bytes (STATUSFLOW_BODY_LIMIT, default 1 MiB). */
+  bodyLimit: number;
+  /** Expression worker threads (STATUSFLOW_EXPR_THREADS, default 1). */
+  exprThreads: number;
+  /** Time limit for evaluating one batch of expressions, ms (STATUSFLOW_EXPR_TIMEOUT_MS, default 1000). */
+  exprTimeoutMs: number;
+  /** Memory limit of each expression worker, MB (STATUSFLOW_EXPR_MEMORY_MB, default 64). */
+  exprMemoryMb: number;
+  /** Postgres pool size (STATUSFLOW_PG_POOL, default 10). */
+  pgPoolSize: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}; got "${raw}"`);
+  }
+  return n;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and validates the configuration; throws ConfigError with a readable message. */
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL (leave it unset for embedded SQLite)');
+  }
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`);
+  }
+  const adminKey = env.STATUSFLOW_ADMIN_KEY || undefined;
+  if (adminKey !== undefined && (adminKey.length < 16 || /\s/.test(adminKey))) {
+    throw new ConfigError('STATUSFLOW_ADMIN_KEY must be at least 16 characters without spaces');
+  }
+  return {
+    port: int(env, 'PORT', 4600, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    dataDir: resolve(env.STATUSFLOW_DATA_DIR || './data'),
+    databaseUrl,
+    adminKey,
+    logLevel,
+    bodyLimit: int(env, 'STATUSFLOW_BODY_LIMIT', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    exprThreads: int(env, 'STATUSFLOW_EXPR_THREADS', 1, 1, 64),
+    exprTimeoutMs: int(env, 'STATUSFLOW_EXPR_TIMEOUT_MS', 1000, 10, 60_000),
+    exprMemoryMb: int(env, 'STATUSFLOW_EXPR_MEMORY_MB', 64, 16, 4096),
+    pgPoolSize: int(env, 'STATUSFLOW_PG_POOL', 10, 1, 200),
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The error catalogue: every error a client can see, with a stable string code and its HTTP status.
+ * `docs/errors.md` is kept in sync with this list by a test (src/domain/errors.test.ts).
+ */
+export const ERRORS = {
+  // 400 — the request itself is wrong
+  BAD_REQUEST: { status: 400, message: 'The request is invalid.' },
+  INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json.' },
+  VALIDATION_FAILED: { status: 400, message: 'The request body does not match the expected shape.' },
+  INVALID_QUERY: { status: 400, message: 'A query parameter is invalid.' },
+  INVALID_CURSOR: { status: 400, message: 'The cursor is not one this server issued.' },
+  INVALID_KEY: { status: 400, message: 'A key must match ^[a-z][a-z0-9_]{0,62}$.' },
+  INVALID_IF_MATCH: { status: 400, message: 'If-Match must be a quoted entity version, e.g. "3".' },
+  ENTITY_TYPE_INVALID: { status: 400, message: 'The entity type definition is invalid.' },
+  EXPRESSION_INVALID: { status: 400, message: 'An expression is invalid.' },
+  ATTRIBUTES_INVALID: { status: 400, message: 'One or more attributes are invalid.' },
+  STATUS_UNKNOWN: { status: 400, message: 'The status is not one of the entity type’s statuses.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  // 401 / 403
+  UNAUTHENTICATED: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key>).' },
+  FORBIDDEN: { status: 403, message: 'This API key’s role does not allow this action.' },
+  // 404
+  NOT_FOUND: { status: 404, message: 'No such route.' },
+  ENTITY_TYPE_NOT_FOUND: { status: 404, message: 'No entity type with this key.' },
+  ENTITY_NOT_FOUND: { status: 404, message: 'No entity with this id.' },
+  API_KEY_NOT_FOUND: { status: 404, message: 'No API key with this id.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed on this route.' },
+  // 409
+  VERSION_CONFLICT: { status: 409, message: 'The entity was changed by someone else (version mismatch).' },
+  ENTITY_TYPE_IN_USE: { status: 409, message: 'The entity type still has entities.' },
+  ENTITY_TYPE_CHANGED: { status: 409, message: 'The entity type changed while the save was in progress; retry.' },
+  API_KEY_SELF_DELETE: { status: 409, message: 'An API key cannot delete itself.' },
+  // 422 — the request is well formed but the rules refuse it
+  ENTITY_REQUIREMENTS_FAILED: { status: 422, message: 'The save was refused by enforced requirements.' },
+  TRANSITION_NOT_ALLOWED: { status: 422, message: 'There is no declared transition to the requested status.' },
+  TRANSITION_REQUIREMENTS_UNMET: { status: 422, message: 'The requested transition’s requirements are not met.' },
+  TRANSITION_LOOP: { status: 422, message: 'Automatic transitions did not settle within the hop limit.' },
+  // 429 / 5xx
+  RATE_LIMITED: { status: 429, message: 'Too many requests.' },
+  INTERNAL_ERROR: { status: 500, message: 'Something went wrong on the server.' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'The server is shutting down or overloaded; retry.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error meant for the client: stable code, HTTP status from the catalogue, human message, details. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = details;
+  }
+}
+
+/** One problem with one field of the input, as listed in `details` of 400 errors. */
+export interface FieldIssue {
+  /** Where the problem is, e.g. `attributes.total` or `transitions[2].to`. */
+  path: string;
+  /** Stable sub-code, e.g. `required`, `type`, `unknown`, `duplicate`. */
+  code: string;
+  message: string;
+  [extra: string]: unknown;
+}
+
+/** Shorthand: a 400 of `code` listing field issues in `details.fields`. */
+export function invalid(code: ErrorCode, issues: FieldIssue[], message?: string): AppError {
+  const first = issues[0];
+  const summary = message ?? (first ? `${ERRORS[code].message} ${first.path}: ${first.message}` : undefined);
+  return new AppError(code, summary, { fields: issues });
+}

@@ -1,0 +1,180 @@
+/** Entities and their events. Every query is scoped by org_id. */
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { EntitiesTable, EntityEventsTable, Tables } from './schema.js';
+import { fromJson, iso } from './db.js';
+
+type Executor = Kysely<Tables> | Transaction<Tables>;
+
+export interface EntityRecord {
+  id: string;
+  orgId: string;
+  type: string;
+  status: string;
+  attributes: Record<string, unknown>;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface EntityEvent {
+  id: string;
+  entityId: string;
+  entityType: string;
+  entityVersion: number;
+  kind: 'created' | 'updated' | 'deleted';
+  statusBefore: string | null;
+  statusAfter: string | null;
+  statusPath: string[];
+  changes: Record<string, { from?: unknown; to?: unknown }>;
+  actor: Record<string, unknown>;
+  createdAt: string;
+}
+
+function toEntity(row: Selectable<EntitiesTable>): EntityRecord {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    type: row.type,
+    status: row.status,
+    attributes: fromJson(row.attributes),
+    version: row.version,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+function toEvent(row: Selectable<EntityEventsTable>): EntityEvent {
+  return {
+    id: row.id,
+    entityId: row.entity_id,
+    entityType: row.entity_type,
+    entityVersion: row.entity_version,
+    kind: row.kind as EntityEvent['kind'],
+    statusBefore: row.status_before,
+    statusAfter: row.status_after,
+    statusPath: JSON.parse(row.status_path),
+    changes: JSON.parse(row.changes),
+    actor: JSON.parse(row.actor),
+    createdAt: iso(row.created_at),
+  };
+}
+
+export async function getEntity(db: Executor, orgId: string, type: string, id: string): Promise<EntityRecord | undefined> {
+  const row = await db
+    .selectFrom('entities')
+    .selectAll()
+    .where('id', '=', id)
+    .where('org_id', '=', orgId)
+    .where('type', '=', type)
+    .executeTakeFirst();
+  return row && toEntity(row);
+}
+
+export async function insertEntity(trx: Executor, e: EntityRecord): Promise<void> {
+  await trx
+    .insertInto('entities')
+    .values({
+      id: e.id,
+      org_id: e.orgId,
+      type: e.type,
+      status: e.status,
+      attributes: JSON.stringify(e.attributes),
+      version: e.version,
+      created_at: e.createdAt,
+      updated_at: e.updatedAt,
+    })
+    .execute();
+}
+
+/** Writes the new state only if the stored version is still `expectedVersion`; false when it moved. */
+export async function updateEntity(trx: Executor, e: EntityRecord, expectedVersion: number): Promise<boolean> {
+  const result = await trx
+    .updateTable('entities')
+    .set({ status: e.status, attributes: JSON.stringify(e.attributes), version: e.version, updated_at: e.updatedAt })
+    .where('id', '=', e.id)
+    .where('org_id', '=', e.orgId)
+    .where('version', '=', expectedVersion)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function deleteEntity(trx: Executor, orgId: string, type: string, id: string): Promise<EntityRecord | undefined> {
+  const row = await trx
+    .deleteFrom('entities')
+    .where('id', '=', id)
+    .where('org_id', '=', orgId)
+    .where('type', '=', type)
+    .returningAll()
+    .executeTakeFirst();
+  return row && toEntity(row);
+}
+
+export interface ListEntitiesQuery {
+  orgId: string;
+  type: string;
+  statuses?: readonly string[];
+  /** Page after this id (ids are time-ordered; lists run newest first). */
+  beforeId?: string;
+  limit: number;
+}
+
+/** Newest first, using the (org, type, status, id) or (org, type, id) index. */
+export async function listEntities(db: Executor, q: ListEntitiesQuery): Promise<EntityRecord[]> {
+  let query = db.selectFrom('entities').selectAll().where('org_id', '=', q.orgId).where('type', '=', q.type);
+  if (q.statuses && q.statuses.length > 0) query = query.where('status', 'in', q.statuses);
+  if (q.beforeId) query = query.where('id', '<', q.beforeId);
+  const rows = await query.orderBy('id', 'desc').limit(q.limit).execute();
+  return rows.map(toEntity);
+}
+
+export async function hasEntitiesOfType(db: Executor, orgId: string, type: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('entities')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('type', '=', type)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function insertEvent(trx: Executor, orgId: string, ev: EntityEvent): Promise<void> {
+  await trx
+    .insertInto('entity_events')
+    .values({
+      id: ev.id,
+      org_id: orgId,
+      entity_id: ev.entityId,
+      entity_type: ev.entityType,
+      entity_version: ev.entityVersion,
+      kind: ev.kind,
+      status_before: ev.statusBefore,
+      status_after: ev.statusAfter,
+      status_path: JSON.stringify(ev.statusPath),
+      changes: JSON.stringify(ev.changes),
+      actor: JSON.stringify(ev.actor),
+      created_at: ev.createdAt,
+    })
+    .execute();
+}
+
+/** Events of one entity, oldest first. */
+export async function listEvents(
+  db: Executor,
+  orgId: string,
+  entityId: string,
+  afterId: string | undefined,
+  limit: number,
+): Promise<EntityEvent[]> {
+  let query = db.selectFrom('entity_events').selectAll().where('org_id', '=', orgId).where('entity_id', '=', entityId);
+  if (afterId) query = query.where('id', '>', afterId);
+  const rows = await query.orderBy('id', 'asc').limit(limit).execute();
+  return rows.map(toEvent);
+}
+
+export async function countEvents(db: Executor, orgId: string, entityId?: string): Promise<number> {
+  let query = db.selectFrom('entity_events').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', orgId);
+  if (entityId) query = query.where('entity_id', '=', entityId);
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.n);
+}

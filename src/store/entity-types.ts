@@ -1,0 +1,115 @@
+/** Entity types: the current definition per (org, key) plus every earlier version. */
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { EntityTypesTable, Tables } from './schema.js';
+import { iso } from './db.js';
+
+type Executor = Kysely<Tables> | Transaction<Tables>;
+
+export interface StoredEntityType {
+  orgId: string;
+  key: string;
+  version: number;
+  /** Normalised definition (JSON text as stored; parse with the domain's types). */
+  definition: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function toStored(row: Selectable<EntityTypesTable>): StoredEntityType {
+  return {
+    orgId: row.org_id,
+    key: row.key,
+    version: row.version,
+    definition: row.definition,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+export async function getEntityType(
+  db: Executor,
+  orgId: string,
+  key: string,
+  forUpdate = false,
+): Promise<StoredEntityType | undefined> {
+  let query = db.selectFrom('entity_types').selectAll().where('org_id', '=', orgId).where('key', '=', key);
+  if (forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  return row && toStored(row);
+}
+
+/**
+ * Only the version: cheap check that a cached definition is still current. With `lock` (Postgres, inside
+ * a transaction) the row is share-locked, so a concurrent replace or delete of the type waits for us.
+ */
+export async function getEntityTypeVersion(
+  db: Executor,
+  orgId: string,
+  key: string,
+  lock: 'share' | 'update' | 'none' = 'none',
+): Promise<number | undefined> {
+  let query = db.selectFrom('entity_types').select('version').where('org_id', '=', orgId).where('key', '=', key);
+  if (lock === 'share') query = query.forShare();
+  if (lock === 'update') query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  return row?.version;
+}
+
+export async function listEntityTypes(db: Executor, orgId: string): Promise<StoredEntityType[]> {
+  const rows = await db.selectFrom('entity_types').selectAll().where('org_id', '=', orgId).orderBy('key').execute();
+  return rows.map(toStored);
+}
+
+/**
+ * Creates or replaces a type. Unchanged definitions keep their version. Returns the stored row and
+ * whether it was created. Must run inside a transaction (it reads, then writes).
+ */
+export async function putEntityType(
+  trx: Transaction<Tables>,
+  orgId: string,
+  key: string,
+  definition: string,
+  now: string,
+  /** Postgres: lock the row so saves in flight finish first (SQLite has one writer anyway). */
+  lockRow: boolean,
+): Promise<{ stored: StoredEntityType; created: boolean; changed: boolean }> {
+  const existing = await getEntityType(trx, orgId, key, lockRow);
+  if (existing && existing.definition === definition) return { stored: existing, created: false, changed: false };
+  // A type deleted and created again continues its version history.
+  const last = existing
+    ? existing.version
+    : ((
+        await trx
+          .selectFrom('entity_type_versions')
+          .select((eb) => eb.fn.max('version').as('v'))
+          .where('org_id', '=', orgId)
+          .where('key', '=', key)
+          .executeTakeFirst()
+      )?.v ?? 0);
+  const version = Number(last) + 1;
+  if (existing) {
+    await trx
+      .updateTable('entity_types')
+      .set({ version, definition, updated_at: now })
+      .where('org_id', '=', orgId)
+      .where('key', '=', key)
+      .execute();
+  } else {
+    await trx
+      .insertInto('entity_types')
+      .values({ org_id: orgId, key, version, definition, created_at: now, updated_at: now })
+      .execute();
+  }
+  await trx
+    .insertInto('entity_type_versions')
+    .values({ org_id: orgId, key, version, definition, created_at: now })
+    .execute();
+  const stored = { orgId, key, version, definition, createdAt: existing?.createdAt ?? now, updatedAt: now };
+  return { stored, created: !existing, changed: true };
+}
+
+/** Deletes the type. On Postgres lock it first (`getEntityTypeVersion(..., 'update')`) before checking for entities. */
+export async function deleteEntityType(trx: Transaction<Tables>, orgId: string, key: string): Promise<boolean> {
+  const result = await trx.deleteFrom('entity_types').where('org_id', '=', orgId).where('key', '=', key).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}

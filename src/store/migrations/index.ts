@@ -1,0 +1,11 @@
+/** Every migration, in order. Each is plain SQL per dialect, reviewed as SQL. */
+import { migration as m001 } from './001_foundation.js';
+
+export interface Migration {
+  id: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [m001];
