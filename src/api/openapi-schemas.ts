@@ -1,0 +1,148 @@
+/**
+ * Route schemas for the OpenAPI document (served at /api/v1/openapi.json). They document; the
+ * handlers validate with zod and the domain's parsers (see app.ts: Fastify's own validation is off),
+ * so a request is never refused by a schema here with a message our catalogue does not know.
+ */
+const errorBody = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+    },
+  },
+} as const;
+
+const key = { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' } as const;
+const listQuery = {
+  type: 'object',
+  properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' } },
+} as const;
+const list = (item: object) => ({
+  type: 'object',
+  properties: { items: { type: 'array', items: item }, nextCursor: { type: ['string', 'null'] } },
+});
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, { description: 'Error', ...errorBody }]));
+
+const attribute = {
+  type: 'object',
+  required: ['key', 'type'],
+  properties: {
+    key,
+    type: { enum: ['string', 'number', 'integer', 'boolean', 'date', 'datetime', 'enum', 'json'] },
+    name: { type: 'string' },
+    description: { type: 'string' },
+    required: { type: 'boolean' },
+    default: {},
+    values: { type: 'array', items: { type: 'string' } },
+  },
+};
+const entityTypeBody = {
+  type: 'object',
+  required: ['name', 'statuses'],
+  properties: {
+    name: { type: 'string' },
+    description: { type: 'string' },
+    attributes: { type: 'array', items: attribute },
+    statuses: { type: 'array', items: { type: 'object', required: ['key'], properties: { key, name: { type: 'string' }, initial: { type: 'boolean' } } } },
+    requirements: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['key', 'condition', 'message'],
+        properties: { key, condition: { type: 'string', description: 'JSONata; see docs/expressions.md' }, message: { type: 'string' }, enforce: { type: 'boolean' } },
+      },
+    },
+    transitions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['from', 'to'],
+        properties: {
+          from: { type: 'array', items: key },
+          to: key,
+          when: { type: 'array', items: key },
+          whenFailing: { type: 'array', items: key },
+          auto: { type: 'boolean' },
+        },
+      },
+    },
+  },
+};
+const entityType = { ...entityTypeBody, properties: { key, version: { type: 'integer' }, ...entityTypeBody.properties, createdAt: { type: 'string' }, updatedAt: { type: 'string' } } };
+const requirementResult = {
+  type: 'object',
+  properties: { key, passed: { type: 'boolean' }, message: { type: 'string' }, enforce: { type: 'boolean' }, error: { type: 'object' } },
+};
+const entity = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    type: key,
+    status: key,
+    version: { type: 'integer' },
+    attributes: { type: 'object', additionalProperties: true },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+};
+const savedEntity = {
+  type: 'object',
+  properties: {
+    ...entity.properties,
+    requirements: { type: 'array', items: requirementResult },
+    statusPath: { type: 'array', items: key },
+    queuedRuns: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, process: key } } },
+  },
+};
+const saveBody = {
+  type: 'object',
+  properties: { attributes: { type: 'object', additionalProperties: true }, status: key },
+  additionalProperties: false,
+};
+const typeParams = { type: 'object', properties: { type: key } };
+const entityParams = { type: 'object', properties: { type: key, id: { type: 'string' } } };
+const event = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    entityId: { type: 'string' },
+    entityType: key,
+    entityVersion: { type: 'integer' },
+    kind: { enum: ['created', 'updated', 'deleted'] },
+    statusBefore: { type: ['string', 'null'] },
+    statusAfter: { type: ['string', 'null'] },
+    statusPath: { type: 'array', items: { type: 'string' } },
+    changes: { type: 'object', additionalProperties: true },
+    actor: { type: 'object', additionalProperties: true },
+    createdAt: { type: 'string' },
+  },
+};
+const apiKey = { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, keyPrefix: { type: 'string' }, createdAt: { type: 'string' } } };
+const secured = [{ bearer: [] }];
+
+export const docs = {
+  health: { tags: ['system'], summary: 'Liveness and database kind (no key needed)', response: { 200: { type: 'object', properties: { status: { type: 'string' }, database: { enum: ['sqlite', 'postgres'] }, version: { type: 'string' } } } } },
+  putEntityType: { tags: ['entity types'], summary: 'Create or replace an entity type', security: secured, params: { type: 'object', properties: { key } }, body: entityTypeBody, response: { 200: entityType, 201: entityType, ...errors(400, 401, 403) } },
+  listEntityTypes: { tags: ['entity types'], summary: 'List entity types', security: secured, querystring: listQuery, response: { 200: list(entityType), ...errors(400, 401) } },
+  getEntityType: { tags: ['entity types'], summary: 'Get an entity type', security: secured, params: { type: 'object', properties: { key } }, response: { 200: entityType, ...errors(401, 404) } },
+  deleteEntityType: { tags: ['entity types'], summary: 'Delete an entity type (409 while entities exist)', security: secured, params: { type: 'object', properties: { key } }, response: { 204: { type: 'null' }, ...errors(401, 403, 404, 409) } },
+  createEntity: { tags: ['entities'], summary: 'Create an entity (runs the save pipeline)', security: secured, params: typeParams, body: saveBody, response: { 201: savedEntity, ...errors(400, 401, 403, 404, 413, 422) } },
+  listEntities: {
+    tags: ['entities'],
+    summary: 'List entities, newest first',
+    security: secured,
+    params: typeParams,
+    querystring: { type: 'object', properties: { ...listQuery.properties, status: { type: 'string', description: 'one status or several, comma-separated' }, where: { type: 'string', description: 'JSONata condition; an entity matches when it gives true' } } },
+    response: { 200: list(entity), ...errors(400, 401, 404) },
+  },
+  getEntity: { tags: ['entities'], summary: 'Get an entity with its current requirement results', security: secured, params: entityParams, response: { 200: { type: 'object', properties: { ...entity.properties, requirements: savedEntity.properties.requirements } }, ...errors(401, 404) } },
+  updateEntity: { tags: ['entities'], summary: 'Update attributes and/or ask for a status (If-Match: "<version>" optional)', security: secured, params: entityParams, body: saveBody, response: { 200: savedEntity, ...errors(400, 401, 403, 404, 409, 413, 422) } },
+  deleteEntity: { tags: ['entities'], summary: 'Delete an entity (its events are kept)', security: secured, params: entityParams, response: { 204: { type: 'null' }, ...errors(401, 403, 404) } },
+  entityEvents: { tags: ['entities'], summary: 'Event history of an entity, oldest first', security: secured, params: entityParams, querystring: listQuery, response: { 200: list(event), ...errors(400, 401, 404) } },
+  createApiKey: { tags: ['administration'], summary: 'Create an API key (the key is shown once)', security: secured, body: { type: 'object', required: ['name', 'role'], properties: { name: { type: 'string' }, role: { enum: ['admin', 'editor', 'operator', 'viewer'] } } }, response: { 201: { type: 'object', properties: { ...apiKey.properties, key: { type: 'string' } } }, ...errors(400, 401, 403) } },
+  listApiKeys: { tags: ['administration'], summary: 'List API keys of the organization', security: secured, response: { 200: list(apiKey), ...errors(401, 403) } },
+  deleteApiKey: { tags: ['administration'], summary: 'Delete an API key', security: secured, params: { type: 'object', properties: { id: { type: 'string' } } }, response: { 204: { type: 'null' }, ...errors(401, 403, 404, 409) } },
+  createOrganization: { tags: ['administration'], summary: 'Create an organization with its first admin key (default organization admins only)', security: secured, body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } }, response: { 201: { type: 'object' }, ...errors(400, 401, 403) } },
+};

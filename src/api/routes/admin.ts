@@ -1,0 +1,60 @@
+/** API keys and organizations (API.md "Administration"), and health. */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../../domain/errors.js';
+import { createApiKey, createOrganization, listKeys, removeApiKey, ROLES, type Authenticator } from '../../engine/access.js';
+import type { Services } from '../../engine/services.js';
+import type { ApiKey } from '../../store/api-keys.js';
+import { callContext } from '../auth.js';
+import { parseWith } from '../input.js';
+import { page } from '../pagination.js';
+import { docs } from '../openapi-schemas.js';
+
+const ApiKeyBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  role: z.enum(ROLES as ['admin', 'editor', 'operator', 'viewer']),
+});
+const OrganizationBody = z.strictObject({ name: z.string().trim().min(1).max(200) });
+
+function keyView(k: ApiKey) {
+  return { id: k.id, name: k.name, role: k.role, keyPrefix: k.keyPrefix, createdAt: k.createdAt };
+}
+
+export interface AdminOptions {
+  authenticator: Authenticator;
+  /** Only admins of this organization may create organizations. */
+  defaultOrgId: string;
+  version: string;
+}
+
+export function adminRoutes(app: FastifyInstance, services: Services, options: AdminOptions): void {
+  app.get('/api/v1/health', { schema: docs.health }, async () => {
+    return { status: 'ok', database: services.database.dialect, version: options.version };
+  });
+
+  app.post('/api/v1/api-keys', { config: { permission: 'admin' }, schema: docs.createApiKey }, async (request, reply) => {
+    const body = parseWith(ApiKeyBody, request.body ?? {});
+    const { apiKey, key } = await createApiKey(services, callContext(request).orgId, body.name, body.role);
+    return reply.status(201).send({ ...keyView(apiKey), key });
+  });
+
+  app.get('/api/v1/api-keys', { config: { permission: 'admin' }, schema: docs.listApiKeys }, async (request) => {
+    return page((await listKeys(services, callContext(request).orgId)).map(keyView), null);
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/v1/api-keys/:id', { config: { permission: 'admin' }, schema: docs.deleteApiKey }, async (request, reply) => {
+    const principal = request.principal!;
+    const hash = await removeApiKey(services, principal.orgId, request.params.id, principal.keyId);
+    options.authenticator.forget(hash);
+    return reply.status(204).send();
+  });
+
+  app.post('/api/v1/organizations', { config: { permission: 'admin' }, schema: docs.createOrganization }, async (request, reply) => {
+    if (request.principal!.orgId !== options.defaultOrgId) {
+      throw new AppError('FORBIDDEN', 'Only admins of the default organization can create organizations.');
+    }
+    const body = parseWith(OrganizationBody, request.body ?? {});
+    const { organization, apiKey, key } = await createOrganization(services, body.name);
+    return reply.status(201).send({ ...organization, apiKey: { ...keyView(apiKey), key } });
+  });
+}

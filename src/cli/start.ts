@@ -1,0 +1,34 @@
+/** `statusflow start`: API (and, from the process engine on, workers) in one process. */
+import type { Config } from '../config.js';
+import { buildApp } from '../api/app.js';
+import { bootstrap } from '../engine/access.js';
+import { closeServices, openServices, VERSION } from './runtime.js';
+
+export async function start(config: Config): Promise<void> {
+  const { services, applied } = await openServices(config);
+  const { organization, generatedAdminKey } = await bootstrap(services, config.adminKey);
+  const app = await buildApp({ services, defaultOrgId: organization.id, version: VERSION, bodyLimit: config.bodyLimit, logLevel: config.logLevel });
+  if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated');
+  if (generatedAdminKey) {
+    // Printed once, on first start; only its hash is stored.
+    process.stdout.write(
+      `\n  Statusflow created the default organization and an admin API key:\n\n    ${generatedAdminKey}\n\n` +
+        '  Keep it: it is shown only this once. Use it as "Authorization: Bearer <key>".\n\n',
+    );
+  }
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await app.close();
+    await closeServices(services);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info({ database: services.database.dialect, version: VERSION }, `Statusflow listening on http://localhost:${config.port}`);
+}

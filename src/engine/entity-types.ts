@@ -1,0 +1,61 @@
+/** Entity type definitions: validate, store (versioned), read, delete. */
+import { parseEntityTypeDefinition, type EntityTypeDefinition } from '../domain/entity-type.js';
+import { AppError, type FieldIssue } from '../domain/errors.js';
+import { deleteEntityType, getEntityType, getEntityTypeVersion, listEntityTypes, putEntityType, type StoredEntityType } from '../store/entity-types.js';
+import { hasEntitiesOfType } from '../store/entities.js';
+import { expressionChecker } from './expressions.js';
+import type { CallContext, Services } from './services.js';
+
+export interface EntityTypeView extends EntityTypeDefinition {
+  key: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function toView(stored: StoredEntityType): EntityTypeView {
+  const def = JSON.parse(stored.definition) as EntityTypeDefinition;
+  return { key: stored.key, version: stored.version, ...def, createdAt: stored.createdAt, updatedAt: stored.updatedAt };
+}
+
+/** Creates or replaces a type; an identical definition keeps its version (PUT is idempotent). */
+export async function putType(
+  services: Services,
+  ctx: CallContext,
+  key: string,
+  body: unknown,
+): Promise<{ type: EntityTypeView; created: boolean; warnings: FieldIssue[] }> {
+  const { definition, warnings } = parseEntityTypeDefinition(body, expressionChecker);
+  const text = JSON.stringify(definition);
+  const now = new Date().toISOString();
+  const result = await services.database.db
+    .transaction()
+    .execute((trx) => putEntityType(trx, ctx.orgId, key, text, now, services.database.dialect === 'postgres'));
+  services.entityTypes.forget(ctx.orgId, key);
+  return { type: toView(result.stored), created: result.created, warnings };
+}
+
+export async function getType(services: Services, ctx: CallContext, key: string): Promise<EntityTypeView> {
+  const stored = await getEntityType(services.database.db, ctx.orgId, key);
+  if (!stored) throw new AppError('ENTITY_TYPE_NOT_FOUND', `No entity type "${key}".`, { entityType: key });
+  return toView(stored);
+}
+
+export async function listTypes(services: Services, ctx: CallContext): Promise<EntityTypeView[]> {
+  return (await listEntityTypes(services.database.db, ctx.orgId)).map(toView);
+}
+
+/** 409 ENTITY_TYPE_IN_USE while entities of the type exist. */
+export async function deleteType(services: Services, ctx: CallContext, key: string): Promise<void> {
+  await services.database.db.transaction().execute(async (trx) => {
+    // Postgres: lock the type row first; saves share-lock it, so none can slip an entity in meanwhile.
+    if (services.database.dialect === 'postgres') await getEntityTypeVersion(trx, ctx.orgId, key, 'update');
+    if (await hasEntitiesOfType(trx, ctx.orgId, key)) {
+      throw new AppError('ENTITY_TYPE_IN_USE', `Entity type "${key}" still has entities; delete them first.`, { entityType: key });
+    }
+    if (!(await deleteEntityType(trx, ctx.orgId, key))) {
+      throw new AppError('ENTITY_TYPE_NOT_FOUND', `No entity type "${key}".`, { entityType: key });
+    }
+  });
+  services.entityTypes.forget(ctx.orgId, key);
+}

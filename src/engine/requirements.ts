@@ -1,0 +1,39 @@
+/** Evaluates an entity type's requirements for one save, in one round-trip to the expression worker. */
+import type { RequirementResult } from '../domain/transitions.js';
+import type { Evaluator } from '../expr/index.js';
+import type { LoadedEntityType } from './entity-type-cache.js';
+
+export interface EntitySnapshot {
+  id: string;
+  type: string;
+  /** Status before the save (undefined while creating). */
+  status: string | undefined;
+  attributes: Record<string, unknown>;
+}
+
+/** The expression input for an entity: attributes at top level, plus `entity` and `now` (see docs/expressions.md). */
+export function expressionInput(e: EntitySnapshot, now: string = new Date().toISOString()): Record<string, unknown> {
+  return { ...e.attributes, entity: { id: e.id, type: e.type, status: e.status, attributes: e.attributes }, now };
+}
+
+/** A requirement passes only when its condition evaluates to exactly `true`; an error is a failure. */
+export async function evaluateRequirements(
+  evaluator: Evaluator,
+  type: LoadedEntityType,
+  entity: EntitySnapshot,
+): Promise<RequirementResult[]> {
+  const reqs = type.definition.requirements;
+  if (reqs.length === 0) return [];
+  const outcomes = await evaluator.evaluateMany(type.conditions, expressionInput(entity));
+  return reqs.map((r, i) => {
+    const outcome = outcomes[i]!;
+    const result: RequirementResult = {
+      key: r.key,
+      passed: outcome.ok && outcome.value === true,
+      message: r.message,
+      enforce: r.enforce,
+    };
+    if (!outcome.ok) result.error = outcome.error;
+    return result;
+  });
+}

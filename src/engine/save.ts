@@ -1,0 +1,158 @@
+/**
+ * The save pipeline (DESIGN.md "The save pipeline"): validate → requirements → refuse on enforced
+ * failures → requested transition → auto transitions → write entity + event in one transaction.
+ *
+ * Requirements are evaluated (in the expression worker) before the write transaction opens, so no
+ * transaction waits on expression evaluation. The write is conditional on the entity version and the
+ * entity type version read before; if either moved, the pipeline runs again on fresh data (or answers
+ * 409 when the client pinned a version with If-Match).
+ */
+import { applyAttributePatch } from '../domain/attributes.js';
+import { AppError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { enforcedFailures, resolveStatusPath, type RequirementResult } from '../domain/transitions.js';
+import { getEntityTypeVersion } from '../store/entity-types.js';
+import {
+  getEntity,
+  insertEntity,
+  insertEvent,
+  updateEntity,
+  type EntityEvent,
+  type EntityRecord,
+} from '../store/entities.js';
+import type { LoadedEntityType } from './entity-type-cache.js';
+import { evaluateRequirements } from './requirements.js';
+import type { CallContext, Services } from './services.js';
+
+export interface SaveRequest {
+  /** Absent on create. */
+  id?: string;
+  attributes?: unknown;
+  status?: string;
+  /** Version the client last saw (If-Match); a different stored version → 409. */
+  expectedVersion?: number;
+}
+
+export interface SaveResult {
+  entity: EntityRecord;
+  requirements: RequirementResult[];
+  /** Statuses this save went through: first = status before the save (on create: the initial status). */
+  statusPath: string[];
+  queuedRuns: Array<{ id: string; process: string }>;
+  created: boolean;
+}
+
+const MAX_ATTEMPTS = 10;
+
+class Retry extends Error {}
+
+/** Creates (no `id`) or updates an entity. Throws AppError for every refusal; writes nothing then. */
+export async function saveEntity(services: Services, ctx: CallContext, typeKey: string, req: SaveRequest): Promise<SaveResult> {
+  if (req.id === undefined) return saveWithRetries(services, ctx, typeKey, req);
+  return services.entityLocks.run(req.id, () => saveWithRetries(services, ctx, typeKey, req));
+}
+
+async function saveWithRetries(services: Services, ctx: CallContext, typeKey: string, req: SaveRequest): Promise<SaveResult> {
+  for (let attempt = 1; ; attempt++) {
+    const type = await services.entityTypes.load(ctx.orgId, typeKey);
+    try {
+      return await saveOnce(services, ctx, type, req);
+    } catch (err) {
+      if (!(err instanceof Retry)) throw err;
+      services.entityTypes.forget(ctx.orgId, typeKey);
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new AppError('VERSION_CONFLICT', 'The entity kept changing during the save; retry.');
+      }
+      // Another process saved the same entity: back off a little, with jitter, before re-reading.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
+}
+
+async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntityType, req: SaveRequest): Promise<SaveResult> {
+  const { db } = services.database;
+  const current = req.id === undefined ? undefined : await getEntity(db, ctx.orgId, type.key, req.id);
+  if (req.id !== undefined && !current) {
+    throw new AppError('ENTITY_NOT_FOUND', `No ${type.key} with id "${req.id}".`, { entityType: type.key, id: req.id });
+  }
+  if (current && req.expectedVersion !== undefined && current.version !== req.expectedVersion) {
+    throw versionConflict(current.version, req.expectedVersion);
+  }
+  const def = type.definition;
+  if (req.status !== undefined && !def.statuses.some((s) => s.key === req.status)) {
+    throw new AppError('STATUS_UNKNOWN', `"${req.status}" is not a status of ${type.key}.`, {
+      status: req.status,
+      allowed: def.statuses.map((s) => s.key),
+    });
+  }
+  const { attributes, changed } = applyAttributePatch(def, current?.attributes, req.attributes ?? {}, current ? 'update' : 'create');
+
+  const id = current?.id ?? newId();
+  const requirements = await evaluateRequirements(services.evaluator, type, { id, type: type.key, status: current?.status, attributes });
+  const refused = enforcedFailures(requirements);
+  if (refused.length > 0) {
+    throw new AppError('ENTITY_REQUIREMENTS_FAILED', `The save was refused: ${refused.map((r) => r.message).join('; ')}`, {
+      requirements: refused,
+    });
+  }
+  const path = resolveStatusPath(def, current?.status, requirements, req.status);
+  const status = path[path.length - 1]!;
+
+  const now = new Date().toISOString();
+  const entity: EntityRecord = {
+    id,
+    orgId: ctx.orgId,
+    type: type.key,
+    status,
+    attributes,
+    version: (current?.version ?? 0) + 1,
+    createdAt: current?.createdAt ?? now,
+    updatedAt: now,
+  };
+  const changes: EntityEvent['changes'] = {};
+  for (const key of changed) changes[key] = { from: current?.attributes[key], to: attributes[key] };
+  const event: EntityEvent = {
+    id: newId(),
+    entityId: id,
+    entityType: type.key,
+    entityVersion: entity.version,
+    kind: current ? 'updated' : 'created',
+    statusBefore: current?.status ?? null,
+    statusAfter: status,
+    statusPath: path,
+    changes,
+    actor: { ...ctx.actor },
+    createdAt: now,
+  };
+
+  await db.transaction().execute(async (trx) => {
+    // Postgres: share-lock the type row so a concurrent replace/delete of the type waits for this save.
+    const lock = services.database.dialect === 'postgres' ? 'share' : 'none';
+    const typeVersion = await getEntityTypeVersion(trx, ctx.orgId, type.key, lock);
+    if (typeVersion !== type.version) throw new Retry();
+    if (current) {
+      if (!(await updateEntity(trx, entity, current.version))) {
+        if (req.expectedVersion !== undefined) throw versionConflict(undefined, req.expectedVersion);
+        throw new Retry();
+      }
+    } else {
+      await insertEntity(trx, entity);
+    }
+    await insertEvent(trx, ctx.orgId, event);
+  });
+
+  return {
+    entity,
+    requirements,
+    statusPath: path,
+    queuedRuns: [],
+    created: !current,
+  };
+}
+
+function versionConflict(actual: number | undefined, expected: number): AppError {
+  return new AppError('VERSION_CONFLICT', `The entity is no longer at version ${expected}.`, {
+    expectedVersion: expected,
+    ...(actual === undefined ? {} : { currentVersion: actual }),
+  });
+}

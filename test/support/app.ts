@@ -1,0 +1,53 @@
+/** An in-process Statusflow app on a fresh test database, with helpers for authenticated requests. */
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/api/app.js';
+import { bootstrap } from '../../src/engine/access.js';
+import { createServices, type Services } from '../../src/engine/services.js';
+import { createEvaluator } from '../../src/expr/index.js';
+import type { Dialect } from '../../src/store/db.js';
+import { openTestDatabase } from './databases.js';
+
+export const ADMIN_KEY = 'sf_test_admin_key_0123456789';
+
+export interface TestApp {
+  app: FastifyInstance;
+  services: Services;
+  dialect: Dialect;
+  defaultOrgId: string;
+  /** Request with the admin key unless `key` is given (null: no Authorization header). */
+  call(method: InjectOptions['method'], url: string, body?: unknown, options?: { key?: string | null; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(dialect: Dialect, options: { bodyLimit?: number } = {}): Promise<TestApp> {
+  const database = await openTestDatabase(dialect);
+  const evaluator = createEvaluator({ threads: 1, timeoutMs: 1000 });
+  const services = createServices(database, evaluator);
+  const { organization } = await bootstrap(services, ADMIN_KEY);
+  const app = await buildApp({ services, defaultOrgId: organization.id, version: 'test', logLevel: 'silent', bodyLimit: options.bodyLimit });
+  await app.ready();
+  return {
+    app,
+    services,
+    dialect,
+    defaultOrgId: organization.id,
+    call(method, url, body, opts = {}) {
+      const key = opts.key === undefined ? ADMIN_KEY : opts.key;
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      if (key !== null) headers.authorization = `Bearer ${key}`;
+      const req: InjectOptions = { method, url, headers };
+      if (body !== undefined) {
+        if (typeof body === 'string') {
+          req.payload = body;
+          headers['content-type'] ??= 'application/json';
+        } else req.payload = body as InjectOptions['payload'];
+      }
+      return app.inject(req);
+    },
+    async close() {
+      await app.close();
+      await evaluator.close();
+      await database.drop();
+    },
+  };
+}
