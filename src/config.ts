@@ -27,6 +27,18 @@ export interface Config {
   exprMemoryMb: number;
   /** Postgres pool size (STATUSFLOW_PG_POOL, default 10). */
   pgPoolSize: number;
+  /** Workers inside `statusflow start` (STATUSFLOW_WORKERS, default 1; 0 = API only). */
+  workers: number;
+  /** Runs one worker executes at once (STATUSFLOW_WORKER_CONCURRENCY, default 64). */
+  workerConcurrency: number;
+  /** Worker polling interval when nothing wakes it, ms (STATUSFLOW_POLL_MS, default 1000). */
+  pollMs: number;
+  /** Run lease without heartbeat, ms (STATUSFLOW_LEASE_MS, default 30000). */
+  leaseMs: number;
+  /** Loop protection: times a process may re-enter itself for one entity in a chain (STATUSFLOW_LOOP_LIMIT, default 3). */
+  loopLimit: number;
+  /** Grace period for in-flight runs on shutdown, ms (STATUSFLOW_SHUTDOWN_GRACE_MS, default 10000). */
+  shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -73,5 +85,11 @@ export function loadConfig(env: Env = process.env): Config {
     exprTimeoutMs: int(env, 'STATUSFLOW_EXPR_TIMEOUT_MS', 1000, 10, 60_000),
     exprMemoryMb: int(env, 'STATUSFLOW_EXPR_MEMORY_MB', 64, 16, 4096),
     pgPoolSize: int(env, 'STATUSFLOW_PG_POOL', 10, 1, 200),
+    workers: int(env, 'STATUSFLOW_WORKERS', 1, 0, 64),
+    workerConcurrency: int(env, 'STATUSFLOW_WORKER_CONCURRENCY', 64, 1, 10_000),
+    pollMs: int(env, 'STATUSFLOW_POLL_MS', 1000, 10, 60_000),
+    leaseMs: int(env, 'STATUSFLOW_LEASE_MS', 30_000, 500, 3_600_000),
+    loopLimit: int(env, 'STATUSFLOW_LOOP_LIMIT', 3, 1, 100),
+    shutdownGraceMs: int(env, 'STATUSFLOW_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   };
 }

@@ -3,11 +3,13 @@
 import { ConfigError, loadConfig } from '../config.js';
 import { migrateCommand } from './migrate.js';
 import { start } from './start.js';
+import { worker } from './worker.js';
 
 const USAGE = `usage: statusflow <command>
 
 commands:
-  start     run the API server (embedded SQLite unless DATABASE_URL is set)
+  start     run the API server and workers (embedded SQLite unless DATABASE_URL is set)
+  worker    run workers only (scale out on Postgres)
   migrate   apply database migrations and exit
 
 environment: PORT, HOST, STATUSFLOW_DATA_DIR, DATABASE_URL, STATUSFLOW_ADMIN_KEY, LOG_LEVEL (see README)`;
@@ -21,6 +23,7 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   if (command === 'start') return start(config);
   if (command === 'migrate') return migrateCommand(config);
+  if (command === 'worker') return worker(config);
   console.error(`unknown command "${command}"\n\n${USAGE}`);
   process.exitCode = 2;
 }

@@ -1,8 +1,8 @@
-/** `statusflow start`: API (and, from the process engine on, workers) in one process. */
+/** `statusflow start`: the API and the workers (STATUSFLOW_WORKERS, default 1) in one process. */
 import type { Config } from '../config.js';
 import { buildApp } from '../api/app.js';
 import { bootstrap } from '../engine/access.js';
-import { closeServices, openServices, VERSION } from './runtime.js';
+import { closeServices, createExecutors, openServices, VERSION } from './runtime.js';
 
 export async function start(config: Config): Promise<void> {
   const { services, applied } = await openServices(config);
@@ -16,6 +16,7 @@ export async function start(config: Config): Promise<void> {
         '  Keep it: it is shown only this once. Use it as "Authorization: Bearer <key>".\n\n',
     );
   }
+  const executors = createExecutors(services, config, config.workers, (level, msg, extra) => app.log[level](extra ?? {}, msg));
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -24,11 +25,13 @@ export async function start(config: Config): Promise<void> {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     await app.close();
+    await Promise.all(executors.map((e) => e.stop()));
     await closeServices(services);
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   await app.listen({ port: config.port, host: config.host });
-  app.log.info({ database: services.database.dialect, version: VERSION }, `Statusflow listening on http://localhost:${config.port}`);
+  for (const e of executors) await e.start();
+  app.log.info({ database: services.database.dialect, version: VERSION, workers: executors.length }, `Statusflow listening on http://localhost:${config.port}`);
 }

@@ -16,6 +16,7 @@ export const ERRORS = {
   EXPRESSION_INVALID: { status: 400, message: 'An expression is invalid.' },
   ATTRIBUTES_INVALID: { status: 400, message: 'One or more attributes are invalid.' },
   STATUS_UNKNOWN: { status: 400, message: 'The status is not one of the entity type’s statuses.' },
+  PROCESS_INVALID: { status: 400, message: 'The process definition is invalid.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   // 401 / 403
   UNAUTHENTICATED: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key>).' },
@@ -24,17 +25,23 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, message: 'No such route.' },
   ENTITY_TYPE_NOT_FOUND: { status: 404, message: 'No entity type with this key.' },
   ENTITY_NOT_FOUND: { status: 404, message: 'No entity with this id.' },
+  PROCESS_NOT_FOUND: { status: 404, message: 'No process with this key.' },
+  RUN_NOT_FOUND: { status: 404, message: 'No run with this id.' },
   API_KEY_NOT_FOUND: { status: 404, message: 'No API key with this id.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed on this route.' },
   // 409
   VERSION_CONFLICT: { status: 409, message: 'The entity was changed by someone else (version mismatch).' },
-  ENTITY_TYPE_IN_USE: { status: 409, message: 'The entity type still has entities.' },
+  ENTITY_TYPE_IN_USE: { status: 409, message: 'The entity type still has entities or is used by a process.' },
   ENTITY_TYPE_CHANGED: { status: 409, message: 'The entity type changed while the save was in progress; retry.' },
+  RUN_NOT_RETRYABLE: { status: 409, message: 'Only failed or cancelled runs can be retried.' },
+  RUN_FINISHED: { status: 409, message: 'The run has already finished.' },
+  PROCESS_WRONG_ENTITY_TYPE: { status: 409, message: 'The process belongs to another entity type.' },
   API_KEY_SELF_DELETE: { status: 409, message: 'An API key cannot delete itself.' },
   // 422 — the request is well formed but the rules refuse it
   ENTITY_REQUIREMENTS_FAILED: { status: 422, message: 'The save was refused by enforced requirements.' },
   TRANSITION_NOT_ALLOWED: { status: 422, message: 'There is no declared transition to the requested status.' },
   TRANSITION_REQUIREMENTS_UNMET: { status: 422, message: 'The requested transition’s requirements are not met.' },
+  PROCESS_LOOP_DETECTED: { status: 422, message: 'A process would re-enter itself for the same entity deeper than the loop limit.' },
   TRANSITION_LOOP: { status: 422, message: 'Automatic transitions did not settle within the hop limit.' },
   // 429 / 5xx
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },

@@ -3,6 +3,7 @@ import { parseEntityTypeDefinition, type EntityTypeDefinition } from '../domain/
 import { AppError, type FieldIssue } from '../domain/errors.js';
 import { deleteEntityType, getEntityType, getEntityTypeVersion, listEntityTypes, putEntityType, type StoredEntityType } from '../store/entity-types.js';
 import { hasEntitiesOfType } from '../store/entities.js';
+import { processesOfEntityType } from '../store/processes.js';
 import { expressionChecker } from './expressions.js';
 import type { CallContext, Services } from './services.js';
 
@@ -45,13 +46,21 @@ export async function listTypes(services: Services, ctx: CallContext): Promise<E
   return (await listEntityTypes(services.database.db, ctx.orgId)).map(toView);
 }
 
-/** 409 ENTITY_TYPE_IN_USE while entities of the type exist. */
+/** 409 ENTITY_TYPE_IN_USE while entities of the type exist or a process uses it. */
 export async function deleteType(services: Services, ctx: CallContext, key: string): Promise<void> {
   await services.database.db.transaction().execute(async (trx) => {
-    // Postgres: lock the type row first; saves share-lock it, so none can slip an entity in meanwhile.
+    // Postgres: lock the type row first; saves and process PUTs share-lock it, so none can slip in meanwhile.
     if (services.database.dialect === 'postgres') await getEntityTypeVersion(trx, ctx.orgId, key, 'update');
     if (await hasEntitiesOfType(trx, ctx.orgId, key)) {
       throw new AppError('ENTITY_TYPE_IN_USE', `Entity type "${key}" still has entities; delete them first.`, { entityType: key });
+    }
+    const processes = await processesOfEntityType(trx, ctx.orgId, key);
+    if (processes.length > 0) {
+      const names = processes.map((p) => `"${p}"`).join(', ');
+      throw new AppError('ENTITY_TYPE_IN_USE', `Entity type "${key}" is used by process ${names}; delete those processes or point them at another type first.`, {
+        entityType: key,
+        processes,
+      });
     }
     if (!(await deleteEntityType(trx, ctx.orgId, key))) {
       throw new AppError('ENTITY_TYPE_NOT_FOUND', `No entity type "${key}".`, { entityType: key });

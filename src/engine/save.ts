@@ -13,13 +13,17 @@ import { newId } from '../domain/ids.js';
 import { enforcedFailures, resolveStatusPath, type RequirementResult } from '../domain/transitions.js';
 import { getEntityTypeVersion } from '../store/entity-types.js';
 import {
+  findEventByCause,
   getEntity,
   insertEntity,
   insertEvent,
+  isUniqueViolation,
   updateEntity,
   type EntityEvent,
   type EntityRecord,
 } from '../store/entities.js';
+import { listRunsQueuedByEvent } from '../store/runs.js';
+import { queueTriggeredRuns, type SaveCause } from './run-queue.js';
 import type { LoadedEntityType } from './entity-type-cache.js';
 import { evaluateRequirements } from './requirements.js';
 import type { CallContext, Services } from './services.js';
@@ -31,6 +35,8 @@ export interface SaveRequest {
   status?: string;
   /** Version the client last saw (If-Match); a different stored version → 409. */
   expectedVersion?: number;
+  /** Set when a process task makes the save (loop protection, and the save happens once per step). */
+  cause?: SaveCause;
 }
 
 export interface SaveResult {
@@ -54,6 +60,10 @@ export async function saveEntity(services: Services, ctx: CallContext, typeKey: 
 
 async function saveWithRetries(services: Services, ctx: CallContext, typeKey: string, req: SaveRequest): Promise<SaveResult> {
   for (let attempt = 1; ; attempt++) {
+    if (req.cause) {
+      const replay = await replayedSave(services, ctx, typeKey, req.cause.key);
+      if (replay) return replay;
+    }
     const type = await services.entityTypes.load(ctx.orgId, typeKey);
     try {
       return await saveOnce(services, ctx, type, req);
@@ -125,7 +135,7 @@ async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntity
     createdAt: now,
   };
 
-  await db.transaction().execute(async (trx) => {
+  const queuedRuns = await db.transaction().execute(async (trx) => {
     // Postgres: share-lock the type row so a concurrent replace/delete of the type waits for this save.
     const lock = services.database.dialect === 'postgres' ? 'share' : 'none';
     const typeVersion = await getEntityTypeVersion(trx, ctx.orgId, type.key, lock);
@@ -138,16 +148,38 @@ async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntity
     } else {
       await insertEntity(trx, entity);
     }
-    await insertEvent(trx, ctx.orgId, event);
+    try {
+      await insertEvent(trx, ctx.orgId, event, req.cause?.key ?? null);
+    } catch (err) {
+      // The same process step saved meanwhile (a step repeated after a lost lease): replay that save.
+      if (req.cause && isUniqueViolation(err)) throw new Retry();
+      throw err;
+    }
+    return queueTriggeredRuns(trx, services, {
+      orgId: ctx.orgId,
+      entityType: type.key,
+      entityId: id,
+      eventId: event.id,
+      entered: current ? path.slice(1) : path,
+      actor: `${ctx.actor.type}:${ctx.actor.id}`,
+      cause: req.cause,
+    });
   });
+  if (queuedRuns.length > 0) services.bus.runsQueued();
+  services.bus.publish({ type: 'entity.saved', orgId: ctx.orgId, data: { id, type: type.key, status, version: entity.version, statusPath: path } });
 
-  return {
-    entity,
-    requirements,
-    statusPath: path,
-    queuedRuns: [],
-    created: !current,
-  };
+  return { entity, requirements, statusPath: path, queuedRuns, created: !current };
+}
+
+/** A process step's save that already happened: its result, rebuilt from the event and the entity. */
+async function replayedSave(services: Services, ctx: CallContext, typeKey: string, causeKey: string): Promise<SaveResult | undefined> {
+  const { db } = services.database;
+  const event = await findEventByCause(db, ctx.orgId, causeKey);
+  if (!event) return undefined;
+  const entity = await getEntity(db, ctx.orgId, typeKey, event.entityId);
+  if (!entity) return undefined;
+  const queuedRuns = await listRunsQueuedByEvent(db, ctx.orgId, event.id);
+  return { entity, requirements: [], statusPath: event.statusPath, queuedRuns, created: event.kind === 'created' };
 }
 
 function versionConflict(actual: number | undefined, expected: number): AppError {

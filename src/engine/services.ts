@@ -3,6 +3,8 @@ import type { Evaluator } from '../expr/index.js';
 import type { Database } from '../store/db.js';
 import { EntityTypeCache } from './entity-type-cache.js';
 import { KeyedLock } from './keyed-lock.js';
+import { Bus } from './bus.js';
+import { ProcessVersionCache } from './process-cache.js';
 
 export interface Services {
   database: Database;
@@ -10,17 +12,32 @@ export interface Services {
   entityTypes: EntityTypeCache;
   /** Serialises saves of one entity within this process. */
   entityLocks: KeyedLock;
+  /** Process versions by (org, key, version): immutable, so cached. */
+  processVersions: ProcessVersionCache;
+  bus: Bus;
+  /** Loop protection: how often one process may re-enter itself for one entity in a cause chain. */
+  loopLimit: number;
 }
 
-export function createServices(database: Database, evaluator: Evaluator): Services {
-  return { database, evaluator, entityTypes: new EntityTypeCache(database), entityLocks: new KeyedLock() };
+export function createServices(database: Database, evaluator: Evaluator, options: { loopLimit?: number } = {}): Services {
+  return {
+    database,
+    evaluator,
+    entityTypes: new EntityTypeCache(database),
+    entityLocks: new KeyedLock(),
+    processVersions: new ProcessVersionCache(database),
+    bus: new Bus(),
+    loopLimit: options.loopLimit ?? 3,
+  };
 }
 
 /** Who is acting: recorded on events. */
 export interface Actor {
-  type: 'api_key' | 'system';
+  type: 'api_key' | 'run' | 'system';
   id: string;
   name?: string;
+  /** For runs: the process. */
+  process?: string;
 }
 
 /** The caller of an engine operation: their organization and who they are. */

@@ -13,6 +13,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Database {
   db: Kysely<Tables>;
   dialect: Dialect;
+  /** Postgres only: LISTEN on a channel with a dedicated connection; returns the unlisten function. */
+  listen?: (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -36,13 +38,32 @@ export function openDatabase(options: DatabaseOptions): Database {
     const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
-  const pool = new pg.Pool({
+  const clientConfig = {
     connectionString: options.url,
-    max: options.poolSize ?? 10,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-  });
+  };
+  const pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 10 });
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  const listeners = new Set<pg.Client>();
+  const listen = async (channel: string, onNotify: () => void) => {
+    const client = new pg.Client(clientConfig);
+    client.on('error', () => {}); // a broken LISTEN connection only costs wake-ups; polling remains
+    await client.connect();
+    client.on('notification', (n) => {
+      if (n.channel === channel) onNotify();
+    });
+    await client.query(`LISTEN ${channel}`);
+    listeners.add(client);
+    return async () => {
+      listeners.delete(client);
+      await client.end().catch(() => {});
+    };
+  };
+  const close = async () => {
+    await Promise.all([...listeners].map((c) => c.end().catch(() => {})));
+    await db.destroy();
+  };
+  return { db, dialect: 'postgres', listen, close };
 }
 
 /** Timestamps as ISO strings whatever the driver returned. */

@@ -138,7 +138,7 @@ export async function hasEntitiesOfType(db: Executor, orgId: string, type: strin
   return row !== undefined;
 }
 
-export async function insertEvent(trx: Executor, orgId: string, ev: EntityEvent): Promise<void> {
+export async function insertEvent(trx: Executor, orgId: string, ev: EntityEvent, causeKey: string | null = null): Promise<void> {
   await trx
     .insertInto('entity_events')
     .values({
@@ -154,8 +154,21 @@ export async function insertEvent(trx: Executor, orgId: string, ev: EntityEvent)
       changes: JSON.stringify(ev.changes),
       actor: JSON.stringify(ev.actor),
       created_at: ev.createdAt,
+      cause_key: causeKey,
     })
     .execute();
+}
+
+/** The event a process task's save wrote, found by its cause key (`<run id>:<task key>`). */
+export async function findEventByCause(db: Executor, orgId: string, causeKey: string): Promise<EntityEvent | undefined> {
+  const row = await db.selectFrom('entity_events').selectAll().where('org_id', '=', orgId).where('cause_key', '=', causeKey).executeTakeFirst();
+  return row && toEvent(row);
+}
+
+/** True for a unique-constraint violation on either database. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
 /** Events of one entity, oldest first. */

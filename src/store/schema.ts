@@ -73,6 +73,87 @@ export interface EntityEventsTable {
   /** JSON: { type: 'api_key', id, name } or { type: 'run', id } … */
   actor: string;
   created_at: Timestamp;
+  /** `<run id>:<task key>` when a process task made this save (unique per organization). */
+  cause_key: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface ProcessesTable {
+  org_id: string;
+  key: string;
+  version: number;
+  entity_type: string;
+  /** Status whose entry starts a run; null for manual-only processes. */
+  trigger_status: string | null;
+  /** SQLite gives 0/1, Postgres a boolean. */
+  enabled: ColumnType<boolean | number, boolean | number, boolean | number>;
+  definition: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ProcessVersionsTable {
+  org_id: string;
+  key: string;
+  version: number;
+  definition: string;
+  created_at: Timestamp;
+}
+
+/** Postgres BIGINT comes back as a number (see db.ts), SQLite INTEGER too. */
+type Millis = ColumnType<number, number, number>;
+
+export interface RunsTable {
+  id: string;
+  org_id: string;
+  process: string;
+  /** The process version this run is pinned to. */
+  process_version: number;
+  entity_type: string;
+  entity_id: string;
+  /** queued | running | waiting | succeeded | failed | cancelled */
+  status: string;
+  /** JSON: { type: status|manual|batch|retry, status?, batchId?, actor? } */
+  trigger: string;
+  /** Unique start key (process, entity, triggering event): a start can never happen twice. */
+  dedupe_key: string | null;
+  /** The run whose save queued this one (loop protection). */
+  cause_run_id: string | null;
+  /** JSON: [[process, entityId], …] of the runs that led here, oldest first. */
+  chain: string;
+  /** Attempt of the current step (1-based); 0 before the first. */
+  attempt: number;
+  /** Index of the next task to run; tasks before it are checkpointed in run_steps. */
+  step_index: number;
+  /** Epoch ms when the run may be claimed (backoff and delays push it forward). */
+  available_at: Millis;
+  /** Worker holding the run while it is `running`. */
+  lease_owner: string | null;
+  /** Epoch ms when the lease lapses; another worker may then resume the run. */
+  lease_expires_at: Millis | null;
+  cancel_requested: ColumnType<boolean | number, boolean | number, boolean | number>;
+  batch_id: string | null;
+  /** JSON Failure of a failed run. */
+  error: string | null;
+  queued_at: Timestamp;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export interface RunStepsTable {
+  run_id: string;
+  org_id: string;
+  /** Position of the task in the process version. */
+  idx: number;
+  task: string;
+  /** running | succeeded | failed | skipped | waiting */
+  status: string;
+  attempts: number;
+  /** JSON: evaluated input; output; Failure. */
+  input: string | null;
+  output: string | null;
+  error: string | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
 }
 
 export interface MigrationsTable {
@@ -88,6 +169,10 @@ export interface Tables {
   entity_type_versions: EntityTypeVersionsTable;
   entities: EntitiesTable;
   entity_events: EntityEventsTable;
+  processes: ProcessesTable;
+  process_versions: ProcessVersionsTable;
+  runs: RunsTable;
+  run_steps: RunStepsTable;
   statusflow_migrations: MigrationsTable;
 }
 

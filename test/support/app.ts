@@ -6,6 +6,7 @@ import { createServices, type Services } from '../../src/engine/services.js';
 import { createEvaluator } from '../../src/expr/index.js';
 import type { Dialect } from '../../src/store/db.js';
 import { openTestDatabase } from './databases.js';
+import { Executor, type ExecutorOptions } from '../../src/engine/executor/executor.js';
 
 export const ADMIN_KEY = 'sf_test_admin_key_0123456789';
 
@@ -14,19 +15,24 @@ export interface TestApp {
   services: Services;
   dialect: Dialect;
   defaultOrgId: string;
+  /** The worker, when the app was started with `worker`. */
+  executor?: Executor;
   /** Request with the admin key unless `key` is given (null: no Authorization header). */
   call(method: InjectOptions['method'], url: string, body?: unknown, options?: { key?: string | null; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
-export async function startTestApp(dialect: Dialect, options: { bodyLimit?: number } = {}): Promise<TestApp> {
+export async function startTestApp(dialect: Dialect, options: { bodyLimit?: number; worker?: ExecutorOptions; loopLimit?: number } = {}): Promise<TestApp> {
   const database = await openTestDatabase(dialect);
   const evaluator = createEvaluator({ threads: 1, timeoutMs: 1000 });
-  const services = createServices(database, evaluator);
+  const services = createServices(database, evaluator, { loopLimit: options.loopLimit });
   const { organization } = await bootstrap(services, ADMIN_KEY);
   const app = await buildApp({ services, defaultOrgId: organization.id, version: 'test', logLevel: 'silent', bodyLimit: options.bodyLimit });
   await app.ready();
+  const executor = options.worker ? new Executor(services, { pollMs: 50, graceMs: 2000, ...options.worker }) : undefined;
+  await executor?.start();
   return {
+    executor,
     app,
     services,
     dialect,
@@ -45,6 +51,7 @@ export async function startTestApp(dialect: Dialect, options: { bodyLimit?: numb
       return app.inject(req);
     },
     async close() {
+      await executor?.stop();
       await app.close();
       await evaluator.close();
       await database.drop();

@@ -1,5 +1,6 @@
 /** Every migration, in order. Each is plain SQL per dialect, reviewed as SQL. */
 import { migration as m001 } from './001_foundation.js';
+import { migration as m002 } from './002_processes.js';
 
 export interface Migration {
   id: number;
@@ -8,4 +9,4 @@ export interface Migration {
   postgres: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001];
+export const MIGRATIONS: readonly Migration[] = [m001, m002];

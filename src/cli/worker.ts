@@ -1,0 +1,28 @@
+/** `statusflow worker`: workers only, no HTTP — run several of them against one Postgres to scale out. */
+import type { Config } from '../config.js';
+import { closeServices, createExecutors, openServices } from './runtime.js';
+
+export async function worker(config: Config): Promise<void> {
+  if (!config.databaseUrl) {
+    console.warn('statusflow worker: no DATABASE_URL; working on the embedded SQLite database. Separate workers are meant for Postgres.');
+  }
+  const { services } = await openServices(config);
+  const log = (level: 'info' | 'warn' | 'error', msg: string, extra?: unknown) => {
+    if (level !== 'info' || config.logLevel === 'info' || config.logLevel === 'debug') console.log(JSON.stringify({ level, msg, ...(extra as object) }));
+  };
+  const executors = createExecutors(services, config, Math.max(1, config.workers), log);
+  let closing = false;
+  const shutdown = async () => {
+    if (closing) return;
+    closing = true;
+    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs + 5_000);
+    force.unref();
+    await Promise.all(executors.map((e) => e.stop()));
+    await closeServices(services);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+  for (const e of executors) await e.start();
+  log('info', 'statusflow worker started', { workers: executors.length, database: services.database.dialect });
+}

@@ -1,0 +1,168 @@
+/**
+ * The worker: claims due runs in batches (lease + heartbeat), executes them concurrently, and wakes
+ * on new runs (in-process events, Postgres LISTEN/NOTIFY) with polling as the fallback.
+ * A run whose worker died is claimed again once its lease lapses and resumes after its last
+ * committed step. `stop()` stops claiming, lets in-flight runs finish for a grace period, then
+ * abandons the rest and hands them back to the queue.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { claimRuns, type Run } from '../../store/runs.js';
+import type { Services } from '../services.js';
+import { CommitQueue } from './commit-queue.js';
+import { executeRun } from './run-run.js';
+import { isCancelRequested, releaseLeases, renewLeasesOf } from './leases.js';
+
+export interface ExecutorOptions {
+  /** Runs executing at once in this worker. */
+  maxInFlight?: number;
+  /** Runs claimed per transaction. */
+  batchSize?: number;
+  /** How long a claim holds without a heartbeat. */
+  leaseMs?: number;
+  /** Polling interval when nothing wakes the worker (due delays and backoffs are found this way). */
+  pollMs?: number;
+  /** On stop, how long in-flight runs may take to finish before they are handed back. */
+  graceMs?: number;
+  log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: unknown) => void;
+}
+
+export class Executor {
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly #o: Required<Omit<ExecutorOptions, 'log'>>;
+  readonly #log: NonNullable<ExecutorOptions['log']>;
+  readonly #commits: CommitQueue;
+  readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #shutdown = new AbortController();
+  #stopped = true;
+  #loop: Promise<void> | null = null;
+  #wake: (() => void) | null = null;
+  #woken = false;
+  #heartbeat: NodeJS.Timeout | null = null;
+  #unsubscribe: Array<() => void | Promise<void>> = [];
+
+  constructor(
+    private readonly services: Services,
+    options: ExecutorOptions = {},
+  ) {
+    this.#o = {
+      maxInFlight: options.maxInFlight ?? 64,
+      batchSize: options.batchSize ?? 32,
+      leaseMs: options.leaseMs ?? 30_000,
+      pollMs: options.pollMs ?? 1_000,
+      graceMs: options.graceMs ?? 10_000,
+    };
+    this.#log = options.log ?? (() => {});
+    this.#commits = new CommitQueue(services.database);
+  }
+
+  async start(): Promise<void> {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#unsubscribe.push(this.services.bus.onRunsQueued(() => this.#poke()));
+    if (this.services.database.listen) {
+      try {
+        this.#unsubscribe.push(await this.services.database.listen('statusflow_runs', () => this.#poke()));
+      } catch (err) {
+        this.#log('warn', 'LISTEN failed; relying on polling', { err });
+      }
+    }
+    this.#heartbeat = setInterval(() => {
+      renewLeasesOf(this.services, this.owner, [...this.#inFlight.keys()], this.#o.leaseMs).catch((err) => this.#log('error', 'lease renewal failed', { err }));
+    }, Math.max(50, Math.floor(this.#o.leaseMs / 3)));
+    this.#heartbeat.unref();
+    this.#loop = this.#run();
+  }
+
+  /** Stops claiming; waits up to graceMs for in-flight runs, then hands the rest back to the queue. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#poke();
+    await this.#loop;
+    const all = Promise.allSettled([...this.#inFlight.values()]);
+    const grace = new Promise((r) => setTimeout(r, this.#o.graceMs).unref());
+    await Promise.race([all, grace]);
+    if (this.#inFlight.size > 0) {
+      this.#shutdown.abort(new Error('worker shutting down'));
+      await all;
+    }
+    await this.#commits.idle();
+    await releaseLeases(this.services, this.owner);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    for (const u of this.#unsubscribe.splice(0)) await u();
+  }
+
+  /** Runs executing now (for tests and health). */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  #poke(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      const free = this.#o.maxInFlight - this.#inFlight.size;
+      let claimed: Run[] = [];
+      if (free > 0) {
+        this.#woken = false;
+        try {
+          claimed = await this.#claim(Math.min(this.#o.batchSize, free));
+        } catch (err) {
+          this.#log('error', 'claiming runs failed', { err });
+        }
+        for (const run of claimed) this.#execute(run);
+        if (claimed.length === Math.min(this.#o.batchSize, free)) continue; // there may be more due now
+      }
+      if (this.#woken && free > 0) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#o.pollMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = null;
+    }
+  }
+
+  #claim(limit: number): Promise<Run[]> {
+    const { services } = this;
+    return services.database.db.transaction().execute((trx) =>
+      claimRuns(trx, services.database.dialect, { owner: this.owner, now: Date.now(), leaseMs: this.#o.leaseMs, limit }, async (candidates, running) => {
+        const chosen = new Set<string>();
+        const taken = new Map<string, number>();
+        for (const c of candidates) {
+          const def = await services.processVersions.load(c.orgId, c.process, c.processVersion, trx);
+          const key = `${c.orgId}\u0000${c.process}`;
+          const busy = (running.get(key) ?? 0) + (taken.get(key) ?? 0);
+          // A run of this worker whose lease lapsed is still counted as running: it is ours, take it.
+          if (def && busy >= def.settings.concurrency && c.status !== 'running') continue;
+          chosen.add(c.id);
+          taken.set(key, (taken.get(key) ?? 0) + 1);
+        }
+        return chosen;
+      }),
+    );
+  }
+
+  #execute(run: Run): void {
+    const deps = {
+      services: this.services,
+      commits: this.#commits,
+      owner: this.owner,
+      shutdown: this.#shutdown.signal,
+      isCancelRequested: (id: string) => isCancelRequested(this.services, id),
+    };
+    const p = executeRun(deps, run)
+      .catch((err) => this.#log('error', 'run execution failed; it will be resumed when its lease lapses', { runId: run.id, err }))
+      .finally(() => {
+        this.#inFlight.delete(run.id);
+        this.#poke();
+      });
+    this.#inFlight.set(run.id, p);
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * Executes one claimed run from its next step: evaluate the task's `when` and input mappings, run the
+ * task kind, and commit the step's result before the next step starts. Failures become data on the
+ * step and the run; retryable ones put the run back in the queue after a backoff.
+ */
+import { toFailure, type Failure } from '../../domain/failure.js';
+import type { ProcessDefinition, TaskDef } from '../../domain/process.js';
+import { taskExpressions } from '../../domain/process.js';
+import { backoffMs } from '../../domain/retry.js';
+import { TASK_KINDS } from '../../connectors/registry.js';
+import { delayUntil } from '../../connectors/flow/delay.js';
+import type { EntityView, TaskContext } from '../../connectors/types.js';
+import { getEntity } from '../../store/entities.js';
+import { listSteps, updateRun, writeStep, type Run, type RunUpdate, type StepWrite } from '../../store/runs.js';
+import type { Services } from '../services.js';
+import type { CommitQueue } from './commit-queue.js';
+import { entityActions } from './entity-actions.js';
+
+export interface RunDeps {
+  services: Services;
+  commits: CommitQueue;
+  owner: string;
+  /** Aborted when the worker stops: in-flight steps are abandoned and resumed elsewhere. */
+  shutdown: AbortSignal;
+  /** Runs whose cancellation was asked in this process (checked between steps). */
+  isCancelRequested(runId: string): Promise<boolean>;
+}
+
+/** A step outcome to commit, and what happens to the run. */
+interface Commit {
+  step: StepWrite;
+  run: RunUpdate;
+}
+
+export async function executeRun(deps: RunDeps, run: Run): Promise<void> {
+  const { services } = deps;
+  const def = await services.processVersions.load(run.orgId, run.process, run.processVersion);
+  if (!def) return finish(deps, run, null, { status: 'failed', error: nonRetryable('PROCESS_VERSION_MISSING', `Process ${run.process} version ${run.processVersion} no longer exists.`) });
+
+  const outputs: Record<string, { output: unknown; status: string }> = {};
+  if (run.stepIndex > 0) {
+    for (const s of await listSteps(services.database.db, run.id)) outputs[s.task] = { output: s.output, status: s.status };
+  }
+  let entity = await loadEntity(services, run);
+  for (let i = run.stepIndex; i < def.tasks.length; i++) {
+    if (deps.shutdown.aborted) return; // the lease lapses; another worker resumes here
+    if (i > run.stepIndex && (await deps.isCancelRequested(run.id))) {
+      return finish(deps, run, null, { status: 'cancelled', stepIndex: i });
+    }
+    if (!entity) return finish(deps, run, null, { status: 'failed', error: nonRetryable('ENTITY_NOT_FOUND', `The run's ${run.entityType} ${run.entityId} was deleted.`) });
+    const task = def.tasks[i]!;
+    const attempt = (i === run.stepIndex ? run.attempt : 0) + 1;
+    const startedAt = new Date().toISOString();
+    const outcome = await runStep(deps, run, def, task, i, attempt, entity, outputs, startedAt);
+    const last = i === def.tasks.length - 1;
+    if (outcome.kind === 'done') {
+      outputs[task.key] = { output: outcome.output, status: outcome.status };
+      const runUpdate: RunUpdate = last ? { status: 'succeeded', stepIndex: i + 1, attempt: 0, release: true, finishedAt: new Date().toISOString(), error: null } : { stepIndex: i + 1, attempt: 0 };
+      const kept = await commit(deps, run, { step: { ...outcome.step, status: outcome.status }, run: runUpdate });
+      if (!kept) return;
+      if (last) return;
+      if (task.kind.startsWith('entity.')) entity = await loadEntity(services, run);
+      continue;
+    }
+    if (outcome.kind === 'wait') {
+      await commit(deps, run, { step: outcome.step, run: { status: 'waiting', stepIndex: i, attempt: attempt, availableAt: outcome.untilMs, release: true } });
+      return;
+    }
+    // failed
+    const f = outcome.failure;
+    if (f.retryable && attempt < def.settings.retry.maxAttempts) {
+      const delay = backoffMs(def.settings.retry, attempt, f.retryAfterMs);
+      await commit(deps, run, {
+        step: { ...outcome.step, status: 'failed', error: f },
+        run: { status: 'waiting', stepIndex: i, attempt, availableAt: Date.now() + delay, release: true, error: f },
+      });
+      return;
+    }
+    await commit(deps, run, {
+      step: { ...outcome.step, status: 'failed', error: f },
+      run: { status: 'failed', stepIndex: i, attempt, release: true, error: f, finishedAt: new Date().toISOString() },
+    });
+    return;
+  }
+  // No task left (e.g. resumed after the last step's commit was lost): the run is done.
+  await finish(deps, run, null, { status: 'succeeded', error: null });
+}
+
+type StepOutcome =
+  | { kind: 'done'; status: 'succeeded' | 'skipped'; output: unknown; step: StepWrite }
+  | { kind: 'wait'; untilMs: number; step: StepWrite }
+  | { kind: 'failed'; failure: Failure; step: StepWrite };
+
+async function runStep(
+  deps: RunDeps,
+  run: Run,
+  def: ProcessDefinition,
+  task: TaskDef,
+  idx: number,
+  attempt: number,
+  entity: EntityView,
+  outputs: Record<string, { output: unknown }>,
+  startedAt: string,
+): Promise<StepOutcome> {
+  const base: StepWrite = { runId: run.id, orgId: run.orgId, idx, task: task.key, status: 'running', attempts: attempt, startedAt, finishedAt: null };
+  const done = (s: Partial<StepWrite>): StepWrite => ({ ...base, ...s, finishedAt: new Date().toISOString() });
+  const kind = TASK_KINDS.get(task.kind);
+  if (!kind) return { kind: 'failed', failure: nonRetryable('TASK_KIND_UNKNOWN', `Task kind ${task.kind} is not available.`), step: done({}) };
+
+  // Evaluate `when` and every input mapping in one round trip to the expression worker.
+  const exprs = taskExpressions(task, kind);
+  const sources = [...(task.when ? [task.when] : []), ...exprs.map(([, source]) => source)];
+  const context = {
+    ...entity.attributes,
+    entity,
+    tasks: outputs,
+    run: { id: run.id, process: run.process, attempt, trigger: run.trigger },
+    now: new Date().toISOString(),
+  };
+  const values = sources.length > 0 ? await deps.services.evaluator.evaluateMany(sources, context) : [];
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k]!;
+    if (!v.ok) {
+      const where = task.when && k === 0 ? 'when' : exprs[k - (task.when ? 1 : 0)]![0];
+      return { kind: 'failed', failure: nonRetryable('EXPRESSION_FAILED', `${task.key}.${where}: ${v.error.message}`, { code: v.error.code }), step: done({}) };
+    }
+  }
+  if (task.when && (values[0] as { value: unknown }).value !== true) {
+    return { kind: 'done', status: 'skipped', output: null, step: done({ status: 'skipped' }) };
+  }
+  const input = evaluatedInput(task, exprs, values.slice(task.when ? 1 : 0).map((v) => (v as { value: unknown }).value));
+
+  if (task.kind === 'delay') {
+    const untilMs = delayUntil(input as never, Date.parse(startedAt));
+    if (run.stepIndex === idx && run.status === 'running' && run.attempt > 0 && Date.now() >= run.availableAt) {
+      return { kind: 'done', status: 'succeeded', output: { waitedUntil: new Date(run.availableAt).toISOString() }, step: done({ input, output: { waitedUntil: new Date(run.availableAt).toISOString() } }) };
+    }
+    return { kind: 'wait', untilMs, step: { ...base, status: 'waiting', input } };
+  }
+
+  const timeout = AbortSignal.timeout(def.settings.timeoutMs);
+  const signal = AbortSignal.any([timeout, deps.shutdown]);
+  const ctx: TaskContext = {
+    orgId: run.orgId,
+    runId: run.id,
+    taskKey: task.key,
+    idempotencyKey: `${run.id}:${task.key}`,
+    signal,
+    entity,
+    entities: entityActions(deps.services, run, task.key),
+  };
+  try {
+    const output = await raceAbort(kind.run(input, ctx), signal);
+    return { kind: 'done', status: 'succeeded', output: output ?? null, step: done({ input, output: output ?? null }) };
+  } catch (err) {
+    let failure = toFailure(err);
+    if (timeout.aborted && !deps.shutdown.aborted) failure = { code: 'STEP_TIMEOUT', message: `The step took longer than ${def.settings.timeoutMs} ms.`, retryable: true };
+    return { kind: 'failed', failure, step: done({ input, error: failure }) };
+  }
+}
+
+/** Replaces expression fields of the input with their values (one level into objects, like taskExpressions). */
+function evaluatedInput(task: TaskDef, exprs: Array<[string, string]>, values: unknown[]): Record<string, unknown> {
+  const input: Record<string, unknown> = structuredClone(task.input);
+  exprs.forEach(([path, _], k) => {
+    const parts = path.split('.').slice(1); // drop "input"
+    if (parts.length === 1) input[parts[0]!] = values[k];
+    else (input[parts[0]!] as Record<string, unknown>)[parts.slice(1).join('.')] = values[k];
+  });
+  return input;
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+async function loadEntity(services: Services, run: Run): Promise<EntityView | undefined> {
+  const e = await getEntity(services.database.db, run.orgId, run.entityType, run.entityId);
+  return e && { id: e.id, type: e.type, status: e.status, version: e.version, attributes: e.attributes };
+}
+
+function nonRetryable(code: string, message: string, details?: unknown): Failure {
+  return details === undefined ? { code, message, retryable: false } : { code, message, retryable: false, details };
+}
+
+/** Commits a step and the run's new state; false when this worker lost the run meanwhile. */
+async function commit(deps: RunDeps, run: Run, c: Commit): Promise<boolean> {
+  const kept = await deps.commits.commit(async (trx) => {
+    if (!(await updateRun(trx, run.id, deps.owner, c.run))) return false;
+    await writeStep(trx, c.step);
+    return true;
+  });
+  if (kept) publishRun(deps, run, c.run);
+  return kept;
+}
+
+async function finish(deps: RunDeps, run: Run, step: StepWrite | null, u: { status: 'failed' | 'succeeded' | 'cancelled'; error?: Failure | null; stepIndex?: number }): Promise<void> {
+  const update: RunUpdate = { status: u.status, release: true, finishedAt: new Date().toISOString(), error: u.error ?? null };
+  if (u.stepIndex !== undefined) update.stepIndex = u.stepIndex;
+  const kept = await deps.commits.commit(async (trx) => {
+    if (!(await updateRun(trx, run.id, deps.owner, update))) return false;
+    if (step) await writeStep(trx, step);
+    return true;
+  });
+  if (kept) publishRun(deps, run, update);
+}
+
+function publishRun(deps: RunDeps, run: Run, u: RunUpdate): void {
+  if (u.status === undefined) return;
+  deps.services.bus.publish({
+    type: 'run.updated',
+    orgId: run.orgId,
+    data: { id: run.id, process: run.process, entityId: run.entityId, entityType: run.entityType, status: u.status, error: u.error ?? null },
+  });
+}

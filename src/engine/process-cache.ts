@@ -1,0 +1,32 @@
+/** Process definitions by (org, key, version). A version never changes once written, so it is cached. */
+import type { ProcessDefinition } from '../domain/process.js';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../store/db.js';
+import type { Tables } from '../store/schema.js';
+
+const MAX = 2_000;
+
+export class ProcessVersionCache {
+  readonly #cache = new Map<string, ProcessDefinition>();
+
+  constructor(private readonly database: Database) {}
+
+  /** `db`: pass the open transaction when called inside one (SQLite has a single connection). */
+  async load(orgId: string, key: string, version: number, db: Kysely<Tables> | Transaction<Tables> = this.database.db): Promise<ProcessDefinition | undefined> {
+    const cacheKey = `${orgId}\u0000${key}\u0000${version}`;
+    const hit = this.#cache.get(cacheKey);
+    if (hit) return hit;
+    const row = await db
+      .selectFrom('process_versions')
+      .select('definition')
+      .where('org_id', '=', orgId)
+      .where('key', '=', key)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const definition = JSON.parse(row.definition) as ProcessDefinition;
+    if (this.#cache.size >= MAX) this.#cache.delete(this.#cache.keys().next().value as string);
+    this.#cache.set(cacheKey, definition);
+    return definition;
+  }
+}

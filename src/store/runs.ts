@@ -1,0 +1,346 @@
+/**
+ * Runs (the queue) and their steps. Claiming is the one place where the dialects differ:
+ * Postgres locks candidates with FOR UPDATE SKIP LOCKED; SQLite has a single writer anyway.
+ */
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Failure } from '../domain/failure.js';
+import type { Dialect } from './db.js';
+import { iso } from './db.js';
+import type { RunStepsTable, RunsTable, Tables } from './schema.js';
+
+type Executor = Kysely<Tables> | Transaction<Tables>;
+
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
+export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'waiting';
+export const FINISHED: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export interface RunTrigger {
+  type: 'status' | 'manual' | 'batch' | 'retry';
+  status?: string;
+  batchId?: string | null;
+  actor?: string;
+}
+
+/** One link of a cause chain: a run of `process` for `entityId` made the save that queued the next run. */
+export type ChainLink = [process: string, entityId: string];
+
+export interface Run {
+  id: string;
+  orgId: string;
+  process: string;
+  processVersion: number;
+  entityType: string;
+  entityId: string;
+  status: RunStatus;
+  trigger: RunTrigger;
+  causeRunId: string | null;
+  chain: ChainLink[];
+  attempt: number;
+  stepIndex: number;
+  availableAt: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  cancelRequested: boolean;
+  batchId: string | null;
+  error: Failure | null;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface Step {
+  runId: string;
+  idx: number;
+  task: string;
+  status: StepStatus;
+  attempts: number;
+  input: unknown;
+  output: unknown;
+  error: Failure | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+const json = (v: string | null): unknown => (v === null ? null : JSON.parse(v));
+const text = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+
+export function toRun(r: Selectable<RunsTable>): Run {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    process: r.process,
+    processVersion: r.process_version,
+    entityType: r.entity_type,
+    entityId: r.entity_id,
+    status: r.status as RunStatus,
+    trigger: JSON.parse(r.trigger),
+    causeRunId: r.cause_run_id,
+    chain: JSON.parse(r.chain),
+    attempt: r.attempt,
+    stepIndex: r.step_index,
+    availableAt: Number(r.available_at),
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: r.lease_expires_at === null ? null : Number(r.lease_expires_at),
+    cancelRequested: Boolean(r.cancel_requested),
+    batchId: r.batch_id,
+    error: json(r.error) as Failure | null,
+    queuedAt: iso(r.queued_at),
+    startedAt: r.started_at === null ? null : iso(r.started_at),
+    finishedAt: r.finished_at === null ? null : iso(r.finished_at),
+  };
+}
+
+function toStep(r: Selectable<RunStepsTable>): Step {
+  return {
+    runId: r.run_id,
+    idx: r.idx,
+    task: r.task,
+    status: r.status as StepStatus,
+    attempts: r.attempts,
+    input: json(r.input),
+    output: json(r.output),
+    error: json(r.error) as Failure | null,
+    startedAt: r.started_at === null ? null : iso(r.started_at),
+    finishedAt: r.finished_at === null ? null : iso(r.finished_at),
+  };
+}
+
+export interface NewRun {
+  id: string;
+  orgId: string;
+  process: string;
+  processVersion: number;
+  entityType: string;
+  entityId: string;
+  trigger: RunTrigger;
+  /** Unique start key; a second insert with the same key is ignored. */
+  dedupeKey: string | null;
+  causeRunId: string | null;
+  chain: ChainLink[];
+  batchId: string | null;
+  availableAt: number;
+  queuedAt: string;
+}
+
+/** Inserts queued runs; returns the ids actually inserted (dedupe keys already present are skipped). */
+export async function insertRuns(db: Executor, runs: readonly NewRun[]): Promise<string[]> {
+  if (runs.length === 0) return [];
+  const rows = await db
+    .insertInto('runs')
+    .values(
+      runs.map((r) => ({
+        id: r.id,
+        org_id: r.orgId,
+        process: r.process,
+        process_version: r.processVersion,
+        entity_type: r.entityType,
+        entity_id: r.entityId,
+        status: 'queued',
+        trigger: JSON.stringify(r.trigger),
+        dedupe_key: r.dedupeKey,
+        cause_run_id: r.causeRunId,
+        chain: JSON.stringify(r.chain),
+        attempt: 0,
+        step_index: 0,
+        available_at: r.availableAt,
+        lease_owner: null,
+        lease_expires_at: null,
+        cancel_requested: 0,
+        batch_id: r.batchId,
+        error: null,
+        queued_at: r.queuedAt,
+        started_at: null,
+        finished_at: null,
+      })),
+    )
+    .onConflict((oc) => oc.column('dedupe_key').doNothing())
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+export interface ClaimOptions {
+  owner: string;
+  now: number;
+  leaseMs: number;
+  limit: number;
+}
+
+/**
+ * Claims up to `limit` due runs (queued or waiting with available_at ≤ now, or running with a lapsed
+ * lease) for `owner`. Runs whose process is at its concurrency limit are left for later: `admit`
+ * receives the candidates and the number of runs already running per "org\u0000process" and returns
+ * the ids to take. Must be called inside a transaction.
+ */
+export async function claimRuns(
+  trx: Transaction<Tables>,
+  dialect: Dialect,
+  o: ClaimOptions,
+  admit: (candidates: Run[], running: Map<string, number>) => Promise<Set<string>> | Set<string>,
+): Promise<Run[]> {
+  if (dialect === 'postgres') {
+    // One claimer at a time keeps concurrency limits exact across workers; claims are short.
+    await sql`SELECT pg_advisory_xact_lock(72417002)`.execute(trx);
+  }
+  let candidatesQuery = trx
+    .selectFrom('runs')
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('status', 'in', ['queued', 'waiting']), eb('available_at', '<=', o.now)]),
+        eb.and([eb('status', '=', 'running'), eb('lease_expires_at', '<', o.now)]),
+      ]),
+    )
+    .orderBy('available_at')
+    .limit(o.limit * 2);
+  if (dialect === 'postgres') candidatesQuery = candidatesQuery.forUpdate().skipLocked();
+  const candidates = (await candidatesQuery.execute()).map(toRun);
+  if (candidates.length === 0) return [];
+
+  const processes = [...new Set(candidates.map((c) => c.process))];
+  const counts = await trx
+    .selectFrom('runs')
+    .select(['org_id', 'process', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', '=', 'running')
+    .where('lease_expires_at', '>=', o.now)
+    .where('process', 'in', processes)
+    .groupBy(['org_id', 'process'])
+    .execute();
+  const running = new Map(counts.map((c) => [`${c.org_id}\u0000${c.process}`, Number(c.n)]));
+  const chosen = await admit(candidates, running);
+  const ids = candidates.filter((c) => chosen.has(c.id)).slice(0, o.limit).map((c) => c.id);
+  if (ids.length === 0) return [];
+  const nowIso = new Date(o.now).toISOString();
+  const rows = await trx
+    .updateTable('runs')
+    .set({
+      status: 'running',
+      lease_owner: o.owner,
+      lease_expires_at: o.now + o.leaseMs,
+      started_at: sql`COALESCE(started_at, ${nowIso})`,
+    })
+    .where('id', 'in', ids)
+    .returningAll()
+    .execute();
+  return rows.map(toRun).sort((a, b) => a.availableAt - b.availableAt);
+}
+
+/** Extends the leases `owner` holds on `ids`. */
+export async function renewLeases(db: Executor, owner: string, ids: readonly string[], until: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('runs').set({ lease_expires_at: until }).where('lease_owner', '=', owner).where('status', '=', 'running').where('id', 'in', ids).execute();
+}
+
+export interface StepWrite {
+  runId: string;
+  orgId: string;
+  idx: number;
+  task: string;
+  status: StepStatus;
+  attempts: number;
+  input?: unknown;
+  output?: unknown;
+  error?: Failure | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+/** Records a step (insert or overwrite of the same step's earlier attempt). */
+export async function writeStep(db: Executor, s: StepWrite): Promise<void> {
+  const values = {
+    run_id: s.runId,
+    org_id: s.orgId,
+    idx: s.idx,
+    task: s.task,
+    status: s.status,
+    attempts: s.attempts,
+    input: text(s.input),
+    output: text(s.output),
+    error: text(s.error),
+    started_at: s.startedAt,
+    finished_at: s.finishedAt,
+  };
+  await db
+    .insertInto('run_steps')
+    .values(values)
+    .onConflict((oc) => oc.columns(['run_id', 'idx']).doUpdateSet({ ...values, run_id: undefined, idx: undefined, org_id: undefined }))
+    .execute();
+}
+
+export interface RunUpdate {
+  status?: RunStatus;
+  stepIndex?: number;
+  attempt?: number;
+  availableAt?: number;
+  /** Clear the lease (the run leaves this worker). */
+  release?: boolean;
+  error?: Failure | null;
+  finishedAt?: string | null;
+}
+
+/** Updates a run held by `owner`; false when the lease was lost (another worker took it over). */
+export async function updateRun(db: Executor, runId: string, owner: string | null, u: RunUpdate): Promise<boolean> {
+  const set: Record<string, unknown> = {};
+  if (u.status !== undefined) set.status = u.status;
+  if (u.stepIndex !== undefined) set.step_index = u.stepIndex;
+  if (u.attempt !== undefined) set.attempt = u.attempt;
+  if (u.availableAt !== undefined) set.available_at = u.availableAt;
+  if (u.release) {
+    set.lease_owner = null;
+    set.lease_expires_at = null;
+  }
+  if (u.error !== undefined) set.error = text(u.error);
+  if (u.finishedAt !== undefined) set.finished_at = u.finishedAt;
+  let q = db.updateTable('runs').set(set).where('id', '=', runId);
+  if (owner !== null) q = q.where('lease_owner', '=', owner);
+  const result = await q.executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function getRun(db: Executor, orgId: string, id: string): Promise<Run | undefined> {
+  const row = await db.selectFrom('runs').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  return row && toRun(row);
+}
+
+export async function getRunById(db: Executor, id: string): Promise<Run | undefined> {
+  const row = await db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toRun(row);
+}
+
+export async function listSteps(db: Executor, runId: string): Promise<Step[]> {
+  const rows = await db.selectFrom('run_steps').selectAll().where('run_id', '=', runId).orderBy('idx').execute();
+  return rows.map(toStep);
+}
+
+export interface RunFilter {
+  orgId: string;
+  process?: string;
+  entityId?: string;
+  status?: readonly RunStatus[];
+  batchId?: string;
+  beforeId?: string;
+  limit: number;
+}
+
+/** Newest first. */
+export async function listRuns(db: Executor, f: RunFilter): Promise<Run[]> {
+  let q = db.selectFrom('runs').selectAll().where('org_id', '=', f.orgId);
+  if (f.process) q = q.where('process', '=', f.process);
+  if (f.entityId) q = q.where('entity_id', '=', f.entityId);
+  if (f.status && f.status.length > 0) q = q.where('status', 'in', f.status);
+  if (f.batchId) q = q.where('batch_id', '=', f.batchId);
+  if (f.beforeId) q = q.where('id', '<', f.beforeId);
+  const rows = await q.orderBy('id', 'desc').limit(f.limit).execute();
+  return rows.map(toRun);
+}
+
+/** Runs a save queued, found by the event id inside their dedupe keys. */
+export async function listRunsQueuedByEvent(db: Executor, orgId: string, eventId: string): Promise<Array<{ id: string; process: string }>> {
+  return db
+    .selectFrom('runs')
+    .select(['id', 'process'])
+    .where('org_id', '=', orgId)
+    .where('dedupe_key', 'like', `${orgId}:%:${eventId}:%`)
+    .orderBy('id')
+    .execute();
+}
