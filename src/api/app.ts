@@ -9,6 +9,7 @@ import { installErrorHandling } from './http-errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { entityRoutes } from './routes/entities.js';
 import { entityTypeRoutes } from './routes/entity-types.js';
+import { processRoutes } from './routes/processes.js';
 
 export interface AppOptions {
   services: Services;
@@ -54,6 +55,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   entityTypeRoutes(app, options.services);
   entityRoutes(app, options.services);
+  processRoutes(app, options.services);
   adminRoutes(app, options.services, { authenticator, defaultOrgId: options.defaultOrgId, version: options.version });
   return app;
 }

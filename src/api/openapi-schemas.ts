@@ -120,6 +120,47 @@ const event = {
   },
 };
 const apiKey = { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, keyPrefix: { type: 'string' }, createdAt: { type: 'string' } } };
+const task = {
+  type: 'object',
+  required: ['key', 'kind'],
+  properties: {
+    key,
+    kind: { type: 'string', description: 'e.g. http.request, entity.update, entity.create, delay' },
+    connection: key,
+    when: { type: 'string', description: 'JSONata condition; the task is skipped unless it gives true' },
+    input: { type: 'object', additionalProperties: true, description: 'fields the task kind marks as expressions are JSONata' },
+  },
+};
+const processBody = {
+  type: 'object',
+  required: ['name', 'entityType', 'trigger', 'tasks'],
+  properties: {
+    name: { type: 'string' },
+    description: { type: 'string' },
+    entityType: key,
+    trigger: {
+      oneOf: [
+        { type: 'object', required: ['status'], properties: { status: key } },
+        { type: 'object', required: ['manual'], properties: { manual: { const: true } } },
+      ],
+    },
+    enabled: { type: 'boolean', default: true },
+    settings: {
+      type: 'object',
+      properties: {
+        retry: { type: 'object', properties: { maxAttempts: { type: 'integer' }, initialDelayMs: { type: 'integer' }, maxDelayMs: { type: 'integer' } } },
+        timeoutMs: { type: 'integer' },
+        concurrency: { type: 'integer' },
+      },
+    },
+    tasks: { type: 'array', items: task },
+  },
+};
+const processView = { type: 'object', properties: { key, version: { type: 'integer' }, ...processBody.properties, createdAt: { type: 'string' }, updatedAt: { type: 'string' } } };
+const runCounts = { type: 'object', properties: Object.fromEntries(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'].map((s) => [s, { type: 'integer' }])) };
+const processWithRuns = { type: 'object', properties: { ...processView.properties, runs: runCounts } };
+const processVersion = { type: 'object', properties: { version: { type: 'integer' }, ...processBody.properties, createdAt: { type: 'string' } } };
+const keyParams = { type: 'object', properties: { key } };
 const secured = [{ bearer: [] }];
 
 export const docs = {
@@ -128,6 +169,11 @@ export const docs = {
   listEntityTypes: { tags: ['entity types'], summary: 'List entity types', security: secured, querystring: listQuery, response: { 200: list(entityType), ...errors(400, 401) } },
   getEntityType: { tags: ['entity types'], summary: 'Get an entity type', security: secured, params: { type: 'object', properties: { key } }, response: { 200: entityType, ...errors(401, 404) } },
   deleteEntityType: { tags: ['entity types'], summary: 'Delete an entity type (409 while entities exist)', security: secured, params: { type: 'object', properties: { key } }, response: { 204: { type: 'null' }, ...errors(401, 403, 404, 409) } },
+  putProcess: { tags: ['processes'], summary: 'Create or replace a process (every change is a new version)', security: secured, params: keyParams, body: processBody, response: { 200: processView, 201: processView, ...errors(400, 401, 403, 409) } },
+  listProcesses: { tags: ['processes'], summary: 'List processes by key, with run counts by status', security: secured, querystring: listQuery, response: { 200: list(processWithRuns), ...errors(400, 401) } },
+  getProcess: { tags: ['processes'], summary: 'Get a process with its run counts by status', security: secured, params: keyParams, response: { 200: processWithRuns, ...errors(401, 404) } },
+  listProcessVersions: { tags: ['processes'], summary: 'Versions of a process, newest first', security: secured, params: keyParams, querystring: listQuery, response: { 200: list(processVersion), ...errors(400, 401, 404) } },
+  deleteProcess: { tags: ['processes'], summary: 'Delete a process (its runs keep their pinned version)', security: secured, params: keyParams, response: { 204: { type: 'null' }, ...errors(401, 403, 404) } },
   createEntity: { tags: ['entities'], summary: 'Create an entity (runs the save pipeline)', security: secured, params: typeParams, body: saveBody, response: { 201: savedEntity, ...errors(400, 401, 403, 404, 413, 422) } },
   listEntities: {
     tags: ['entities'],

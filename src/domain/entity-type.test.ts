@@ -113,8 +113,8 @@ test('shape and type problems are mapped to readable paths', () => {
     'transitions[0].from too_small',
     'transitions[0].to type',
   ]);
-  assert.deepEqual(pairs(failure(null).fields), [' type']);
-  assert.deepEqual(pairs(failure([]).fields), [' type']);
+  assert.deepEqual(pairs(failure(null).fields), ['(body) type']);
+  assert.deepEqual(pairs(failure([]).fields), ['(body) type']);
 });
 
 test('every semantic problem is listed together', () => {

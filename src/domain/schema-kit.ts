@@ -48,9 +48,10 @@ function distance(a: string, b: string): number {
 /** Turns zod issues into FieldIssues; `prefix` locates `input` inside the body, `known` are its property names. */
 export function fromZod(error: z.ZodError, prefix: Path, input: unknown, known: readonly string[]): FieldIssue[] {
   return error.issues.flatMap((issue): FieldIssue[] => {
-    const path = formatPath([...prefix, ...issue.path]);
+    const path = formatPath([...prefix, ...issue.path]) || '(body)';
     const at = (code: string, message: string): FieldIssue[] => [{ path, code, message }];
-    const what = (origin: string, n: number | bigint): string => (origin === 'string' ? `${n} characters` : `${n} item${n === 1 ? '' : 's'}`);
+    const what = (origin: string, n: number | bigint): string =>
+      origin === 'string' ? `${n} characters` : origin === 'number' || origin === 'int' || origin === 'bigint' ? String(n) : `${n} item${n === 1 ? '' : 's'}`;
     switch (issue.code) {
       case 'unrecognized_keys':
         return issue.keys.map((k) => {
@@ -61,9 +62,10 @@ export function fromZod(error: z.ZodError, prefix: Path, input: unknown, known: 
         if (valueAt(input, issue.path) === undefined) return at('required', 'is required');
         return at('type', `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`);
       case 'too_big':
-        return at('too_large', `must have at most ${what(issue.origin, issue.maximum)}`);
+        return at('too_large', `must ${/^(number|int|bigint)$/.test(issue.origin) ? 'be' : 'have'} at most ${what(issue.origin, issue.maximum)}`);
       case 'too_small':
-        return at('too_small', issue.origin === 'string' && Number(issue.minimum) === 1 ? 'must not be empty' : `must have at least ${what(issue.origin, issue.minimum)}`);
+        if (issue.origin === 'string' && Number(issue.minimum) === 1) return at('too_small', 'must not be empty');
+        return at('too_small', `must ${/^(number|int|bigint)$/.test(issue.origin) ? 'be' : 'have'} at least ${what(issue.origin, issue.minimum)}`);
       case 'invalid_value':
         return at('enum', `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`);
       case 'custom':
