@@ -5,11 +5,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Authenticator } from '../engine/access.js';
 import type { Services } from '../engine/services.js';
 import { authHook } from './auth.js';
-import { installErrorHandling } from './http-errors.js';
+import { clientError, installErrorHandling, toErrorBody } from './http-errors.js';
+import { AppError } from '../domain/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { entityRoutes } from './routes/entities.js';
 import { entityTypeRoutes } from './routes/entity-types.js';
 import { processRoutes } from './routes/processes.js';
+import { runRoutes, type RunRouteOptions } from './routes/runs.js';
+import { streamRoutes, type StreamRouteOptions } from './routes/stream.js';
 
 export interface AppOptions {
   services: Services;
@@ -17,6 +20,10 @@ export interface AppOptions {
   version: string;
   bodyLimit?: number;
   logLevel?: string;
+  /** Options of the run routes (e.g. the server-side wait limit of ad hoc processing). */
+  runs?: RunRouteOptions;
+  /** Options of the live-updates stream. */
+  stream?: StreamRouteOptions;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -26,17 +33,33 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // One log line per request costs throughput; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 10_000 },
+    // Malformed URLs and over-long path parameters get the API's error shape too.
+    frameworkErrors: (error, _request, reply) => {
+      const appError = clientError(error) ?? new AppError('BAD_REQUEST', error.message);
+      void reply.status(appError.status).send(toErrorBody(appError));
+    },
   });
   // Schemas are documentation; zod and the domain parsers validate, with the catalogue's codes.
-  app.setValidatorCompiler(() => (data) => ({ value: data }));
+  app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  // An empty body with Content-Type: application/json is "no body", not an error.
+  // JSON only: strict UTF-8 (invalid bytes are an error, not silently replaced), `__proto__` refused,
+  // and an empty body with Content-Type: application/json is "no body". No other body types.
+  app.removeAllContentTypeParsers();
   const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
-    jsonParser(request, body as string, done);
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (encoding && encoding !== 'identity') return done(new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not supported; send the body uncompressed.`), undefined);
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(new AppError('INVALID_JSON', 'The request body is not valid UTF-8.'), undefined);
+    }
+    if (text.trim() === '') return done(null, undefined);
+    jsonParser(request, text, done);
   });
 
   installErrorHandling(app);
@@ -56,6 +79,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   entityTypeRoutes(app, options.services);
   entityRoutes(app, options.services);
   processRoutes(app, options.services);
+  runRoutes(app, options.services, options.runs);
+  streamRoutes(app, options.services, options.stream);
   adminRoutes(app, options.services, { authenticator, defaultOrgId: options.defaultOrgId, version: options.version });
   return app;
 }

@@ -14,6 +14,7 @@ const FRAMEWORK: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   FST_ERR_BAD_URL: 'BAD_REQUEST',
+  FST_ERR_MAX_PARAM_LENGTH: 'NOT_FOUND',
   FST_ERR_ASYNC_CONSTRAINT: 'BAD_REQUEST',
 };
 
@@ -28,6 +29,7 @@ export function clientError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
   const e = err as Partial<FastifyError> & { type?: string };
   const mapped = e.code ? FRAMEWORK[e.code] : undefined;
+  if (mapped === 'NOT_FOUND') return new AppError(mapped, 'No such resource: a path parameter is longer than any id or key.');
   if (mapped) return new AppError(mapped, mapped === 'INVALID_JSON' ? `The request body is not valid JSON: ${e.message}` : undefined);
   if (err instanceof SyntaxError && typeof e.statusCode === 'number' && e.statusCode < 500) {
     return new AppError('INVALID_JSON', `The request body is not valid JSON: ${err.message}`);
@@ -45,6 +47,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const appError = clientError(err);
     if (appError) {
+      if (appError.status === 401) void reply.header('www-authenticate', 'Bearer realm="statusflow"');
       void reply.status(appError.status).send(toErrorBody(appError));
       return;
     }

@@ -1,24 +1,21 @@
 /** Request parsing helpers: zod at the edge, errors from the catalogue. */
-import type { z } from 'zod';
-import { AppError, invalid, type ErrorCode, type FieldIssue } from '../domain/errors.js';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AppError, invalid, type ErrorCode } from '../domain/errors.js';
 import { isKey } from '../domain/keys.js';
+import { fromZod } from '../domain/schema-kit.js';
 
 /** Parses `data` with `schema`; a mismatch is a 400 of `code` listing every field. */
-export function parseWith<T extends z.ZodType>(schema: T, data: unknown, code: ErrorCode = 'VALIDATION_FAILED', prefix = ''): z.infer<T> {
+export function parseWith<T extends z.ZodType>(schema: T, data: unknown, code: ErrorCode = 'VALIDATION_FAILED'): z.infer<T> {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
-  const issues: FieldIssue[] = result.error.issues.map((i) => ({
-    path: prefix + formatPath(i.path) || '(body)',
-    code: i.code,
-    message: i.message,
-  }));
-  throw invalid(code, issues);
+  const known = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  throw invalid(code, fromZod(result.error, [], data, known));
 }
 
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out;
+/** The JSON body; no body at all counts as `{}` (but an explicit `null` stays null and is refused). */
+export function bodyOf(request: FastifyRequest): unknown {
+  return request.body === undefined ? {} : request.body;
 }
 
 /** A `{key}` path parameter must be a valid key; anything else cannot exist (404 for `what`). */
@@ -27,11 +24,12 @@ export function keyParam(value: string, notFound: ErrorCode, what: string): stri
   return value;
 }
 
-/** Parses `If-Match: "3"` (also W/"3" or 3). */
+/** Parses `If-Match: "3"` (also W/"3" or 3); `*` means any version. */
 export function parseIfMatch(header: string | string[] | undefined): number | undefined {
   if (header === undefined) return undefined;
   const value = Array.isArray(header) ? header[0] : header;
-  const m = value ? /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(value) : null;
+  if (value?.trim() === '*') return undefined;
+  const m = value ? /^\s*(?:W\/)?(?:"(\d{1,15})"|(\d{1,15}))\s*$/.exec(value) : null;
   if (!m) throw new AppError('INVALID_IF_MATCH', `If-Match must be a quoted version like "3"; got ${JSON.stringify(value)}.`);
-  return Number(m[1]);
+  return Number(m[1] ?? m[2]);
 }

@@ -7,7 +7,7 @@ export const MAX_LIMIT = 500;
 export function parseLimit(raw: unknown): number {
   if (raw === undefined || raw === '') return DEFAULT_LIMIT;
   const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
+  if (typeof raw !== 'string' || !/^\d{1,4}$/.test(raw) || n < 1 || n > MAX_LIMIT) {
     throw new AppError('INVALID_QUERY', `limit must be an integer from 1 to ${MAX_LIMIT}.`, { fields: [{ path: 'limit', code: 'range', message: `1..${MAX_LIMIT}` }] });
   }
   return n;

@@ -103,6 +103,7 @@ export async function entityEvents(
   id: string,
   q: { limit: number; after?: string },
 ): Promise<{ items: EntityEvent[]; nextId: string | null }> {
+  await services.entityTypes.loadFresh(ctx.orgId, type);
   const rows = await listEvents(services.database.db, ctx.orgId, id, q.after, q.limit + 1);
   if (rows.length === 0 ? !q.after : rows[0]!.entityType !== type) await readEntity(services, ctx, type, id);
   const items = rows.slice(0, q.limit);

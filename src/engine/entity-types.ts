@@ -1,9 +1,9 @@
 /** Entity type definitions: validate, store (versioned), read, delete. */
 import { parseEntityTypeDefinition, type EntityTypeDefinition } from '../domain/entity-type.js';
-import { AppError, type FieldIssue } from '../domain/errors.js';
+import { AppError, invalid, type FieldIssue } from '../domain/errors.js';
 import { deleteEntityType, getEntityType, getEntityTypeVersion, listEntityTypes, putEntityType, type StoredEntityType } from '../store/entity-types.js';
 import { hasEntitiesOfType } from '../store/entities.js';
-import { processesOfEntityType } from '../store/processes.js';
+import { processesOfEntityType, triggerStatusesOf } from '../store/processes.js';
 import { expressionChecker } from './expressions.js';
 import type { CallContext, Services } from './services.js';
 
@@ -29,9 +29,19 @@ export async function putType(
   const { definition, warnings } = parseEntityTypeDefinition(body, expressionChecker);
   const text = JSON.stringify(definition);
   const now = new Date().toISOString();
-  const result = await services.database.db
-    .transaction()
-    .execute((trx) => putEntityType(trx, ctx.orgId, key, text, now, services.database.dialect === 'postgres'));
+  const statuses = new Set(definition.statuses.map((st) => st.key));
+  const result = await services.database.db.transaction().execute(async (trx) => {
+    const put = await putEntityType(trx, ctx.orgId, key, text, now, services.database.dialect === 'postgres');
+    // A status that starts a process cannot disappear from under it (the row lock above orders us with process saves).
+    const orphaned = (await triggerStatusesOf(trx, ctx.orgId, key)).filter((p) => !statuses.has(p.triggerStatus));
+    if (orphaned.length > 0) {
+      throw invalid(
+        'ENTITY_TYPE_INVALID',
+        orphaned.map((p) => ({ path: 'statuses', code: 'status_in_use', message: `status "${p.triggerStatus}" starts process "${p.key}"; change or delete the process first`, process: p.key, status: p.triggerStatus })),
+      );
+    }
+    return put;
+  });
   services.entityTypes.forget(ctx.orgId, key);
   return { type: toView(result.stored), created: result.created, warnings };
 }

@@ -204,3 +204,16 @@ export async function countRunsByStatus(db: Executor, orgId: string, processKey?
   }
   return out;
 }
+
+/** Processes of an entity type started by a status, with that status (an edit of the type must keep them). */
+export async function triggerStatusesOf(db: Executor, orgId: string, entityType: string): Promise<Array<{ key: string; triggerStatus: string }>> {
+  const rows = await db
+    .selectFrom('processes')
+    .select(['key', 'trigger_status'])
+    .where('org_id', '=', orgId)
+    .where('entity_type', '=', entityType)
+    .where('trigger_status', 'is not', null)
+    .orderBy('key')
+    .execute();
+  return rows.map((r) => ({ key: r.key, triggerStatus: r.trigger_status! }));
+}

@@ -6,7 +6,7 @@ import { createApiKey, createOrganization, listKeys, removeApiKey, ROLES, type A
 import type { Services } from '../../engine/services.js';
 import type { ApiKey } from '../../store/api-keys.js';
 import { callContext } from '../auth.js';
-import { parseWith } from '../input.js';
+import { bodyOf, parseWith } from '../input.js';
 import { page } from '../pagination.js';
 import { docs } from '../openapi-schemas.js';
 
@@ -33,7 +33,7 @@ export function adminRoutes(app: FastifyInstance, services: Services, options: A
   });
 
   app.post('/api/v1/api-keys', { config: { permission: 'admin' }, schema: docs.createApiKey }, async (request, reply) => {
-    const body = parseWith(ApiKeyBody, request.body ?? {});
+    const body = parseWith(ApiKeyBody, bodyOf(request));
     const { apiKey, key } = await createApiKey(services, callContext(request).orgId, body.name, body.role);
     return reply.status(201).send({ ...keyView(apiKey), key });
   });
@@ -53,7 +53,7 @@ export function adminRoutes(app: FastifyInstance, services: Services, options: A
     if (request.principal!.orgId !== options.defaultOrgId) {
       throw new AppError('FORBIDDEN', 'Only admins of the default organization can create organizations.');
     }
-    const body = parseWith(OrganizationBody, request.body ?? {});
+    const body = parseWith(OrganizationBody, bodyOf(request));
     const { organization, apiKey, key } = await createOrganization(services, body.name);
     return reply.status(201).send({ ...organization, apiKey: { ...keyView(apiKey), key } });
   });

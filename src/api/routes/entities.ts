@@ -10,7 +10,7 @@ import { saveEntity, type SaveResult } from '../../engine/save.js';
 import type { Services } from '../../engine/services.js';
 import type { EntityRecord } from '../../store/entities.js';
 import { callContext } from '../auth.js';
-import { keyParam, parseIfMatch, parseWith } from '../input.js';
+import { bodyOf, keyParam, parseIfMatch, parseWith } from '../input.js';
 import { decodeCursor, page, parseLimit } from '../pagination.js';
 import { docs } from '../openapi-schemas.js';
 
@@ -56,7 +56,7 @@ function statusesParam(raw: unknown): string[] | undefined {
 export function entityRoutes(app: FastifyInstance, services: Services): void {
   app.post<{ Params: TypeParams }>('/api/v1/entities/:type', { config: { permission: 'entities' }, schema: docs.createEntity }, async (request, reply) => {
     const type = typeParam(request.params.type);
-    const body = parseWith(SaveBody, request.body ?? {});
+    const body = parseWith(SaveBody, bodyOf(request));
     const result = await saveEntity(services, callContext(request), type, { attributes: body.attributes ?? {}, status: body.status });
     return withEtag(reply.status(201), result.entity.version).send(saveView(result));
   });
@@ -77,8 +77,8 @@ export function entityRoutes(app: FastifyInstance, services: Services): void {
   app.get<{ Params: EntityParams }>('/api/v1/entities/:type/:id', { config: { permission: 'read' }, schema: docs.getEntity }, async (request, reply) => {
     const type = typeParam(request.params.type);
     const ctx = callContext(request);
-    const entity = await readEntity(services, ctx, type, idParam(type, request.params.id));
     const loaded = await services.entityTypes.loadFresh(ctx.orgId, type);
+    const entity = await readEntity(services, ctx, type, idParam(type, request.params.id));
     const requirements = await evaluateRequirements(services.evaluator, loaded, entity);
     return withEtag(reply, entity.version).send({ ...entityView(entity), requirements: requirementsView(requirements) });
   });
@@ -86,7 +86,7 @@ export function entityRoutes(app: FastifyInstance, services: Services): void {
   app.patch<{ Params: EntityParams }>('/api/v1/entities/:type/:id', { config: { permission: 'entities' }, schema: docs.updateEntity }, async (request, reply) => {
     const type = typeParam(request.params.type);
     const id = idParam(type, request.params.id);
-    const body = parseWith(SaveBody, request.body ?? {});
+    const body = parseWith(SaveBody, bodyOf(request));
     const expectedVersion = parseIfMatch(request.headers['if-match']);
     const result = await saveEntity(services, callContext(request), type, { id, attributes: body.attributes ?? {}, status: body.status, expectedVersion });
     return withEtag(reply, result.entity.version).send(saveView(result));
