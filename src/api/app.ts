@@ -1,5 +1,5 @@
 /** The Fastify application: error handling, auth, OpenAPI and the routes. Tested in-process with inject(). */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Authenticator } from '../engine/access.js';
@@ -37,7 +37,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Malformed URLs and over-long path parameters get the API's error shape too.
     frameworkErrors: (error, _request, reply) => {
       const appError = clientError(error) ?? new AppError('BAD_REQUEST', error.message);
-      void reply.status(appError.status).send(toErrorBody(appError));
+      void (reply as FastifyReply).status(appError.status).send(toErrorBody(appError));
     },
   });
   // Schemas are documentation; zod and the domain parsers validate, with the catalogue's codes.

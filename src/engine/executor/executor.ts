@@ -6,6 +6,7 @@
  * abandons the rest and hands them back to the queue.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { claimRuns, type Run } from '../../store/runs.js';
 import type { Services } from '../services.js';
@@ -54,6 +55,8 @@ export class Executor {
     };
     this.#log = options.log ?? (() => {});
     this.#commits = new CommitQueue(services.database);
+    // Every in-flight step joins this signal to its own time limit.
+    setMaxListeners(0, this.#shutdown.signal);
   }
 
   async start(): Promise<void> {

@@ -8,7 +8,7 @@ import type { ProcessDefinition, TaskDef } from '../../domain/process.js';
 import { taskExpressions } from '../../domain/process.js';
 import { backoffMs } from '../../domain/retry.js';
 import { TASK_KINDS } from '../../connectors/registry.js';
-import { delayUntil } from '../../connectors/flow/delay.js';
+import { delayUntil, type DelayInput } from '../../connectors/flow/delay.js';
 import type { EntityView, TaskContext } from '../../connectors/types.js';
 import { getEntity } from '../../store/entities.js';
 import { listSteps, updateRun, writeStep, type Run, type RunUpdate, type StepWrite } from '../../store/runs.js';
@@ -44,7 +44,9 @@ export async function executeRun(deps: RunDeps, run: Run): Promise<void> {
   let entity = await loadEntity(services, run);
   for (let i = run.stepIndex; i < def.tasks.length; i++) {
     if (deps.shutdown.aborted) return; // the lease lapses; another worker resumes here
-    if (i > run.stepIndex && (await deps.isCancelRequested(run.id))) {
+    // The claimed row tells whether a cancel was asked before this worker took the run (e.g. while it
+    // waited for a backoff); between steps the database is asked again.
+    if (i === run.stepIndex ? run.cancelRequested : await deps.isCancelRequested(run.id)) {
       return finish(deps, run, null, { status: 'cancelled', stepIndex: i });
     }
     if (!entity) return finish(deps, run, null, { status: 'failed', error: nonRetryable('ENTITY_NOT_FOUND', `The run's ${run.entityType} ${run.entityId} was deleted.`) });
@@ -61,6 +63,12 @@ export async function executeRun(deps: RunDeps, run: Run): Promise<void> {
       if (last) return;
       if (task.kind.startsWith('entity.')) entity = await loadEntity(services, run);
       continue;
+    }
+    // A cancel asked while this step ran ends the run now rather than after the wait.
+    const parks = outcome.kind === 'wait' || (outcome.kind === 'failed' && outcome.failure.retryable && attempt < def.settings.retry.maxAttempts);
+    if (parks && (await deps.isCancelRequested(run.id))) {
+      const step = outcome.kind === 'failed' ? { ...outcome.step, status: 'failed' as const, error: outcome.failure } : null;
+      return finish(deps, run, step, { status: 'cancelled', stepIndex: i });
     }
     if (outcome.kind === 'wait') {
       await commit(deps, run, { step: outcome.step, run: { status: 'waiting', stepIndex: i, attempt: attempt, availableAt: outcome.untilMs, release: true } });
@@ -110,14 +118,13 @@ async function runStep(
   // Evaluate `when` and every input mapping in one round trip to the expression worker.
   const exprs = taskExpressions(task, kind);
   const sources = [...(task.when ? [task.when] : []), ...exprs.map(([, source]) => source)];
-  const context = {
-    ...entity.attributes,
-    entity,
-    tasks: outputs,
-    run: { id: run.id, process: run.process, attempt, trigger: run.trigger },
-    now: new Date().toISOString(),
-  };
+  const context = expressionContext(entity, outputs, { id: run.id, process: run.process, attempt, trigger: run.trigger });
   const values = sources.length > 0 ? await deps.services.evaluator.evaluateMany(sources, context) : [];
+  // A task whose `when` is not true is skipped, even when its input could not be evaluated.
+  const whenValue = task.when ? values[0]! : undefined;
+  if (whenValue?.ok && whenValue.value !== true) {
+    return { kind: 'done', status: 'skipped', output: null, step: done({ status: 'skipped' }) };
+  }
   for (let k = 0; k < values.length; k++) {
     const v = values[k]!;
     if (!v.ok) {
@@ -125,13 +132,10 @@ async function runStep(
       return { kind: 'failed', failure: nonRetryable('EXPRESSION_FAILED', `${task.key}.${where}: ${v.error.message}`, { code: v.error.code }), step: done({}) };
     }
   }
-  if (task.when && (values[0] as { value: unknown }).value !== true) {
-    return { kind: 'done', status: 'skipped', output: null, step: done({ status: 'skipped' }) };
-  }
   const input = evaluatedInput(task, exprs, values.slice(task.when ? 1 : 0).map((v) => (v as { value: unknown }).value));
 
   if (task.kind === 'delay') {
-    const untilMs = delayUntil(input as never, Date.parse(startedAt));
+    const untilMs = delayUntil(input as unknown as DelayInput, Date.parse(startedAt));
     if (run.stepIndex === idx && run.status === 'running' && run.attempt > 0 && Date.now() >= run.availableAt) {
       return { kind: 'done', status: 'succeeded', output: { waitedUntil: new Date(run.availableAt).toISOString() }, step: done({ input, output: { waitedUntil: new Date(run.availableAt).toISOString() } }) };
     }
@@ -159,8 +163,17 @@ async function runStep(
   }
 }
 
+/** What task expressions see: the attributes at top level, `entity`, `tasks.<key>.output`, `run`, `now`. */
+export function expressionContext(
+  entity: EntityView,
+  outputs: Record<string, { output: unknown; status?: string }>,
+  run: { id: string | null; process: string; attempt: number; trigger: Run['trigger']; dryRun?: true },
+): Record<string, unknown> {
+  return { ...entity.attributes, entity, tasks: outputs, run, now: new Date().toISOString() };
+}
+
 /** Replaces expression fields of the input with their values (one level into objects, like taskExpressions). */
-function evaluatedInput(task: TaskDef, exprs: Array<[string, string]>, values: unknown[]): Record<string, unknown> {
+export function evaluatedInput(task: TaskDef, exprs: Array<[string, string]>, values: unknown[]): Record<string, unknown> {
   const input: Record<string, unknown> = structuredClone(task.input);
   exprs.forEach(([path, _], k) => {
     const parts = path.split('.').slice(1); // drop "input"

@@ -1,0 +1,191 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { httpRequest, HttpRequestInputSchema, type HttpRequestInput, type HttpRequestOutput } from './request.js';
+import { TaskFailure, type Failure } from '../../domain/failure.js';
+import type { TaskContext } from '../types.js';
+
+type Seen = { method: string; headers: IncomingMessage['headers']; body: string };
+type Handler = (seen: Seen, res: ServerResponse) => void;
+const routes = new Map<string, Handler>();
+const seen: Seen[] = [];
+let server: Server;
+let base: string;
+
+before(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const s = { method: req.method!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      seen.push(s);
+      const handler = routes.get(new URL(req.url!, 'http://x').pathname);
+      if (handler) handler(s, res);
+      else res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"no such route"}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  routes.set('/ok', (_s, res) => res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'abc' }).end('{"id":7}'));
+  routes.set('/created', (_s, res) => res.writeHead(201).end());
+  routes.set('/never', () => {});
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function context(signal: AbortSignal = new AbortController().signal): TaskContext {
+  const no = () => Promise.reject(new Error('not used'));
+  return {
+    orgId: 'org_1',
+    runId: 'run_1',
+    taskKey: 'notify',
+    idempotencyKey: 'run_1:notify',
+    signal,
+    entity: { id: 'ent_1', type: 'order', status: 'new', version: 1, attributes: {} },
+    entities: { update: no, create: no },
+  };
+}
+
+async function run(input: HttpRequestInput, ctx = context()): Promise<HttpRequestOutput> {
+  return (await httpRequest.run(input, ctx)) as HttpRequestOutput;
+}
+
+async function failureOf(p: Promise<unknown>): Promise<Failure> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof TaskFailure, `expected a TaskFailure, got ${String(err)}`);
+    return err.failure;
+  }
+  assert.fail('expected a failure');
+}
+
+const last = () => seen[seen.length - 1]!;
+
+test('GET by default: output shape, Idempotency-Key and User-Agent sent', async () => {
+  const out = await run({ url: `${base}/ok` });
+  assert.deepEqual(out, { status: 200, headers: out.headers, body: { id: 7 } });
+  assert.equal(out.headers['x-request-id'], 'abc');
+  assert.equal(last().method, 'GET');
+  assert.equal(last().headers['idempotency-key'], 'run_1:notify');
+  assert.equal(last().headers['user-agent'], 'statusflow');
+});
+
+test('a body makes it a POST; objects go as JSON, strings as text', async () => {
+  await run({ url: `${base}/ok`, body: { name: 'Ada', n: [1, 2] } });
+  assert.equal(last().method, 'POST');
+  assert.equal(last().headers['content-type'], 'application/json');
+  assert.deepEqual(JSON.parse(last().body), { name: 'Ada', n: [1, 2] });
+  await run({ method: 'PUT', url: `${base}/ok`, body: 'plain words' });
+  assert.equal(last().method, 'PUT');
+  assert.equal(last().headers['content-type'], 'text/plain; charset=utf-8');
+  assert.equal(last().body, 'plain words');
+});
+
+test('user headers are sent; they may override Idempotency-Key, and a header that evaluates to nothing is left out', async () => {
+  await run({ url: `${base}/ok`, headers: { Authorization: 'Bearer t', 'IDEMPOTENCY-KEY': 'mine', 'X-Count': 3, 'X-Gone': undefined } });
+  assert.equal(last().headers.authorization, 'Bearer t');
+  assert.equal(last().headers['idempotency-key'], 'mine');
+  assert.equal(last().headers['x-count'], '3');
+  assert.equal('x-gone' in last().headers, false);
+});
+
+test('503 is a retryable HTTP_STATUS_503 honouring Retry-After', async () => {
+  routes.set('/busy', (_s, res) => res.writeHead(503, { 'retry-after': '7' }).end('busy'));
+  const f = await failureOf(run({ url: `${base}/busy` }));
+  assert.deepEqual([f.code, f.retryable, f.retryAfterMs], ['HTTP_STATUS_503', true, 7000]);
+});
+
+test('429 with Retry-After: 1 is a retryable HTTP_429 with retryAfterMs 1000', async () => {
+  routes.set('/limited', (_s, res) => res.writeHead(429, { 'retry-after': '1' }).end());
+  const f = await failureOf(run({ url: `${base}/limited`, body: {} }));
+  assert.deepEqual([f.code, f.retryable, f.retryAfterMs], ['HTTP_429', true, 1000]);
+});
+
+test('400 is non-retryable and carries the server’s message and body', async () => {
+  routes.set('/bad', (_s, res) => res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"message":"email is required"}}'));
+  const f = await failureOf(run({ url: `${base}/bad?secret=x`, body: {} }));
+  assert.equal(f.code, 'HTTP_STATUS_400');
+  assert.equal(f.retryable, false);
+  assert.match(f.message, /^POST http:\/\/127\.0\.0\.1:\d+\/bad answered 400: email is required$/);
+  assert.deepEqual(f.details, { status: 400, body: { error: { message: 'email is required' } } });
+});
+
+test('connection refused is a retryable NETWORK_ERROR', async () => {
+  const other = createServer();
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  const port = (other.address() as AddressInfo).port;
+  await new Promise((resolve) => other.close(resolve));
+  const f = await failureOf(run({ url: `http://127.0.0.1:${port}/` }));
+  assert.deepEqual([f.code, f.retryable], ['NETWORK_ERROR', true]);
+});
+
+test('the step signal ends a hanging request: TIMEOUT for a time limit, ABORTED otherwise', async () => {
+  const t = await failureOf(run({ url: `${base}/never` }, context(AbortSignal.timeout(50))));
+  assert.deepEqual([t.code, t.retryable], ['TIMEOUT', true]);
+  const c = new AbortController();
+  setTimeout(() => c.abort(), 30);
+  const a = await failureOf(run({ url: `${base}/never` }, context(c.signal)));
+  assert.deepEqual([a.code, a.retryable], ['ABORTED', true]);
+});
+
+test('expectStatus: listed statuses succeed, an unlisted 2xx is HTTP_UNEXPECTED_STATUS, an unlisted error keeps its code', async () => {
+  assert.equal((await run({ url: `${base}/created`, expectStatus: 201 })).status, 201);
+  assert.equal((await run({ url: `${base}/missing`, expectStatus: [200, 404] })).status, 404);
+  const f = await failureOf(run({ url: `${base}/ok`, expectStatus: [201, 202] }));
+  assert.deepEqual([f.code, f.retryable], ['HTTP_UNEXPECTED_STATUS', false]);
+  assert.match(f.message, /answered 200, expected 201 or 202/);
+  const g = await failureOf(run({ url: `${base}/missing`, expectStatus: 201 }));
+  assert.deepEqual([g.code, g.retryable], ['HTTP_STATUS_404', false]);
+});
+
+test('run-time input checks give non-retryable INVALID_INPUT', async () => {
+  for (const input of [{ url: undefined }, { url: 42 }, { url: 'not a url' }, { url: 'ftp://example.com/x' }, { url: 'file:///etc/passwd' }] as HttpRequestInput[]) {
+    const f = await failureOf(run(input));
+    assert.deepEqual([f.code, f.retryable], ['INVALID_INPUT', false], JSON.stringify(input));
+  }
+  for (const headers of [{ 'X-A': 'a\r\nX-B: b' }, { 'X-A': { nested: 1 } }, { 'X-A': 'snowman ☃' }]) {
+    const f = await failureOf(run({ url: `${base}/ok`, headers }));
+    assert.deepEqual([f.code, f.retryable], ['INVALID_INPUT', false], JSON.stringify(headers));
+  }
+});
+
+test('inputSchema: expressions and literals that are allowed', () => {
+  for (const input of [
+    { url: "'https://example.com/hooks/' & id" },
+    { method: 'DELETE', url: 'url', headers: { Authorization: "'Bearer ' & token" }, expectStatus: [200, 204] },
+    { url: 'url', body: '{ "id": id }' },
+    { url: 'url', body: { id: 'id', fixed: 3, nested: { a: 1 } } },
+    { method: 'HEAD', url: 'url', expectStatus: 200 },
+  ]) {
+    assert.equal(HttpRequestInputSchema.safeParse(input).success, true, JSON.stringify(input));
+  }
+});
+
+test('inputSchema refuses unknown fields, bad methods, bad header names, a GET body and odd statuses', () => {
+  for (const input of [
+    {},
+    { url: 'u', extra: 1 },
+    { url: 'u', method: 'get' },
+    { url: 'u', method: 'OPTIONS' },
+    { url: 'u', headers: { 'Bad Header': 'x' } },
+    { url: 'u', headers: { 'X-A': 5 } },
+    { url: 'u', method: 'GET', body: 'x' },
+    { url: 'u', expectStatus: 99 },
+    { url: 'u', expectStatus: [] },
+    { url: 'u', expectStatus: 200.5 },
+    { url: '' },
+  ]) {
+    assert.equal(HttpRequestInputSchema.safeParse(input).success, false, JSON.stringify(input));
+  }
+});
+
+test('the kind declares its expression fields and optional http connection', () => {
+  assert.equal(httpRequest.kind, 'http.request');
+  assert.deepEqual(httpRequest.expressionFields, ['url', 'headers', 'body']);
+  assert.deepEqual(httpRequest.connection, { required: false, providers: ['http'] });
+});
