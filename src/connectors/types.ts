@@ -2,6 +2,7 @@
  * A task kind is plain data plus one function (STYLE.md): `{ kind, inputSchema, expressionFields, run }`.
  * Task kinds never retry by themselves: they return an output or throw a TaskFailure; the engine decides.
  */
+import type { ZodType } from 'zod';
 import type { TaskKindSpec } from '../domain/process.js';
 
 export interface EntityView {
@@ -34,6 +35,59 @@ export interface TaskContext {
     update(change: { attributes?: Record<string, unknown>; status?: string }): Promise<EntitySaveOutcome>;
     create(type: string, body: { attributes?: Record<string, unknown>; status?: string }): Promise<EntitySaveOutcome>;
   };
+  /** Present when the task has a `connection`. */
+  connection?: ConnectionContext;
+}
+
+/** A connection as a task sees it: settings and decrypted secrets (never logged, never in step data). */
+export interface ConnectionView {
+  key: string;
+  provider: ProviderName;
+  name: string;
+  config: Record<string, unknown>;
+  secrets: Record<string, string>;
+}
+
+export type ProviderName = 'hubspot' | 'dropbox' | 'http';
+
+/** A kept link: entity → record in a provider. */
+export interface LinkView {
+  entityId: string;
+  connection: string;
+  provider: string;
+  externalType: string;
+  externalId: string;
+  url: string | null;
+}
+
+/** What the engine lends a task that talks to a provider through a connection. */
+export interface ConnectionContext {
+  connection: ConnectionView;
+  /**
+   * Waits for a slot of the connection's rate limit, shared by every worker and process (a sliding
+   * window in the database). Call it before every request to the provider.
+   */
+  acquire(signal?: AbortSignal): Promise<void>;
+  /** The provider said to slow down (429 + Retry-After): no slot is handed out for `ms`. */
+  backOff(ms: number): Promise<void>;
+  /** State kept in memory per connection for this process (e.g. a short-lived access token). */
+  memo: Map<string, unknown>;
+  links: {
+    /** The link of `entityId` (default: the run's entity) to `externalType` through this connection. */
+    get(externalType: string, entityId?: string): Promise<LinkView | undefined>;
+    /** Creates or updates the link (its updatedAt and the run id are set by the engine). */
+    put(link: { externalType: string; externalId: string; url?: string | null; entityId?: string }): Promise<void>;
+  };
+}
+
+/** A provider: its connection settings and how to check credentials (`POST /connections/{key}/test`). */
+export interface Provider {
+  name: ProviderName;
+  /** zod schemas of `config` and `secrets` (strict). */
+  configSchema: ZodType;
+  secretsSchema: ZodType;
+  /** Checks the credentials with one cheap request; throws a TaskFailure when they do not work. */
+  test(ctx: ConnectionContext, signal: AbortSignal): Promise<void>;
 }
 
 export interface TaskKind<I = Record<string, unknown>> extends TaskKindSpec {
