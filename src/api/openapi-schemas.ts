@@ -161,6 +161,43 @@ const runCounts = { type: 'object', properties: Object.fromEntries(['queued', 'r
 const processWithRuns = { type: 'object', properties: { ...processView.properties, runs: runCounts } };
 const processVersion = { type: 'object', properties: { version: { type: 'integer' }, ...processBody.properties, createdAt: { type: 'string' } } };
 const keyParams = { type: 'object', properties: { key } };
+const failureBody = { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' }, retryAfterMs: { type: 'integer' }, details: {} } };
+const runStatus = { enum: ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] };
+const runSummary = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    process: key,
+    processVersion: { type: 'integer' },
+    entityId: { type: 'string' },
+    entityType: key,
+    status: runStatus,
+    trigger: { type: 'object', properties: { type: { enum: ['status', 'manual', 'batch', 'retry'] }, status: { type: ['string', 'null'] }, batchId: { type: ['string', 'null'] }, actor: { type: ['string', 'null'] } } },
+    attempt: { type: 'integer' },
+    cancelRequested: { type: 'boolean', description: 'a cancel was asked while the run was running; it stops before its next step' },
+    queuedAt: { type: 'string' },
+    startedAt: { type: ['string', 'null'] },
+    finishedAt: { type: ['string', 'null'] },
+    error: failureBody,
+  },
+};
+const runStep = {
+  type: 'object',
+  properties: {
+    task: key,
+    status: { type: 'string', description: 'running, succeeded, failed, skipped, waiting; in a dry run: evaluated, skipped, failed' },
+    attempts: { type: 'integer' },
+    input: {},
+    output: {},
+    error: failureBody,
+    startedAt: { type: ['string', 'null'] },
+    finishedAt: { type: ['string', 'null'] },
+    note: { type: 'string', description: 'dry run only: outputs of earlier tasks it read were null' },
+  },
+};
+const runDetail = { type: 'object', properties: { ...runSummary.properties, dryRun: { type: 'boolean', description: 'present (true) only on a dry run, which is never stored (id null)' }, steps: { type: 'array', items: runStep } } };
+const runEnvelope = { type: 'object', properties: { run: runDetail } };
+const idParams = { type: 'object', properties: { id: { type: 'string' } } };
 const secured = [{ bearer: [] }];
 
 export const docs = {
@@ -187,6 +224,47 @@ export const docs = {
   updateEntity: { tags: ['entities'], summary: 'Update attributes and/or ask for a status (If-Match: "<version>" optional)', security: secured, params: entityParams, body: saveBody, response: { 200: savedEntity, ...errors(400, 401, 403, 404, 409, 413, 422) } },
   deleteEntity: { tags: ['entities'], summary: 'Delete an entity (its events are kept)', security: secured, params: entityParams, response: { 204: { type: 'null' }, ...errors(401, 403, 404) } },
   entityEvents: { tags: ['entities'], summary: 'Event history of an entity, oldest first', security: secured, params: entityParams, querystring: listQuery, response: { 200: list(event), ...errors(400, 401, 404) } },
+  listRuns: {
+    tags: ['runs'],
+    summary: 'List runs, newest first',
+    security: secured,
+    querystring: { type: 'object', properties: { ...listQuery.properties, process: key, entity: { type: 'string' }, status: { type: 'string', description: 'one run status or several, comma-separated' }, batch: { type: 'string' } } },
+    response: { 200: list(runSummary), ...errors(400, 401) },
+  },
+  getRun: { tags: ['runs'], summary: 'Get a run with its steps', security: secured, params: idParams, response: { 200: runDetail, ...errors(401, 404) } },
+  retryRun: {
+    tags: ['runs'],
+    summary: 'Retry a failed or cancelled run: from the failed step (default) or from the start',
+    security: secured,
+    params: idParams,
+    body: { type: 'object', properties: { from: { enum: ['failed', 'start'], default: 'failed' } }, additionalProperties: false },
+    response: { 202: runDetail, ...errors(400, 401, 403, 404, 409) },
+  },
+  cancelRun: { tags: ['runs'], summary: 'Cancel a run (a running one stops before its next step)', security: secured, params: idParams, response: { 202: runDetail, ...errors(401, 403, 404, 409) } },
+  entityRuns: { tags: ['entities'], summary: 'Runs of an entity, newest first', security: secured, params: entityParams, querystring: listQuery, response: { 200: list(runSummary), ...errors(400, 401, 404) } },
+  processEntity: {
+    tags: ['entities'],
+    summary: 'Process an entity with a process of its type: queue a run, wait for it, or dry-run it',
+    security: secured,
+    params: entityParams,
+    body: {
+      type: 'object',
+      required: ['process'],
+      additionalProperties: false,
+      properties: {
+        process: key,
+        dryRun: { type: 'boolean', default: false, description: 'evaluate conditions and inputs only; nothing is sent or written' },
+        wait: { type: 'boolean', default: false, description: 'wait (up to 30 s) for the run to finish' },
+      },
+    },
+    response: { 200: runEnvelope, 202: runEnvelope, ...errors(400, 401, 403, 404, 409) },
+  },
+  stream: {
+    tags: ['live updates'],
+    summary: 'Server-Sent Events of your organization: entity.saved, run.updated, batch.updated',
+    security: secured,
+    response: { 200: { description: 'text/event-stream', type: 'string' }, ...errors(401) },
+  },
   createApiKey: { tags: ['administration'], summary: 'Create an API key (the key is shown once)', security: secured, body: { type: 'object', required: ['name', 'role'], properties: { name: { type: 'string' }, role: { enum: ['admin', 'editor', 'operator', 'viewer'] } } }, response: { 201: { type: 'object', properties: { ...apiKey.properties, key: { type: 'string' } } }, ...errors(400, 401, 403) } },
   listApiKeys: { tags: ['administration'], summary: 'List API keys of the organization', security: secured, response: { 200: list(apiKey), ...errors(401, 403) } },
   deleteApiKey: { tags: ['administration'], summary: 'Delete an API key', security: secured, params: { type: 'object', properties: { id: { type: 'string' } } }, response: { 204: { type: 'null' }, ...errors(401, 403, 404, 409) } },

@@ -36,6 +36,7 @@ export const ERRORS = {
   RUN_NOT_RETRYABLE: { status: 409, message: 'Only failed or cancelled runs can be retried.' },
   RUN_FINISHED: { status: 409, message: 'The run has already finished.' },
   PROCESS_WRONG_ENTITY_TYPE: { status: 409, message: 'The process belongs to another entity type.' },
+  PROCESS_DISABLED: { status: 409, message: 'The process is disabled; enable it to run it (dry runs still work).' },
   API_KEY_SELF_DELETE: { status: 409, message: 'An API key cannot delete itself.' },
   // 422 — the request is well formed but the rules refuse it
   ENTITY_REQUIREMENTS_FAILED: { status: 422, message: 'The save was refused by enforced requirements.' },
