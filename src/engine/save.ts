@@ -165,7 +165,12 @@ async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntity
       cause: req.cause,
     });
   });
-  if (queuedRuns.length > 0) services.bus.runsQueued();
+  if (queuedRuns.length > 0) {
+    services.bus.runsQueued();
+    for (const r of queuedRuns) {
+      services.bus.publish({ type: 'run.updated', orgId: ctx.orgId, data: { id: r.id, process: r.process, entityId: id, entityType: type.key, status: 'queued', error: null } });
+    }
+  }
   services.bus.publish({ type: 'entity.saved', orgId: ctx.orgId, data: { id, type: type.key, status, version: entity.version, statusPath: path } });
 
   return { entity, requirements, statusPath: path, queuedRuns, created: !current };

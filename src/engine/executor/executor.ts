@@ -117,7 +117,10 @@ export class Executor {
         } catch (err) {
           this.#log('error', 'claiming runs failed', { err });
         }
-        for (const run of claimed) this.#execute(run);
+        for (const run of claimed) {
+          this.services.bus.publish({ type: 'run.updated', orgId: run.orgId, data: { id: run.id, process: run.process, entityId: run.entityId, entityType: run.entityType, status: 'running', error: null } });
+          this.#execute(run);
+        }
         if (claimed.length === Math.min(this.#o.batchSize, free)) continue; // there may be more due now
       }
       if (this.#woken && free > 0) continue;
