@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { TASK_KINDS } from './registry.js';
 
 test('the registry holds the task kinds by name', () => {
-  assert.deepEqual([...TASK_KINDS.keys()].sort(), ['delay', 'entity.create', 'entity.update', 'http.request']);
+  assert.deepEqual([...TASK_KINDS.keys()].sort(), ['delay', 'dropbox.upload', 'entity.create', 'entity.update', 'http.request', 'hubspot.associate', 'hubspot.upsert']);
   for (const [name, kind] of TASK_KINDS) {
     assert.equal(kind.kind, name);
     assert.equal(typeof kind.run, 'function');
