@@ -3,6 +3,7 @@
  * Bad values fail fast with a message naming the variable and what it expects.
  */
 import { resolve } from 'node:path';
+import { decodeSecretKey } from './engine/secrets.js';
 
 export interface Config {
   /** HTTP port (PORT, default 4600). */
@@ -39,6 +40,13 @@ export interface Config {
   loopLimit: number;
   /** Grace period for in-flight runs on shutdown, ms (STATUSFLOW_SHUTDOWN_GRACE_MS, default 10000). */
   shutdownGraceMs: number;
+  /**
+   * Key that encrypts connection secrets (STATUSFLOW_SECRET_KEY: 32 bytes as 64 hex characters or base64).
+   * When absent, `<dataDir>/secret.key` is used, created on first start.
+   */
+  secretKey: Buffer | undefined;
+  /** Earlier keys, still accepted for reading while secrets are re-encrypted (STATUSFLOW_SECRET_KEY_PREVIOUS, comma-separated). */
+  previousSecretKeys: Buffer[];
 }
 
 export class ConfigError extends Error {
@@ -57,6 +65,13 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   return n;
 }
 
+function secretKey(name: string, raw: string): Buffer {
+  const key = decodeSecretKey(raw);
+  // The value itself is never repeated in the message.
+  if (!key) throw new ConfigError(`${name} must be 32 random bytes written as 64 hex characters or as base64 (e.g. the output of "openssl rand -hex 32"); the value given is neither`);
+  return key;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and validates the configuration; throws ConfigError with a readable message. */
@@ -73,6 +88,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (adminKey !== undefined && (adminKey.length < 16 || /\s/.test(adminKey))) {
     throw new ConfigError('STATUSFLOW_ADMIN_KEY must be at least 16 characters without spaces');
   }
+  const secretKeyText = env.STATUSFLOW_SECRET_KEY || undefined;
+  const previousSecretKeys = (env.STATUSFLOW_SECRET_KEY_PREVIOUS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean)
+    .map((k) => secretKey('STATUSFLOW_SECRET_KEY_PREVIOUS', k));
   return {
     port: int(env, 'PORT', 4600, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -91,5 +112,7 @@ export function loadConfig(env: Env = process.env): Config {
     leaseMs: int(env, 'STATUSFLOW_LEASE_MS', 30_000, 500, 3_600_000),
     loopLimit: int(env, 'STATUSFLOW_LOOP_LIMIT', 3, 1, 100),
     shutdownGraceMs: int(env, 'STATUSFLOW_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    secretKey: secretKeyText === undefined ? undefined : secretKey('STATUSFLOW_SECRET_KEY', secretKeyText),
+    previousSecretKeys,
   };
 }

@@ -11,6 +11,7 @@ import { adminRoutes } from './routes/admin.js';
 import { entityRoutes } from './routes/entities.js';
 import { entityTypeRoutes } from './routes/entity-types.js';
 import { processRoutes } from './routes/processes.js';
+import { connectionRoutes } from './routes/connections.js';
 import { runRoutes, type RunRouteOptions } from './routes/runs.js';
 import { streamRoutes, type StreamRouteOptions } from './routes/stream.js';
 
@@ -20,6 +21,8 @@ export interface AppOptions {
   version: string;
   bodyLimit?: number;
   logLevel?: string;
+  /** Where log lines go (default: stdout). Tests pass a stream to read them. */
+  logStream?: { write(line: string): void };
   /** Options of the run routes (e.g. the server-side wait limit of ad hoc processing). */
   runs?: RunRouteOptions;
   /** Options of the live-updates stream. */
@@ -28,7 +31,7 @@ export interface AppOptions {
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: options.logLevel ?? 'info' },
+    logger: options.logStream ? { level: options.logLevel ?? 'info', stream: options.logStream } : { level: options.logLevel ?? 'info' },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // One log line per request costs throughput; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
@@ -79,6 +82,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   entityTypeRoutes(app, options.services);
   entityRoutes(app, options.services);
   processRoutes(app, options.services);
+  connectionRoutes(app, options.services);
   runRoutes(app, options.services, options.runs);
   streamRoutes(app, options.services, options.stream);
   adminRoutes(app, options.services, { authenticator, defaultOrgId: options.defaultOrgId, version: options.version });

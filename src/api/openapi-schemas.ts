@@ -198,6 +198,56 @@ const runStep = {
 const runDetail = { type: 'object', properties: { ...runSummary.properties, dryRun: { type: 'boolean', description: 'present (true) only on a dry run, which is never stored (id null)' }, steps: { type: 'array', items: runStep } } };
 const runEnvelope = { type: 'object', properties: { run: runDetail } };
 const idParams = { type: 'object', properties: { id: { type: 'string' } } };
+const rateLimit = {
+  type: 'object',
+  required: ['requests', 'perMs'],
+  properties: { requests: { type: 'integer', minimum: 1 }, perMs: { type: 'integer', minimum: 100 } },
+  description: 'shared by every worker and process; default HubSpot 100 per 10000 ms, Dropbox and HTTP none',
+};
+const connectionBody = {
+  type: 'object',
+  required: ['provider'],
+  properties: {
+    provider: { enum: ['hubspot', 'dropbox', 'http'] },
+    name: { type: 'string', description: 'default: the key' },
+    config: { type: 'object', additionalProperties: true, properties: { baseUrl: { type: 'string' }, rateLimit }, description: "the provider's settings (never secret); see docs/connections.md" },
+    secrets: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'write-only, encrypted at rest; omit to keep the stored secrets (same provider). HubSpot {accessToken}; Dropbox {accessToken} or {refreshToken, appKey, appSecret}; HTTP {headers}',
+    },
+  },
+};
+const connectionView = {
+  type: 'object',
+  properties: {
+    key,
+    provider: { type: 'string' },
+    name: { type: 'string' },
+    config: { type: 'object', additionalProperties: true },
+    secrets: { type: 'object', additionalProperties: { const: 'set' }, description: 'names of the secrets that are set; values are never returned' },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+  },
+};
+const connectionTest = {
+  type: 'object',
+  required: ['ok'],
+  properties: { ok: { type: 'boolean' }, error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' } } } },
+};
+const link = {
+  type: 'object',
+  properties: {
+    connection: key,
+    provider: { type: 'string' },
+    externalType: { type: 'string' },
+    externalId: { type: 'string' },
+    url: { type: ['string', 'null'] },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+    runId: { type: ['string', 'null'] },
+  },
+};
 const secured = [{ bearer: [] }];
 
 export const docs = {
@@ -265,6 +315,12 @@ export const docs = {
     security: secured,
     response: { 200: { description: 'text/event-stream', type: 'string' }, ...errors(401) },
   },
+  putConnection: { tags: ['connections'], summary: 'Create or replace a connection (admin; secrets are write-only)', security: secured, params: keyParams, body: connectionBody, response: { 200: connectionView, 201: connectionView, ...errors(400, 401, 403, 409) } },
+  listConnections: { tags: ['connections'], summary: 'List connections by key (secrets shown as "set")', security: secured, querystring: listQuery, response: { 200: list(connectionView), ...errors(400, 401) } },
+  getConnection: { tags: ['connections'], summary: 'Get a connection (secrets shown as "set")', security: secured, params: keyParams, response: { 200: connectionView, ...errors(401, 404) } },
+  deleteConnection: { tags: ['connections'], summary: 'Delete a connection (409 while a process uses it)', security: secured, params: keyParams, response: { 204: { type: 'null' }, ...errors(401, 403, 404, 409) } },
+  testConnection: { tags: ['connections'], summary: 'Check the credentials with one cheap request to the provider (at most 10 s)', security: secured, params: keyParams, response: { 200: connectionTest, ...errors(401, 403, 404) } },
+  entityLinks: { tags: ['entities'], summary: 'Links of an entity to records in providers', security: secured, params: entityParams, response: { 200: list(link), ...errors(401, 404) } },
   createApiKey: { tags: ['administration'], summary: 'Create an API key (the key is shown once)', security: secured, body: { type: 'object', required: ['name', 'role'], properties: { name: { type: 'string' }, role: { enum: ['admin', 'editor', 'operator', 'viewer'] } } }, response: { 201: { type: 'object', properties: { ...apiKey.properties, key: { type: 'string' } } }, ...errors(400, 401, 403) } },
   listApiKeys: { tags: ['administration'], summary: 'List API keys of the organization', security: secured, response: { 200: list(apiKey), ...errors(401, 403) } },
   deleteApiKey: { tags: ['administration'], summary: 'Delete an API key', security: secured, params: { type: 'object', properties: { id: { type: 'string' } } }, response: { 204: { type: 'null' }, ...errors(401, 403, 404, 409) } },

@@ -1,7 +1,9 @@
 /** Opens everything a command needs from a Config: database (migrated), evaluator, services. */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
+import { resealSecrets } from '../engine/connections.js';
+import { loadOrCreateKeyFile, SecretBox, SecretKeyFileError } from '../engine/secrets.js';
 import { createServices, type Services } from '../engine/services.js';
 import { Executor, type ExecutorOptions } from '../engine/executor/executor.js';
 import { createEvaluator } from '../expr/index.js';
@@ -19,11 +21,45 @@ export function openConfiguredDatabase(config: Config): Database {
     : openDatabase({ dialect: 'sqlite', path: join(config.dataDir, 'statusflow.db') });
 }
 
-export async function openServices(config: Config): Promise<{ services: Services; applied: string[] }> {
+/** Operator notices of the start (never a secret): written to stderr. */
+export type Warn = (message: string) => void;
+const toStderr: Warn = (message) => process.stderr.write(`statusflow: ${message}\n`);
+
+/**
+ * The key that encrypts connection secrets: STATUSFLOW_SECRET_KEY, else `<dataDir>/secret.key` (created
+ * on first start with mode 0600). Problems with the key file are configuration errors. The key is never printed.
+ */
+export function openSecretBox(config: Config, warn: Warn = toStderr): SecretBox {
+  if (config.secretKey) return new SecretBox(config.secretKey, config.previousSecretKeys);
+  const path = join(config.dataDir, 'secret.key');
+  let loaded: { key: Buffer; created: boolean };
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    loaded = loadOrCreateKeyFile(path);
+  } catch (err) {
+    if (err instanceof SecretKeyFileError) throw new ConfigError(err.message);
+    throw new ConfigError(`cannot prepare the secret key file ${path}: ${(err as Error).message}`);
+  }
+  const box = new SecretBox(loaded.key, config.previousSecretKeys);
+  if (loaded.created) warn(`created ${path} (key ${box.fingerprint}), which encrypts connection secrets: back it up; without it they cannot be read`);
+  if (config.databaseUrl) {
+    warn(`connection secrets are encrypted with the key in ${path} (key ${box.fingerprint}); every statusflow process on this Postgres database needs the same key: set STATUSFLOW_SECRET_KEY on all of them`);
+  }
+  return box;
+}
+
+export async function openServices(config: Config, warn: Warn = toStderr): Promise<{ services: Services; applied: string[] }> {
+  const secretBox = openSecretBox(config, warn);
   const database = openConfiguredDatabase(config);
   const applied = await migrate(database);
   const evaluator = createEvaluator({ threads: config.exprThreads, timeoutMs: config.exprTimeoutMs, maxMemoryMb: config.exprMemoryMb });
-  return { services: createServices(database, evaluator, { loopLimit: config.loopLimit }), applied };
+  const services = createServices(database, evaluator, { loopLimit: config.loopLimit, secretBox });
+  if (config.previousSecretKeys.length > 0) {
+    const { resealed, unreadable } = await resealSecrets(services);
+    warn(`secret key rotation: ${resealed} connection(s) re-encrypted with key ${secretBox.fingerprint}`);
+    if (unreadable.length > 0) warn(`the secrets of ${unreadable.length} connection(s) open with none of the configured keys: ${unreadable.slice(0, 10).join(', ')}`);
+  }
+  return { services, applied };
 }
 
 /** The configured number of workers (not started). */

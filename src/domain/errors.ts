@@ -17,6 +17,7 @@ export const ERRORS = {
   ATTRIBUTES_INVALID: { status: 400, message: 'One or more attributes are invalid.' },
   STATUS_UNKNOWN: { status: 400, message: 'The status is not one of the entity type’s statuses.' },
   PROCESS_INVALID: { status: 400, message: 'The process definition is invalid.' },
+  CONNECTION_INVALID: { status: 400, message: 'The connection is invalid (unknown provider, or config or secrets that do not fit it).' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   // 401 / 403
   UNAUTHENTICATED: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key>).' },
@@ -27,6 +28,7 @@ export const ERRORS = {
   ENTITY_NOT_FOUND: { status: 404, message: 'No entity with this id.' },
   PROCESS_NOT_FOUND: { status: 404, message: 'No process with this key.' },
   RUN_NOT_FOUND: { status: 404, message: 'No run with this id.' },
+  CONNECTION_NOT_FOUND: { status: 404, message: 'No connection with this key.' },
   API_KEY_NOT_FOUND: { status: 404, message: 'No API key with this id.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed on this route.' },
   // 409
@@ -38,6 +40,7 @@ export const ERRORS = {
   PROCESS_WRONG_ENTITY_TYPE: { status: 409, message: 'The process belongs to another entity type.' },
   PROCESS_DISABLED: { status: 409, message: 'The process is disabled; enable it to run it (dry runs still work).' },
   API_KEY_SELF_DELETE: { status: 409, message: 'An API key cannot delete itself.' },
+  CONNECTION_IN_USE: { status: 409, message: 'A process uses the connection (delete or change those tasks first).' },
   // 422 — the request is well formed but the rules refuse it
   ENTITY_REQUIREMENTS_FAILED: { status: 422, message: 'The save was refused by enforced requirements.' },
   TRANSITION_NOT_ALLOWED: { status: 422, message: 'There is no declared transition to the requested status.' },

@@ -1,9 +1,13 @@
 /** API process definitions: validate against the entity type and the task kinds, store (versioned), read, delete. */
-import { AppError, type FieldIssue } from '../domain/errors.js';
+import type { Transaction } from 'kysely';
+import { AppError, invalid, type FieldIssue } from '../domain/errors.js';
 import { isKey } from '../domain/keys.js';
 import { parseProcessDefinition, type ProcessDefinition } from '../domain/process.js';
 import { TASK_KINDS } from '../connectors/registry.js';
+import { getConnection } from '../store/connections.js';
+import type { Dialect } from '../store/db.js';
 import { getEntityTypeVersion } from '../store/entity-types.js';
+import type { Tables } from '../store/schema.js';
 import {
   countRunsByStatus,
   deleteProcess as deleteStored,
@@ -15,6 +19,7 @@ import {
   type RunCounts,
   type StoredProcess,
 } from '../store/processes.js';
+import { connectionProvidersOf } from './connections.js';
 import type { LoadedEntityType } from './entity-type-cache.js';
 import { expressionChecker } from './expressions.js';
 import type { CallContext, Services } from './services.js';
@@ -68,12 +73,13 @@ export async function putProcess(
   body: unknown,
 ): Promise<{ process: ProcessView; created: boolean; warnings: FieldIssue[] }> {
   const entityType = await loadEntityType(services, ctx, body);
+  // The parser is synchronous: the organization's connections (key → provider) are read first.
+  const providers = await connectionProvidersOf(services, ctx.orgId);
   const { definition, warnings } = parseProcessDefinition(body, {
     entityType: entityType?.definition,
     taskKinds: TASK_KINDS,
     checkExpression: expressionChecker,
-    // Connections arrive with their own issue; until then no connection exists.
-    connectionProvider: () => undefined,
+    connectionProvider: (key) => providers.get(key),
   });
   const { dialect, db } = services.database;
   const now = new Date().toISOString();
@@ -86,9 +92,27 @@ export async function putProcess(
         entityType: definition.entityType,
       });
     }
+    await checkConnectionsStillThere(trx, dialect, ctx.orgId, definition);
     return putStored(trx, dialect, ctx.orgId, key, definition, now);
   });
   return { process: toProcessView(result.stored), created: result.created, warnings };
+}
+
+/**
+ * The connections the tasks name must still exist when the process is written. Postgres: share-locks
+ * them, so a concurrent delete of one waits for us (and then sees this process) or went first (and
+ * we refuse here).
+ */
+async function checkConnectionsStillThere(trx: Transaction<Tables>, dialect: Dialect, orgId: string, definition: ProcessDefinition): Promise<void> {
+  const keys = [...new Set(definition.tasks.map((t) => t.connection).filter((k): k is string => k !== undefined))];
+  const issues: FieldIssue[] = [];
+  for (const connection of keys) {
+    if (!(await getConnection(trx, orgId, connection, dialect === 'postgres' ? 'share' : 'none'))) {
+      const i = definition.tasks.findIndex((t) => t.connection === connection);
+      issues.push({ path: `tasks[${i}].connection`, code: 'unknown_connection', message: `there is no connection "${connection}"` });
+    }
+  }
+  if (issues.length > 0) throw invalid('PROCESS_INVALID', issues);
 }
 
 /** One process with its run counts, or PROCESS_NOT_FOUND. */

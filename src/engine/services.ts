@@ -5,6 +5,9 @@ import { EntityTypeCache } from './entity-type-cache.js';
 import { KeyedLock } from './keyed-lock.js';
 import { Bus } from './bus.js';
 import { ProcessVersionCache } from './process-cache.js';
+import { ConnectionCache } from './connection-cache.js';
+import { RateLimiter } from './rate-limiter.js';
+import { SecretBox } from './secrets.js';
 
 export interface Services {
   database: Database;
@@ -17,9 +20,19 @@ export interface Services {
   bus: Bus;
   /** Loop protection: how often one process may re-enter itself for one entity in a cause chain. */
   loopLimit: number;
+  /** Encrypts and decrypts connection secrets. */
+  secretBox: SecretBox;
+  /** The connections' rate limits, shared with every other process through the database. */
+  rateLimiter: RateLimiter;
+  /** Decrypted connections (held briefly) and the per-connection memos of tasks. */
+  connections: ConnectionCache;
 }
 
-export function createServices(database: Database, evaluator: Evaluator, options: { loopLimit?: number } = {}): Services {
+/**
+ * `secretBox` defaults to a random key that dies with the process: right for tests, wrong for stored data
+ * (the CLI always passes the configured key; see cli/runtime.ts).
+ */
+export function createServices(database: Database, evaluator: Evaluator, options: { loopLimit?: number; secretBox?: SecretBox } = {}): Services {
   return {
     database,
     evaluator,
@@ -28,6 +41,9 @@ export function createServices(database: Database, evaluator: Evaluator, options
     processVersions: new ProcessVersionCache(database),
     bus: new Bus(),
     loopLimit: options.loopLimit ?? 3,
+    secretBox: options.secretBox ?? SecretBox.ephemeral(),
+    rateLimiter: new RateLimiter(database),
+    connections: new ConnectionCache(),
   };
 }
 

@@ -156,6 +156,53 @@ export interface RunStepsTable {
   finished_at: Timestamp | null;
 }
 
+export interface ConnectionsTable {
+  org_id: string;
+  key: string;
+  /** hubspot | dropbox | http */
+  provider: string;
+  name: string;
+  /** JSON: the provider's settings (base URLs, rate limit…); never secret. */
+  config: string;
+  /** `v1:<iv>:<tag>:<ciphertext>` (AES-256-GCM of the secrets' JSON); see engine/secrets.ts. */
+  secrets: string;
+  /** JSON array: names of the secret fields (shown as "set"; the values never leave the engine). */
+  secret_names: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface LinksTable {
+  org_id: string;
+  entity_id: string;
+  entity_type: string;
+  /** Connection key. */
+  connection: string;
+  provider: string;
+  /** The provider's kind of record, e.g. `deals`, `file`. */
+  external_type: string;
+  external_id: string;
+  url: string | null;
+  /** The run that last wrote the link. */
+  run_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RateLimitEventsTable {
+  org_id: string;
+  connection: string;
+  /** Epoch ms when a slot was handed out. */
+  at: Millis;
+}
+
+export interface RateLimitPausesTable {
+  org_id: string;
+  connection: string;
+  /** Epoch ms before which no slot is handed out. */
+  paused_until: Millis;
+}
+
 export interface MigrationsTable {
   id: number;
   name: string;
@@ -173,6 +220,10 @@ export interface Tables {
   process_versions: ProcessVersionsTable;
   runs: RunsTable;
   run_steps: RunStepsTable;
+  connections: ConnectionsTable;
+  links: LinksTable;
+  rate_limit_events: RateLimitEventsTable;
+  rate_limit_pauses: RateLimitPausesTable;
   statusflow_migrations: MigrationsTable;
 }
 

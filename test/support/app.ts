@@ -22,12 +22,22 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(dialect: Dialect, options: { bodyLimit?: number; worker?: ExecutorOptions; loopLimit?: number } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  bodyLimit?: number;
+  worker?: ExecutorOptions;
+  loopLimit?: number;
+  /** Receives the app's log lines (JSON) at `logLevel` (default: no logs at all). */
+  logStream?: { write(line: string): void };
+  logLevel?: string;
+}
+
+export async function startTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await openTestDatabase(dialect);
   const evaluator = createEvaluator({ threads: 1, timeoutMs: 1000 });
   const services = createServices(database, evaluator, { loopLimit: options.loopLimit });
   const { organization } = await bootstrap(services, ADMIN_KEY);
-  const app = await buildApp({ services, defaultOrgId: organization.id, version: 'test', logLevel: 'silent', bodyLimit: options.bodyLimit });
+  const logging = options.logStream ? { logStream: options.logStream, logLevel: options.logLevel ?? 'trace' } : { logLevel: 'silent' };
+  const app = await buildApp({ services, defaultOrgId: organization.id, version: 'test', bodyLimit: options.bodyLimit, ...logging });
   await app.ready();
   const executor = options.worker ? new Executor(services, { pollMs: 50, graceMs: 2000, ...options.worker }) : undefined;
   await executor?.start();

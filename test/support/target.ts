@@ -6,6 +6,8 @@ export interface Hit {
   method: string;
   path: string;
   idempotencyKey: string | undefined;
+  /** Request headers (names in lower case). */
+  headers: Record<string, string | string[] | undefined>;
   body: unknown;
   at: number;
 }
@@ -32,7 +34,7 @@ export async function startTarget(): Promise<Target> {
       } catch {
         // keep text
       }
-      hits.push({ method: req.method ?? '', path: req.url ?? '', idempotencyKey: req.headers['idempotency-key'] as string | undefined, body, at: Date.now() });
+      hits.push({ method: req.method ?? '', path: req.url ?? '', idempotencyKey: req.headers['idempotency-key'] as string | undefined, headers: { ...req.headers }, body, at: Date.now() });
       const a = answers.shift() ?? { status: 200, body: { ok: true } };
       res.writeHead(a.status, { 'content-type': 'application/json', ...(a.headers ?? {}) });
       res.end(JSON.stringify(a.body ?? {}));

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import type { AddressInfo } from 'node:net';
 import { httpRequest, HttpRequestInputSchema, type HttpRequestInput, type HttpRequestOutput } from './request.js';
 import { TaskFailure, type Failure } from '../../domain/failure.js';
-import type { TaskContext } from '../types.js';
+import type { ConnectionContext, TaskContext } from '../types.js';
 
 type Seen = { method: string; headers: IncomingMessage['headers']; body: string };
 type Handler = (seen: Seen, res: ServerResponse) => void;
@@ -186,6 +186,114 @@ test('inputSchema refuses unknown fields, bad methods, bad header names, a GET b
 
 test('the kind declares its expression fields and optional http connection', () => {
   assert.equal(httpRequest.kind, 'http.request');
-  assert.deepEqual(httpRequest.expressionFields, ['url', 'headers', 'body']);
+  assert.deepEqual(httpRequest.expressionFields, ['url', 'path', 'headers', 'body']);
   assert.deepEqual(httpRequest.connection, { required: false, providers: ['http'] });
+});
+
+// --- through an http connection ---
+
+interface FakeConnection extends ConnectionContext {
+  calls: string[];
+}
+
+function withConnection(config: Record<string, unknown>, secrets: Record<string, unknown> = {}, signal?: AbortSignal): TaskContext & { connection: FakeConnection } {
+  const calls: string[] = [];
+  const seenBefore = () => seen.length;
+  const connection: FakeConnection = {
+    calls,
+    connection: { key: 'api', provider: 'http', name: 'API', config, secrets: secrets as Record<string, string> },
+    acquire: async () => void calls.push(`acquire@${seenBefore()}`),
+    backOff: async (ms) => void calls.push(`backOff:${ms}`),
+    memo: new Map(),
+    links: { get: () => Promise.reject(new Error('not used')), put: () => Promise.reject(new Error('not used')) },
+  };
+  return { ...context(signal), connection };
+}
+
+test('with a connection: path is resolved under baseUrl, secret headers are sent, a slot is taken before sending', async () => {
+  routes.set('/v1/orders/ORD-1', (_s, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+  const ctx = withConnection({ baseUrl: `${base}/v1` }, { headers: { Authorization: 'Bearer conn-token-123', 'X-Api-Key': 'k-456789' } });
+  const before = seen.length;
+  const out = await run({ method: 'POST', path: '/orders/ORD-1?x=1', body: { a: 1 } }, ctx);
+  assert.equal(out.status, 200);
+  assert.equal(last().headers.authorization, 'Bearer conn-token-123');
+  assert.equal(last().headers['x-api-key'], 'k-456789');
+  assert.equal(last().headers['idempotency-key'], 'run_1:notify');
+  assert.deepEqual(ctx.connection.calls, [`acquire@${before}`], 'one slot, taken before the request was sent');
+  // No leading slash, and a base with a trailing slash: the same URL.
+  await run({ path: 'orders/ORD-1' }, withConnection({ baseUrl: `${base}/v1/` }));
+  assert.equal(seen.length, before + 2);
+});
+
+test('with a connection: the task’s own headers replace the connection’s; url must stay under baseUrl', async () => {
+  const ctx = withConnection({ baseUrl: `${base}/ok` }, { headers: { Authorization: 'Bearer conn-token-123' } });
+  await run({ url: `${base}/ok`, headers: { Authorization: "Basic other" } }, ctx);
+  assert.equal(last().headers.authorization, 'Basic other');
+  const before = seen.length;
+  for (const input of [{ url: `${base}/created` }, { url: `http://example.com/ok` }] as HttpRequestInput[]) {
+    const f = await failureOf(run(input, withConnection({ baseUrl: `${base}/ok` }, { headers: { Authorization: 'Bearer conn-token-123' } })));
+    assert.deepEqual([f.code, f.retryable], ['INVALID_INPUT', false], JSON.stringify(input));
+    assert.match(f.message, /not under the connection's baseUrl/);
+  }
+  assert.equal(seen.length, before, 'nothing was sent');
+});
+
+test('with a connection: a path cannot climb out of baseUrl or name another host', async () => {
+  const before = seen.length;
+  for (const path of ['../ok', '/a/../../ok', '%2e%2e/ok', '//example.com/x', 'http://example.com/x', 'javascript:alert(1)']) {
+    const ctx = withConnection({ baseUrl: `${base}/v1` }, { headers: { Authorization: 'Bearer conn-token-123' } });
+    const f = await failureOf(run({ path }, ctx));
+    assert.deepEqual([f.code, f.retryable], ['INVALID_INPUT', false], path);
+    assert.deepEqual(ctx.connection.calls, [], `${path}: no slot taken`);
+  }
+  assert.equal(seen.length, before, 'nothing was sent');
+  const f = await failureOf(run({ path: '/x' }));
+  assert.match(f.message, /path needs an http connection/);
+  const g = await failureOf(run({ path: 42 }, withConnection({ baseUrl: base })));
+  assert.deepEqual([g.code, g.retryable], ['INVALID_INPUT', false]);
+});
+
+test('with a connection: 429 + Retry-After pauses the connection’s shared limit', async () => {
+  routes.set('/limited', (_s, res) => res.writeHead(429, { 'retry-after': '2' }).end());
+  const ctx = withConnection({ baseUrl: base });
+  const f = await failureOf(run({ path: '/limited' }, ctx));
+  assert.deepEqual([f.code, f.retryAfterMs], ['HTTP_429', 2000]);
+  assert.deepEqual(ctx.connection.calls.slice(1), ['backOff:2000']);
+});
+
+test('with a connection: redirects are not followed (the secret headers would go along); without one they are', async () => {
+  routes.set('/hop', (_s, res) => res.writeHead(302, { location: '/ok' }).end());
+  const plain = await run({ url: `${base}/hop` });
+  assert.equal(plain.status, 200);
+  const f = await failureOf(run({ path: '/hop' }, withConnection({ baseUrl: base }, { headers: { 'X-Api-Key': 'k-456789' } })));
+  assert.deepEqual([f.code, f.retryable], ['HTTP_STATUS_302', false]);
+  assert.equal((await run({ path: '/hop', expectStatus: 302 }, withConnection({ baseUrl: base }))).status, 302);
+});
+
+test('with a connection: secret values echoed back are redacted from the output and the failure', async () => {
+  routes.set('/echo', (s, res) => res.writeHead(200, { 'content-type': 'application/json', 'x-seen': String(s.headers['x-api-key']) }).end(JSON.stringify({ auth: s.headers.authorization })));
+  routes.set('/echo-error', (s, res) => res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message: `bad key ${String(s.headers['x-api-key'])}` })));
+  const secrets = { headers: { Authorization: 'Bearer conn-token-123', 'X-Api-Key': 'k-456789' } };
+  const out = await run({ path: '/echo' }, withConnection({ baseUrl: base }, secrets));
+  assert.deepEqual(out.body, { auth: '[redacted]' });
+  assert.equal(out.headers['x-seen'], '[redacted]');
+  const f = await failureOf(run({ path: '/echo-error' }, withConnection({ baseUrl: base }, secrets)));
+  assert.equal(f.message.includes('k-456789'), false);
+  assert.equal(JSON.stringify(f.details).includes('k-456789'), false);
+});
+
+test('with a connection of another provider or a bad config: CONNECTION_INVALID', async () => {
+  const ctx = withConnection({ baseUrl: base });
+  ctx.connection.connection.provider = 'hubspot';
+  assert.equal((await failureOf(run({ path: '/ok' }, ctx))).code, 'CONNECTION_INVALID');
+  assert.equal((await failureOf(run({ path: '/ok' }, withConnection({ baseUrl: 'nope' })))).code, 'CONNECTION_INVALID');
+});
+
+test('inputSchema: url or path, exactly one', () => {
+  assert.equal(HttpRequestInputSchema.safeParse({ path: "'/orders/' & id" }).success, true);
+  const neither = HttpRequestInputSchema.safeParse({ method: 'GET' });
+  assert.equal(neither.success, false);
+  assert.deepEqual(neither.error!.issues.map((i) => [i.path.join('.'), (i as { params?: { code?: string } }).params?.code]), [['url', 'required']]);
+  const both = HttpRequestInputSchema.safeParse({ url: 'u', path: 'p' });
+  assert.deepEqual(both.error!.issues.map((i) => [i.path.join('.'), (i as { params?: { code?: string } }).params?.code]), [['path', 'conflict']]);
 });

@@ -1,17 +1,19 @@
 /**
  * `http.request`: calls any HTTP endpoint. Safe to repeat: every attempt of a step sends the same
  * `Idempotency-Key` (`<run id>:<task key>`), so providers that honour it apply the effect once.
+ * With an `http` connection, `path` is resolved under the connection's baseUrl, its secret headers are
+ * added, the connection's rate limit is waited for, and the secrets are kept out of the step's output
+ * and error (docs/connectors/http.md).
  */
 import { z } from 'zod';
-import { failure } from '../../domain/failure.js';
-import type { TaskKind } from '../types.js';
+import { failure, TaskFailure } from '../../domain/failure.js';
+import type { ConnectionContext, TaskContext, TaskKind } from '../types.js';
 import { httpCall, safeUrl, type HttpMethod } from '../kit/http.js';
 import { failureForResponse } from '../kit/failures.js';
+import { redact, secretStrings } from '../kit/redact.js';
+import { HEADER_NAME, HEADER_VALUE, httpConnection, isUnderBase, urlUnder } from './provider.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What fetch accepts in a header value: Latin-1 without CR, LF or NUL. */
-const HEADER_VALUE = /^[^\r\n\0\u0100-\uffff]*$/;
 const statusCode = z.number().int().min(100).max(599);
 
 const expression = z.string().min(1).max(10_000);
@@ -19,8 +21,10 @@ const expression = z.string().min(1).max(10_000);
 export const HttpRequestInputSchema = z
   .strictObject({
     method: z.enum(METHODS).optional(),
-    /** Expression giving an absolute http(s) URL. */
-    url: expression,
+    /** Expression giving an absolute http(s) URL (with a connection: one under its baseUrl). */
+    url: expression.optional(),
+    /** Expression giving a path (and query) under the connection's baseUrl; needs an http connection. */
+    path: expression.optional(),
     /** Header name → expression giving its value. */
     headers: z
       .record(z.string(), expression)
@@ -31,6 +35,12 @@ export const HttpRequestInputSchema = z
     expectStatus: z.union([statusCode, z.array(statusCode).min(1).max(50)]).optional(),
   })
   .superRefine((input, ctx) => {
+    if (input.url === undefined && input.path === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required (or path, with an http connection)', params: { code: 'required' } });
+    }
+    if (input.url !== undefined && input.path !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'give url or path, not both', params: { code: 'conflict' } });
+    }
     for (const name of Object.keys(input.headers ?? {})) {
       if (!HEADER_NAME.test(name) || name.length > 200) {
         ctx.addIssue({ code: 'custom', path: ['headers', name], message: 'is not a valid HTTP header name', params: { code: 'invalid_header_name' } });
@@ -44,7 +54,8 @@ export const HttpRequestInputSchema = z
 /** The input as `run` receives it: expressions replaced by their values. */
 export interface HttpRequestInput {
   method?: HttpMethod;
-  url: unknown;
+  url?: unknown;
+  path?: unknown;
   headers?: Record<string, unknown>;
   body?: unknown;
   expectStatus?: number | number[];
@@ -61,31 +72,74 @@ export interface HttpRequestOutput {
 export const httpRequest: TaskKind<HttpRequestInput> = {
   kind: 'http.request',
   inputSchema: HttpRequestInputSchema,
-  expressionFields: ['url', 'headers', 'body'],
+  expressionFields: ['url', 'path', 'headers', 'body'],
   connection: { required: false, providers: ['http'] },
   async run(input, ctx): Promise<HttpRequestOutput> {
-    const url = checkUrl(input.url);
-    const method: HttpMethod = input.method ?? ('body' in input ? 'POST' : 'GET');
-    const headers: Record<string, string> = { 'user-agent': 'statusflow', 'idempotency-key': ctx.idempotencyKey };
-    for (const [name, value] of Object.entries(input.headers ?? {})) headers[name.toLowerCase()] = headerValue(name, value);
-    for (const [name, value] of Object.entries(headers)) if (value === '') delete headers[name];
-    const body = method === 'GET' || method === 'HEAD' ? undefined : input.body;
-
-    const res = await httpCall({ method, url, headers, body, signal: ctx.signal });
-    const what = `${method} ${safeUrl(url)}`;
-    if (!isExpected(res.status, input.expectStatus)) {
-      if (res.status >= 200 && res.status < 300) {
-        throw failure('HTTP_UNEXPECTED_STATUS', `${what} answered ${res.status}, expected ${[input.expectStatus].flat().join(' or ')}`, false, {
-          details: { status: res.status, expected: input.expectStatus },
-        });
-      }
-      throw failureForResponse(res.status, res.headers, res.body, what);
+    if (!ctx.connection) return send(input, ctx, undefined);
+    const conn = httpConnection(ctx.connection.connection);
+    const secrets = secretStrings(Object.values(conn.headers));
+    try {
+      return redact(await send(input, ctx, { cc: ctx.connection, ...conn }), secrets);
+    } catch (err) {
+      // A provider may echo the credentials back (in an error body, say): they stay out of the step's error.
+      if (err instanceof TaskFailure) throw new TaskFailure(redact(err.failure, secrets));
+      throw err;
     }
-    const out: HttpRequestOutput = { status: res.status, headers: res.headers, body: res.body };
-    if (res.truncated) out.truncated = true;
-    return out;
   },
 };
+
+async function send(input: HttpRequestInput, ctx: TaskContext, conn: { cc: ConnectionContext; baseUrl: string; headers: Record<string, string> } | undefined): Promise<HttpRequestOutput> {
+  const url = targetUrl(input, conn?.baseUrl);
+  const method: HttpMethod = input.method ?? ('body' in input ? 'POST' : 'GET');
+  // The connection's secret headers first; the task's own headers may replace them.
+  const headers: Record<string, string> = { 'user-agent': 'statusflow', 'idempotency-key': ctx.idempotencyKey, ...conn?.headers };
+  for (const [name, value] of Object.entries(input.headers ?? {})) headers[name.toLowerCase()] = headerValue(name, value);
+  for (const [name, value] of Object.entries(headers)) if (value === '') delete headers[name];
+  const body = method === 'GET' || method === 'HEAD' ? undefined : input.body;
+
+  if (conn) await conn.cc.acquire(ctx.signal);
+  // Secret headers go where the connection points, never along a redirect to somewhere else.
+  const res = await httpCall({ method, url, headers, body, signal: ctx.signal, followRedirects: conn === undefined });
+  const what = `${method} ${safeUrl(url)}`;
+  if (!isExpected(res.status, input.expectStatus)) {
+    if (res.status >= 200 && res.status < 300) {
+      throw failure('HTTP_UNEXPECTED_STATUS', `${what} answered ${res.status}, expected ${[input.expectStatus].flat().join(' or ')}`, false, {
+        details: { status: res.status, expected: input.expectStatus },
+      });
+    }
+    const f = failureForResponse(res.status, res.headers, res.body, what);
+    if (conn && res.status === 429 && f.failure.retryAfterMs !== undefined) await backOff(conn.cc, f.failure.retryAfterMs);
+    throw f;
+  }
+  const out: HttpRequestOutput = { status: res.status, headers: res.headers, body: res.body };
+  if (res.truncated) out.truncated = true;
+  return out;
+}
+
+/** The URL to call: `url` as given, or `path` under the connection's baseUrl. With a connection, never outside it. */
+function targetUrl(input: HttpRequestInput, baseUrl: string | undefined): string {
+  if (input.path !== undefined) {
+    if (baseUrl === undefined) throw failure('INVALID_INPUT', 'path needs an http connection on the task (or give url instead)', false);
+    if (typeof input.path !== 'string') {
+      throw failure('INVALID_INPUT', `path must evaluate to a string, got ${input.path === null ? 'null' : JSON.stringify(input.path)?.slice(0, 100)}`, false);
+    }
+    return urlUnder(baseUrl, input.path);
+  }
+  const url = checkUrl(input.url);
+  if (baseUrl !== undefined && !isUnderBase(url, baseUrl)) {
+    throw failure('INVALID_INPUT', `url ${safeUrl(url)} is not under the connection's baseUrl ${safeUrl(baseUrl)}; the connection's headers go only there`, false);
+  }
+  return url;
+}
+
+/** Tells the shared limiter to pause; its own failure must not hide the provider's answer. */
+async function backOff(cc: ConnectionContext, ms: number): Promise<void> {
+  try {
+    await cc.backOff(ms);
+  } catch {
+    // the engine retries the step; the next 429 pauses again
+  }
+}
 
 function isExpected(status: number, expect: number | number[] | undefined): boolean {
   if (expect === undefined) return status >= 200 && status < 300;

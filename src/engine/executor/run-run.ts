@@ -15,6 +15,8 @@ import { listSteps, updateRun, writeStep, type Run, type RunUpdate, type StepWri
 import type { Services } from '../services.js';
 import type { CommitQueue } from './commit-queue.js';
 import { entityActions } from './entity-actions.js';
+import { connectionContextFor, secretValues } from '../connection-context.js';
+import { redact } from '../../connectors/kit/redact.js';
 
 export interface RunDeps {
   services: Services;
@@ -154,11 +156,17 @@ async function runStep(
     entities: entityActions(deps.services, run, task.key),
   };
   try {
-    const output = await raceAbort(kind.run(input, ctx), signal);
-    return { kind: 'done', status: 'succeeded', output: output ?? null, step: done({ input, output: output ?? null }) };
+    if (task.connection) {
+      ctx.connection = await connectionContextFor(deps.services, { orgId: run.orgId, runId: run.id, entityId: run.entityId, entityType: run.entityType, connectionKey: task.connection });
+    }
+    // A provider may echo a credential back (in a body or an error): steps never keep one.
+    const secrets = ctx.connection ? secretValues(ctx.connection.connection) : [];
+    const output = redact((await raceAbort(kind.run(input, ctx), signal)) ?? null, secrets);
+    return { kind: 'done', status: 'succeeded', output, step: done({ input, output }) };
   } catch (err) {
     let failure = toFailure(err);
     if (timeout.aborted && !deps.shutdown.aborted) failure = { code: 'STEP_TIMEOUT', message: `The step took longer than ${def.settings.timeoutMs} ms.`, retryable: true };
+    if (ctx.connection) failure = redact(failure, secretValues(ctx.connection.connection));
     return { kind: 'failed', failure, step: done({ input, error: failure }) };
   }
 }

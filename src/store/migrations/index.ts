@@ -1,6 +1,7 @@
 /** Every migration, in order. Each is plain SQL per dialect, reviewed as SQL. */
 import { migration as m001 } from './001_foundation.js';
 import { migration as m002 } from './002_processes.js';
+import { migration as m003 } from './003_connections.js';
 
 export interface Migration {
   id: number;
@@ -9,4 +10,4 @@ export interface Migration {
   postgres: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003];

@@ -1,0 +1,20 @@
+/** Configuration read from the environment: the secret key settings. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig } from './config.js';
+
+const KEY = randomBytes(32);
+
+test('STATUSFLOW_SECRET_KEY: a bad value is a ConfigError that does not repeat it', () => {
+  assert.deepEqual(loadConfig({ STATUSFLOW_SECRET_KEY: KEY.toString('hex') }).secretKey, KEY);
+  assert.equal(loadConfig({}).secretKey, undefined);
+  const bad = 'hunter2-not-a-key';
+  assert.throws(
+    () => loadConfig({ STATUSFLOW_SECRET_KEY: bad }),
+    (err: unknown) => err instanceof ConfigError && /STATUSFLOW_SECRET_KEY must be 32 random bytes/.test(err.message) && !err.message.includes(bad),
+  );
+  const previous = randomBytes(32);
+  assert.deepEqual(loadConfig({ STATUSFLOW_SECRET_KEY_PREVIOUS: `${previous.toString('hex')}, ${KEY.toString('base64')}` }).previousSecretKeys, [previous, KEY]);
+  assert.throws(() => loadConfig({ STATUSFLOW_SECRET_KEY_PREVIOUS: 'nope' }), /STATUSFLOW_SECRET_KEY_PREVIOUS/);
+});

@@ -1,0 +1,111 @@
+/**
+ * The rate limit of a connection, shared by every worker of every process (DESIGN.md "Execution").
+ * The window lives in the database (store/rate-limits.ts); this class adds the waiting: an attempt that
+ * finds the window full sleeps until its oldest slot leaves it, then tries again. Within one process the
+ * callers of one connection queue in a local lane, so one of them at a time asks the database
+ * instead of all of them waking together.
+ */
+import type { Database } from '../store/db.js';
+import { clearSlots, pauseSlots, takeSlot, type RateLimit } from '../store/rate-limits.js';
+
+export type { RateLimit } from '../store/rate-limits.js';
+
+/** Limits used when a connection's config has no `rateLimit` (Dropbox and HTTP: none, only Retry-After pauses). */
+export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimit | undefined>> = {
+  hubspot: { requests: 100, perMs: 10_000 },
+  dropbox: undefined,
+  http: undefined,
+};
+
+/** Slots left in the window are deleted about this often per connection (and at least once per window). */
+const PRUNE_EVERY_MS = 5_000;
+
+export class RateLimiter {
+  readonly #database: Database;
+  readonly #lanes = new Map<string, Promise<void>>();
+  readonly #nextPrune = new Map<string, number>();
+
+  constructor(database: Database) {
+    this.#database = database;
+  }
+
+  /**
+   * Waits for a slot of (org, connection) under `limit` (undefined: no limit, only pauses apply) and
+   * returns its time (epoch ms, the database's clock on Postgres). Rejects with `signal.reason` when aborted.
+   */
+  async acquire(orgId: string, connection: string, limit: RateLimit | undefined, signal?: AbortSignal): Promise<number> {
+    signal?.throwIfAborted();
+    const lane = `${orgId}\u0000${connection}`;
+    const previous = this.#lanes.get(lane);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    this.#lanes.set(lane, mine);
+    try {
+      if (previous) await abortable(previous, signal);
+      for (;;) {
+        const attempt = await takeSlot(this.#database, orgId, connection, limit, limit !== undefined && this.#pruneDue(lane, limit));
+        if (attempt.granted) return attempt.at;
+        await sleep(attempt.waitMs, signal);
+      }
+    } finally {
+      // Leaving early (aborted) must not let the next caller overtake the one still ahead of us.
+      if (previous) void previous.then(release);
+      else release();
+      void mine.then(() => {
+        if (this.#lanes.get(lane) === mine) this.#lanes.delete(lane);
+      });
+    }
+  }
+
+  /** The provider asked to slow down: no slot of (org, connection) is handed out for `ms`, in any process. */
+  async backOff(orgId: string, connection: string, ms: number): Promise<void> {
+    if (!(ms > 0)) return;
+    await pauseSlots(this.#database, orgId, connection, Math.min(ms, 24 * 3_600_000));
+  }
+
+  /** Forgets the window and pause of a deleted connection. */
+  async forget(orgId: string, connection: string): Promise<void> {
+    await clearSlots(this.#database.db, orgId, connection);
+  }
+
+  #pruneDue(lane: string, limit: RateLimit): boolean {
+    const now = Date.now();
+    if (now < (this.#nextPrune.get(lane) ?? 0)) return false;
+    this.#nextPrune.set(lane, now + Math.min(PRUNE_EVERY_MS, limit.perMs));
+    return true;
+  }
+}
+
+function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
