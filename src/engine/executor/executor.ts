@@ -25,8 +25,12 @@ export interface ExecutorOptions {
   pollMs?: number;
   /** On stop, how long in-flight runs may take to finish before they are handed back. */
   graceMs?: number;
+  /** After a wake-up, wait this long so runs queued together are claimed together. */
+  gatherMs?: number;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: unknown) => void;
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class Executor {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -39,6 +43,8 @@ export class Executor {
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
   #woken = false;
+  /** The last claim was cut short by the batch size or free slots: more runs may be due. */
+  #backlog = false;
   #heartbeat: NodeJS.Timeout | null = null;
   #unsubscribe: Array<() => void | Promise<void>> = [];
 
@@ -52,6 +58,7 @@ export class Executor {
       leaseMs: options.leaseMs ?? 30_000,
       pollMs: options.pollMs ?? 1_000,
       graceMs: options.graceMs ?? 10_000,
+      gatherMs: options.gatherMs ?? 2,
     };
     this.#log = options.log ?? (() => {});
     this.#commits = new CommitQueue(services.database);
@@ -111,9 +118,13 @@ export class Executor {
       const free = this.#o.maxInFlight - this.#inFlight.size;
       let claimed: Run[] = [];
       if (free > 0) {
+        // Let runs queued at about the same time arrive, so one claim takes them together
+        // (claims cost a transaction each; a batch of 32 costs about as much as one run).
+        if (this.#woken && !this.#backlog && this.#o.gatherMs > 0) await sleep(this.#o.gatherMs);
         this.#woken = false;
+        const limit = Math.min(this.#o.batchSize, free);
         try {
-          claimed = await this.#claim(Math.min(this.#o.batchSize, free));
+          claimed = await this.#claim(limit);
         } catch (err) {
           this.#log('error', 'claiming runs failed', { err });
         }
@@ -121,7 +132,10 @@ export class Executor {
           this.services.bus.publish({ type: 'run.updated', orgId: run.orgId, data: { id: run.id, process: run.process, entityId: run.entityId, entityType: run.entityType, status: 'running', error: null } });
           this.#execute(run);
         }
-        if (claimed.length === Math.min(this.#o.batchSize, free)) continue; // there may be more due now
+        this.#backlog = claimed.length === limit;
+        if (this.#backlog) continue; // there may be more due now
+      } else {
+        this.#backlog = true; // full: claim again as soon as a run finishes
       }
       if (this.#woken && free > 0) continue;
       await new Promise<void>((resolve) => {
@@ -167,7 +181,8 @@ export class Executor {
       .catch((err) => this.#log('error', 'run execution failed; it will be resumed when its lease lapses', { runId: run.id, err }))
       .finally(() => {
         this.#inFlight.delete(run.id);
-        this.#poke();
+        // A freed slot only matters when runs are waiting for one.
+        if (this.#backlog) this.#poke();
       });
     this.#inFlight.set(run.id, p);
   }
