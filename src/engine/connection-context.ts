@@ -79,6 +79,15 @@ export function rateLimitOf(view: Pick<ConnectionView, 'provider' | 'config'>): 
   return DEFAULT_RATE_LIMITS[view.provider];
 }
 
+/**
+ * The limit the shared limiter enforces: the window widened by 10% (at most 1 s). A slot is taken before
+ * the request leaves, and requests reach the provider a varying few milliseconds later; without the margin
+ * a provider counting arrivals in its own rolling window can see one request too many.
+ */
+function paced(limit: RateLimit | undefined): RateLimit | undefined {
+  return limit && { requests: limit.requests, perMs: limit.perMs + Math.min(1000, Math.round(limit.perMs / 10)) };
+}
+
 /** The secret strings of a connection, to redact from anything stored or shown (see connectors/kit/redact.ts). */
 export function secretValues(view: ConnectionView): string[] {
   return secretStrings(Object.values(view.secrets));
@@ -87,7 +96,7 @@ export function secretValues(view: ConnectionView): string[] {
 /** A ConnectionContext over a loaded connection; `links` decides what links the caller may see. */
 export function buildConnectionContext(services: Services, orgId: string, loaded: LoadedConnection, links: ConnectionContext['links']): ConnectionContext {
   const { view } = loaded;
-  const limit = rateLimitOf(view);
+  const limit = paced(rateLimitOf(view));
   return {
     connection: view,
     acquire: async (signal) => {

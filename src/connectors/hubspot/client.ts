@@ -93,7 +93,7 @@ export async function hubspotRequest(cc: ConnectionContext, req: HubSpotRequest,
     if (f.failure.code === 'HUBSPOT_RATE_LIMIT') await backOff(cc, hubspotRetryAfterMs(res));
     throw withoutSecrets(f, token);
   }
-  if (res.headers['x-hubspot-ratelimit-remaining'] === '0') {
+  if (res.headers['x-hubspot-ratelimit-remaining'] === '0' && !pacedWithin(view, res.headers)) {
     await backOff(cc, intervalMs(res.headers) ?? HUBSPOT_DEFAULT_RATE_LIMIT.perMs);
   }
   if (res.status < 200 || res.status > 299) throw withoutSecrets(hubspotFailure(res, what, view.key), token);
@@ -103,6 +103,19 @@ export async function hubspotRequest(cc: ConnectionContext, req: HubSpotRequest,
 /** A failure with the token taken out, should HubSpot ever echo it back. */
 function withoutSecrets(f: TaskFailure, token: string): TaskFailure {
   return new TaskFailure(redact(f.failure, secretStrings([token])));
+}
+
+/**
+ * True when the connection's own shared limit is at least as strict as the window HubSpot reports: the
+ * limiter then already holds the next request until a slot frees, and pausing for a whole window on
+ * `Remaining: 0` (the normal state at the end of every full window) would only cost throughput.
+ */
+function pacedWithin(view: ConnectionView, headers: Readonly<Record<string, string>>): boolean {
+  const max = Number(headers['x-hubspot-ratelimit-max']);
+  const interval = intervalMs(headers);
+  const own = (view.config.rateLimit as { requests?: number; perMs?: number } | undefined) ?? HUBSPOT_DEFAULT_RATE_LIMIT;
+  if (!Number.isFinite(max) || interval === undefined || !own.requests || !own.perMs) return false;
+  return own.requests <= max && own.perMs >= interval;
 }
 
 /** The rate-limit window HubSpot reports (`X-HubSpot-RateLimit-Interval-Milliseconds`). */
