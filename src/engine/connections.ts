@@ -29,6 +29,7 @@ import { buildConnectionContext, loadConnection, NO_LINKS, secretContext, secret
 import { readEntity } from './entities.js';
 import { SecretsUnreadableError } from './secrets.js';
 import type { CallContext, Services } from './services.js';
+import { raceAbort } from './abort.js';
 
 /** A connection as the API shows it: the secrets only as the names of those that are set. */
 export interface ConnectionApiView {
@@ -202,7 +203,7 @@ export async function testConnection(services: Services, ctx: CallContext, key: 
     const loaded = await loadConnection(services, ctx.orgId, key);
     secrets = secretValues(loaded.view);
     const provider = providerNamed(loaded.view.provider) as Provider;
-    await raceSignal(provider.test(buildConnectionContext(services, ctx.orgId, loaded, NO_LINKS), signal), signal);
+    await raceAbort(provider.test(buildConnectionContext(services, ctx.orgId, loaded, NO_LINKS), signal), signal);
     return { ok: true };
   } catch (err) {
     const f = signal.aborted && !outer?.aborted ? { code: 'TIMEOUT', message: `The check took longer than ${CONNECTION_TEST_MS / 1000} s.`, retryable: true } : toFailure(err);
@@ -211,24 +212,6 @@ export async function testConnection(services: Services, ctx: CallContext, key: 
   }
 }
 
-/** Rejects with the signal's reason once it aborts (a provider that ignores its signal cannot hold the request). */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
 
 /** Provider of each connection of the organization, by key: what the process parser needs. */
 export function connectionProvidersOf(services: Services, orgId: string): Promise<Map<string, string>> {

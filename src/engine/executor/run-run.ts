@@ -17,6 +17,7 @@ import type { CommitQueue } from './commit-queue.js';
 import { entityActions } from './entity-actions.js';
 import { connectionContextFor, secretValues } from '../connection-context.js';
 import { redact } from '../../connectors/kit/redact.js';
+import { raceAbort } from '../abort.js';
 
 export interface RunDeps {
   services: Services;
@@ -191,23 +192,6 @@ export function evaluatedInput(task: TaskDef, exprs: Array<[string, string]>, va
   return input;
 }
 
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
 
 async function loadEntity(services: Services, run: Run): Promise<EntityView | undefined> {
   const e = await getEntity(services.database.db, run.orgId, run.entityType, run.entityId);
