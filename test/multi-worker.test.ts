@@ -1,0 +1,145 @@
+/**
+ * Scale-out on Postgres: one API-only `statusflow start` and three `statusflow worker` processes
+ * share one database. 2,000 runs are queued through the API; every run succeeds, every HTTP step is
+ * executed exactly once, nothing is left queued or running, all three workers take part, and the
+ * process's concurrency limit holds across the workers.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ORDER_TYPE } from './support/order.js';
+import {
+  api,
+  createChildDatabase,
+  mapConcurrent,
+  outputsOf,
+  startCountingTarget,
+  startServerProcess,
+  TEST_ADMIN_KEY,
+  waitFor,
+  type ChildDatabase,
+  type CountingTarget,
+  type ServerProcess,
+} from './support/server-process.js';
+import type { Database } from '../src/store/db.js';
+
+const RUNS = 2000;
+const WORKERS = 3;
+/** Runs each worker process executes at once. */
+const WORKER_CONCURRENCY = 16;
+/** The process's own limit, across all workers: lower than 3 × 16 so that it binds. */
+const PROCESS_CONCURRENCY = 24;
+
+const skip = process.env.TEST_DATABASE_URL ? false : 'needs Postgres: set TEST_DATABASE_URL (several workers share one database only on Postgres)';
+
+describe('three workers on one Postgres', { skip }, () => {
+  let target: CountingTarget;
+  let database: ChildDatabase;
+  let reader: Database | undefined;
+  const procs: ServerProcess[] = [];
+
+  before(async () => {
+    target = await startCountingTarget(() => 1 + Math.random() * 4);
+    database = await createChildDatabase('postgres');
+  });
+  after(async () => {
+    for (const p of procs) await p.kill();
+    await reader?.close();
+    await target?.close();
+    await database?.drop();
+  });
+
+  test(`${RUNS} runs: each step executed exactly once, all workers take part, none stuck`, { timeout: 150_000 }, async () => {
+    const t0 = Date.now();
+    const env = { ...database.env, STATUSFLOW_ADMIN_KEY: TEST_ADMIN_KEY, STATUSFLOW_WORKER_CONCURRENCY: String(WORKER_CONCURRENCY), STATUSFLOW_POLL_MS: '200' };
+    const apiServer = await startServerProcess({ command: 'start', name: 'api (no workers)', env: { ...env, STATUSFLOW_WORKERS: '0', LOG_LEVEL: 'warn' } });
+    procs.push(apiServer);
+    const workers = await Promise.all(
+      Array.from({ length: WORKERS }, (_, i) => startServerProcess({ command: 'worker', name: `worker ${i + 1}`, env: { ...env, STATUSFLOW_WORKERS: '1' } })),
+    );
+    procs.push(...workers);
+    const started = Date.now();
+
+    const put = async (path: string, body: unknown) => {
+      const res = await api(apiServer.origin, 'PUT', path, body);
+      assert.ok(res.status === 200 || res.status === 201, `PUT ${path}: ${res.status} ${JSON.stringify(res.json)}`);
+    };
+    await put('/api/v1/entity-types/order', ORDER_TYPE);
+    await put('/api/v1/processes/notify', {
+      name: 'Notify',
+      entityType: 'order',
+      trigger: { status: 'received' },
+      settings: { concurrency: PROCESS_CONCURRENCY, retry: { maxAttempts: 5, initialDelayMs: 50, maxDelayMs: 500 } },
+      tasks: [{ key: 'call', kind: 'http.request', input: { method: 'POST', url: `'${target.url}/hook'`, body: "{ 'n': order_number }" } }],
+    });
+
+    reader = database.open();
+    const db = reader.db;
+    // Which worker holds which run, sampled while they work (the lease owner is cleared when a run ends).
+    const pidOfOwner = (owner: string) => Number(owner.split(':').at(-2));
+    const seenBy = new Map<string, number>(); // run id → worker pid
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const rows = await db.selectFrom('runs').select(['id', 'lease_owner']).where('status', '=', 'running').execute();
+        for (const r of rows) if (r.lease_owner) seenBy.set(r.id, pidOfOwner(r.lease_owner));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+
+    const runIds = await mapConcurrent(Array.from({ length: RUNS }, (_, i) => i), 8, async (i) => {
+      const res = await api(apiServer.origin, 'POST', '/api/v1/entities/order', { attributes: { order_number: `ORD-${i + 1}`, total: 10 + i, customer_email: `c${i}@example.com` } });
+      assert.equal(res.status, 201, JSON.stringify(res.json));
+      assert.equal(res.json.queuedRuns.length, 1);
+      return res.json.queuedRuns[0].id as string;
+    });
+    const created = Date.now();
+
+    const statuses = async () => {
+      const rows = await db.selectFrom('runs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    };
+    let last: Record<string, number> = {};
+    try {
+      await waitFor(
+        async () => {
+          last = await statuses();
+          return last.succeeded === RUNS || (last.queued ?? 0) + (last.running ?? 0) + (last.waiting ?? 0) === 0;
+        },
+        60_000,
+        () => `all ${RUNS} runs to finish; runs by status: ${JSON.stringify(last)}; target calls ${target.hits.length}\n${outputsOf(procs)}`,
+      );
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const done = Date.now();
+
+    assert.deepEqual(await statuses(), { succeeded: RUNS }, `runs by status\n${outputsOf(procs)}`);
+    const steps = await db.selectFrom('run_steps').select(['run_id', 'status', 'attempts']).execute();
+    assert.equal(steps.length, RUNS);
+    assert.ok(steps.every((s) => s.status === 'succeeded' && s.attempts === 1), 'every step succeeded at its first attempt');
+
+    const expected = new Set(runIds.map((id) => `${id}:call`));
+    assert.deepEqual([...target.counts.keys()].filter((k) => !expected.has(k)), [], 'every call carries `<run id>:<task key>`');
+    assert.deepEqual([...expected].filter((k) => !target.counts.has(k)), [], 'every run called the target');
+    const repeated = [...target.counts].filter(([, n]) => n !== 1);
+    assert.deepEqual(repeated, [], `each step is executed exactly once\n${outputsOf(procs)}`);
+    assert.equal(target.hits.length, RUNS);
+
+    const perWorker = workers.map((w) => [...seenBy.values()].filter((pid) => pid === w.pid).length);
+    assert.ok(
+      perWorker.every((n) => n > 0),
+      `every worker ran some of the runs; runs seen running per worker (sampled): ${perWorker.join(', ')}\n${outputsOf(procs)}`,
+    );
+    assert.ok(target.maxInFlight <= PROCESS_CONCURRENCY, `the process's concurrency limit (${PROCESS_CONCURRENCY}) held across workers; ${target.maxInFlight} calls were in flight at once`);
+    for (const w of workers) assert.ok(w.alive, `${w.name} is still running`);
+
+    console.log(
+      `# ${RUNS} runs on ${WORKERS} workers: runs seen running per worker (sampled, ${seenBy.size} of ${RUNS}) ${perWorker.join(' / ')}; ` +
+        `most calls in flight at once ${target.maxInFlight} (limit ${PROCESS_CONCURRENCY}); ` +
+        `start ${started - t0} ms, create ${created - started} ms, rest of the runs ${done - created} ms`,
+    );
+    await Promise.all([apiServer, ...workers].map((p) => p.stop()));
+    for (const w of workers) assert.equal(w.child.exitCode, 0, `${w.name} shut down cleanly\n${outputsOf([w])}`);
+  });
+});
