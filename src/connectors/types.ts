@@ -68,6 +68,11 @@ export interface ConnectionContext {
    * window in the database). Call it before every request to the provider.
    */
   acquire(signal?: AbortSignal): Promise<void>;
+  /**
+   * The request of the last slot taken was answered: the slot then counts from now, not from when it
+   * was taken, so the provider's own rolling window (which counts arrivals) can never see too many.
+   */
+  settle?(): Promise<void>;
   /** The provider said to slow down (429 + Retry-After): no slot is handed out for `ms`. */
   backOff(ms: number): Promise<void>;
   /** State kept in memory per connection for this process (e.g. a short-lived access token). */

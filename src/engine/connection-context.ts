@@ -79,15 +79,6 @@ export function rateLimitOf(view: Pick<ConnectionView, 'provider' | 'config'>): 
   return DEFAULT_RATE_LIMITS[view.provider];
 }
 
-/**
- * The limit the shared limiter enforces: the window widened by 10% (at most 1 s). A slot is taken before
- * the request leaves, and requests reach the provider a varying few milliseconds later; without the margin
- * a provider counting arrivals in its own rolling window can see one request too many.
- */
-function paced(limit: RateLimit | undefined): RateLimit | undefined {
-  return limit && { requests: limit.requests, perMs: limit.perMs + Math.min(1000, Math.round(limit.perMs / 10)) };
-}
-
 /** The secret strings of a connection, to redact from anything stored or shown (see connectors/kit/redact.ts). */
 export function secretValues(view: ConnectionView): string[] {
   return secretStrings(Object.values(view.secrets));
@@ -96,11 +87,18 @@ export function secretValues(view: ConnectionView): string[] {
 /** A ConnectionContext over a loaded connection; `links` decides what links the caller may see. */
 export function buildConnectionContext(services: Services, orgId: string, loaded: LoadedConnection, links: ConnectionContext['links']): ConnectionContext {
   const { view } = loaded;
-  const limit = paced(rateLimitOf(view));
+  const limit = rateLimitOf(view);
+  /** Slots taken by this step and not settled yet, oldest first. */
+  const slots: number[] = [];
   return {
     connection: view,
     acquire: async (signal) => {
-      await services.rateLimiter.acquire(orgId, view.key, limit, signal);
+      const at = await services.rateLimiter.acquire(orgId, view.key, limit, signal);
+      if (limit) slots.push(at);
+    },
+    settle: async () => {
+      const at = slots.shift();
+      if (at !== undefined) await services.rateLimiter.settle(orgId, view.key, at).catch(() => undefined);
     },
     backOff: (ms) => services.rateLimiter.backOff(orgId, view.key, ms),
     memo: services.connections.memo(orgId, view.key, loaded.updatedAt),

@@ -6,7 +6,7 @@
  * instead of all of them waking together.
  */
 import type { Database } from '../store/db.js';
-import { clearSlots, pauseSlots, takeSlot, type RateLimit } from '../store/rate-limits.js';
+import { clearSlots, pauseSlots, settleSlot, takeSlot, type RateLimit } from '../store/rate-limits.js';
 
 export type { RateLimit } from '../store/rate-limits.js';
 
@@ -55,6 +55,11 @@ export class RateLimiter {
         if (this.#lanes.get(lane) === mine) this.#lanes.delete(lane);
       });
     }
+  }
+
+  /** The request of the slot taken at `at` was answered: count it from now (see settleSlot). */
+  async settle(orgId: string, connection: string, at: number): Promise<void> {
+    await settleSlot(this.#database, orgId, connection, at);
   }
 
   /** The provider asked to slow down: no slot of (org, connection) is handed out for `ms`, in any process. */

@@ -76,6 +76,16 @@ async function readWindow(db: Kysely<Tables>, dialect: Database['dialect'], orgI
   return { now: Number(row.now), nth: row.nth === null ? null : Number(row.nth), paused_until: row.paused_until === null ? null : Number(row.paused_until) };
 }
 
+/**
+ * A request that took the slot at `at` has been answered: from now on it counts from now. Its arrival at
+ * the provider lies somewhere between the two, so counting from the answer can never undercount the
+ * provider's own rolling window.
+ */
+export async function settleSlot(database: Database, orgId: string, connection: string, at: number): Promise<void> {
+  const now = database.dialect === 'postgres' ? PG_NOW : sql<number>`${Date.now()}`;
+  await sql`UPDATE rate_limit_events SET at = ${now} WHERE org_id = ${orgId} AND connection = ${connection} AND at = ${at}`.execute(database.db);
+}
+
 /** Deletes the slots of a connection taken at or before `before` (they no longer count). */
 export async function pruneSlots(db: Kysely<Tables>, orgId: string, connection: string, before: number): Promise<void> {
   await db.deleteFrom('rate_limit_events').where('org_id', '=', orgId).where('connection', '=', connection).where('at', '<=', before).execute();

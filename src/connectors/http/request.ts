@@ -98,8 +98,13 @@ async function send(input: HttpRequestInput, ctx: TaskContext, conn: { cc: Conne
   const body = method === 'GET' || method === 'HEAD' ? undefined : input.body;
 
   if (conn) await conn.cc.acquire(ctx.signal);
-  // Secret headers go where the connection points, never along a redirect to somewhere else.
-  const res = await httpCall({ method, url, headers, body, signal: ctx.signal, followRedirects: conn === undefined });
+  let res: Awaited<ReturnType<typeof httpCall>>;
+  try {
+    // Secret headers go where the connection points, never along a redirect to somewhere else.
+    res = await httpCall({ method, url, headers, body, signal: ctx.signal, followRedirects: conn === undefined });
+  } finally {
+    if (conn) await conn.cc.settle?.();
+  }
   const what = `${method} ${safeUrl(url)}`;
   if (!isExpected(res.status, input.expectStatus)) {
     if (res.status >= 200 && res.status < 300) {

@@ -86,7 +86,12 @@ export async function hubspotRequest(cc: ConnectionContext, req: HubSpotRequest,
   const token = accessToken(view);
   const headers = { authorization: `Bearer ${token}`, accept: 'application/json', 'user-agent': 'statusflow' };
   await cc.acquire(signal);
-  const res = await httpCall({ method: req.method, url: `${baseUrl}${req.path}`, headers, body: req.body, signal });
+  let res: HttpResponse;
+  try {
+    res = await httpCall({ method: req.method, url: `${baseUrl}${req.path}`, headers, body: req.body, signal });
+  } finally {
+    await cc.settle?.();
+  }
   const what = `${req.method} ${req.path.replace(/\?.*$/, '')}`;
   if (res.status === 429) {
     const f = hubspotFailure(res, what, view.key);
