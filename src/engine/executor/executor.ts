@@ -156,6 +156,9 @@ export class Executor {
         const chosen = new Set<string>();
         const taken = new Map<string, number>();
         for (const c of candidates) {
+          // Our own run whose lease lapsed while it was still executing (a stalled heartbeat): it is
+          // still ours and still running here; claiming it again would execute it twice.
+          if (this.#inFlight.has(c.id)) continue;
           const def = await services.processVersions.load(c.orgId, c.process, c.processVersion, trx);
           const key = `${c.orgId}\u0000${c.process}`;
           const busy = (running.get(key) ?? 0) + (taken.get(key) ?? 0);
