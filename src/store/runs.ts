@@ -225,10 +225,22 @@ export async function claimRuns(
   return rows.map(toRun).sort((a, b) => a.availableAt - b.availableAt);
 }
 
-/** Extends the leases `owner` holds on `ids`. */
-export async function renewLeases(db: Executor, owner: string, ids: readonly string[], until: number): Promise<void> {
+/**
+ * Extends the leases `owner` holds on `ids`. On Postgres rows locked right now (a step result being
+ * committed) are skipped rather than waited for: one statement locking many rows while a group commit
+ * locks some of them in another order would deadlock. A skipped lease is renewed on the next beat.
+ */
+export async function renewLeases(db: Executor, dialect: Dialect, owner: string, ids: readonly string[], until: number): Promise<void> {
   if (ids.length === 0) return;
-  await db.updateTable('runs').set({ lease_expires_at: until }).where('lease_owner', '=', owner).where('status', '=', 'running').where('id', 'in', ids).execute();
+  let query = db.updateTable('runs').set({ lease_expires_at: until }).where('lease_owner', '=', owner).where('status', '=', 'running');
+  if (dialect === 'postgres') {
+    query = query.where('id', 'in', (eb) =>
+      eb.selectFrom('runs').select('id').where('id', 'in', ids).where('lease_owner', '=', owner).orderBy('id').forUpdate().skipLocked(),
+    );
+  } else {
+    query = query.where('id', 'in', ids);
+  }
+  await query.execute();
 }
 
 export interface StepWrite {

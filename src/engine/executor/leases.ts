@@ -3,7 +3,7 @@ import { renewLeases } from '../../store/runs.js';
 import type { Services } from '../services.js';
 
 export async function renewLeasesOf(services: Services, owner: string, ids: string[], leaseMs: number): Promise<void> {
-  await renewLeases(services.database.db, owner, ids, Date.now() + leaseMs);
+  await renewLeases(services.database.db, services.database.dialect, owner, ids, Date.now() + leaseMs);
 }
 
 /** Hands every run this worker still holds back to the queue, due now, to resume after its last step. */
