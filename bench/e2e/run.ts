@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/e2e/run.ts [--db sqlite|postgres|both] [--orders 2000] [--concurrency 16] [--runs 3]
  *        [--warmup 200] [--baseline 2000] [--process-concurrency 64] [--env STATUSFLOW_X=1]… [--cpu-prof] [--count-queries]
- *        [--preload bench/e2e/stmt-cache.mjs]… [--no-build]
+ *        [--preload experiment.mjs]… [--no-build]
  *        [--no-write] [--label name] [--pg-url postgres://postgres@127.0.0.1:5432/test]
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     'cpu-prof': { type: 'boolean', default: false },
     'count-queries': { type: 'boolean', default: false },
-    /** Extra modules the server imports first (what-if experiments such as bench/e2e/stmt-cache.mjs). */
+    /** Extra modules the server imports first (what-if experiments that patch a library, not product code). */
     preload: { type: 'string', multiple: true, default: [] },
     'no-build': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
@@ -61,6 +61,16 @@ const RESULTS = join(ROOT, 'bench/results');
 const ADMIN_KEY = `sf_bench_${randomBytes(12).toString('hex')}`;
 const EXTRA_ENV = Object.fromEntries(args.env!.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const now = () => performance.timeOrigin + performance.now();
+/** The commit measured (and whether src/ had uncommitted changes): the engine changes fast. */
+const REVISION = (() => {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return `${head}${dirty ? ' + uncommitted changes in src/' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+})();
 const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /**
@@ -467,7 +477,7 @@ function report(r: DbResult): string {
   const med = (pick: (p: Rep) => number) => median(r.reps.map(pick));
   const L: string[] = [];
   L.push(`Statusflow end-to-end benchmark — ${r.db}${args.label ? ` (${args.label})` : ''}`);
-  L.push(`date ${new Date().toISOString()}, node ${process.version}, ${availableParallelism()} CPUs shared by the client, the mock provider and the server`);
+  L.push(`date ${new Date().toISOString()}, commit ${REVISION}${args['no-build'] ? ' (dist not rebuilt: --no-build)' : ''}, node ${process.version}, ${availableParallelism()} CPUs shared by the client, the mock provider and the server`);
   L.push(`server: node dist/cli/main.js start, env ${JSON.stringify(r.env)}; process concurrency ${args['process-concurrency']}${args.preload!.length ? `; preloaded (what-if experiment): ${args.preload!.join(', ')}` : ''}`);
   L.push(`each run: ${ORDERS} orders created (POST /api/v1/entities/border, undici Pool, ${CONCURRENCY} in flight); each enters "received" and runs one process with one http.request POST to the mock`);
   L.push(`warm-up ${WARMUP} orders; ${RUNS} runs; medians quoted`);
@@ -537,7 +547,7 @@ for (const db of dbs) {
     writeFileSync(`${base}.txt`, text + '\n');
     writeFileSync(
       `${base}.json`,
-      JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), orders: ORDERS, concurrency: CONCURRENCY, runs: RUNS, warmup: WARMUP, processConcurrency: Number(args['process-concurrency']), ...result }, null, 2) + '\n',
+      JSON.stringify({ date: new Date().toISOString(), revision: REVISION, node: process.version, cpus: availableParallelism(), orders: ORDERS, concurrency: CONCURRENCY, runs: RUNS, warmup: WARMUP, processConcurrency: Number(args['process-concurrency']), ...result }, null, 2) + '\n',
     );
     console.error(`wrote ${base}.txt and .json`);
   }

@@ -4,11 +4,12 @@
  * worker round-trip, and the whole pipeline (saveEntity) for both types. Subtracting these from
  * run.ts's server CPU per save gives the HTTP/Fastify share. See bench/save/README.md.
  *
- *   npx tsx bench/save/breakdown.ts [--db sqlite|postgres] [--count 10000] [--concurrency 16]
+ *   npx tsx bench/save/breakdown.ts [--db sqlite|postgres] [--count 10000] [--concurrency 16] [--no-write]
+ * Writes bench/results/save-breakdown-<db>.txt and .json.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     count: { type: 'string', default: '10000' },
     concurrency: { type: 'string', default: '16' },
     'pg-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+    'no-write': { type: 'boolean', default: false },
   },
 });
 const COUNT = Number(args.count);
@@ -154,7 +156,7 @@ if (dialect === 'sqlite') {
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
   raw.pragma('busy_timeout = 5000');
-  const sql = {
+  const q = {
     version: 'select "version" from "entity_types" where "org_id" = ? and "key" = ?',
     entity: 'insert into "entities" ("id", "org_id", "type", "status", "attributes", "version", "created_at", "updated_at") values (?, ?, ?, ?, ?, ?, ?, ?)',
     event: 'insert into "entity_events" ("id", "org_id", "entity_id", "entity_type", "entity_version", "kind", "status_before", "status_after", "status_path", "changes", "actor", "created_at") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -162,9 +164,9 @@ if (dialect === 'sqlite') {
   const write = (prep: (s: string) => SQLite.Statement) => (i: number) => {
     const { entity: e, event: ev } = records(i, attrs(i));
     prep('begin').run();
-    prep(sql.version).all(ctx.orgId, TYPES.baseline.key);
-    prep(sql.entity).run(e.id, e.orgId, e.type, e.status, JSON.stringify(e.attributes), 1, e.createdAt, e.updatedAt);
-    prep(sql.event).run(ev.id, ctx.orgId, ev.entityId, ev.entityType, 1, ev.kind, null, ev.statusAfter, JSON.stringify(ev.statusPath), JSON.stringify(ev.changes), JSON.stringify(ev.actor), ev.createdAt);
+    prep(q.version).all(ctx.orgId, TYPES.baseline.key);
+    prep(q.entity).run(e.id, e.orgId, e.type, e.status, JSON.stringify(e.attributes), 1, e.createdAt, e.updatedAt);
+    prep(q.event).run(ev.id, ctx.orgId, ev.entityId, ev.entityType, 1, ev.kind, null, ev.statusAfter, JSON.stringify(ev.statusPath), JSON.stringify(ev.changes), JSON.stringify(ev.actor), ev.createdAt);
     prep('commit').run();
   };
   const cache = new Map<string, SQLite.Statement>();
@@ -177,6 +179,19 @@ if (dialect === 'sqlite') {
   await measure('  same, cached, wal_autocheckpoint=0 (checkpoint elsewhere)', COUNT, 1, write(cached));
   raw.pragma('wal_checkpoint(TRUNCATE)');
   raw.pragma('wal_autocheckpoint = 1000');
+  // Group commit: the saves in flight written in one transaction (pages touched by several saves go to the WAL once).
+  const group = (size: number) => (i: number) => {
+    if (i % size !== 0) return;
+    cached('begin').run();
+    for (let k = i; k < i + size; k++) {
+      const { entity: e, event: ev } = records(k, attrs(k));
+      cached(q.version).all(ctx.orgId, TYPES.baseline.key);
+      cached(q.entity).run(e.id, e.orgId, e.type, e.status, JSON.stringify(e.attributes), 1, e.createdAt, e.updatedAt);
+      cached(q.event).run(ev.id, ctx.orgId, ev.entityId, ev.entityType, 1, ev.kind, null, ev.statusAfter, JSON.stringify(ev.statusPath), JSON.stringify(ev.changes), JSON.stringify(ev.actor), ev.createdAt);
+    }
+    cached('commit').run();
+  };
+  await measure('  same, cached, 16 saves per transaction (group commit)', COUNT, 1, group(16));
 
   raw.close();
 }
@@ -232,9 +247,18 @@ await database.close();
 rmSync(dir, { recursive: true, force: true });
 if (dialect === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${pgName} WITH (FORCE)`);
 
-console.log(`In-process breakdown of a save — ${dialect}, ${COUNT} ops per line (after a warm-up of ${Math.ceil(COUNT / 5)}), node ${process.version}`);
-console.log('CPU from /proc: "main" is the event-loop thread, "other" the expression worker + GC/libuv threads.\n');
-console.log('what                                                      in flight     ops/s   wall µs/op  main CPU µs/op  other CPU µs/op  other processes (cores)');
-for (const r of rows) {
-  console.log(`${r.name.padEnd(56)} ${String(r.inFlight).padStart(9)} ${r.opsPerSecond.toFixed(0).padStart(9)} ${r.wallUs.toFixed(0).padStart(12)} ${r.mainCpuUs.toFixed(0).padStart(15)} ${r.otherCpuUs.toFixed(0).padStart(16)} ${r.foreignCores.toFixed(2).padStart(24)}`);
+const lines = [
+  `In-process breakdown of a save — ${dialect}, ${COUNT} ops per line (after a warm-up of ${Math.ceil(COUNT / 5)}), ${new Date().toISOString()}, node ${process.version}`,
+  'CPU from /proc: "main" is the event-loop thread; "other" the expression worker, the checkpoint worker (5b) and GC/libuv threads.',
+  '',
+  'what                                                      in flight     ops/s   wall µs/op  main CPU µs/op  other CPU µs/op  other processes (cores)',
+  ...rows.map((r) => `${r.name.padEnd(56)} ${String(r.inFlight).padStart(9)} ${r.opsPerSecond.toFixed(0).padStart(9)} ${r.wallUs.toFixed(0).padStart(12)} ${r.mainCpuUs.toFixed(0).padStart(15)} ${r.otherCpuUs.toFixed(0).padStart(16)} ${r.foreignCores.toFixed(2).padStart(24)}`),
+];
+console.log(lines.join('\n'));
+if (!args['no-write']) {
+  const base = join(import.meta.dirname, '../results', `save-breakdown-${dialect}${COUNT === 10_000 && CONCURRENCY === 16 ? '' : '-custom'}`);
+  mkdirSync(dirname(base), { recursive: true });
+  writeFileSync(`${base}.txt`, lines.join('\n') + '\n');
+  writeFileSync(`${base}.json`, JSON.stringify({ date: new Date().toISOString(), node: process.version, dialect, count: COUNT, concurrency: CONCURRENCY, rows }, null, 2) + '\n');
+  console.error(`wrote ${base}.txt and .json`);
 }

@@ -25,9 +25,15 @@ export function cpuTimes(pid: number): { total: number; main: number; threads: M
   return { total, main: threads.get(pid)?.ms ?? 0, threads };
 }
 
-/** VmRSS (current) or VmHWM (peak) in kB. */
+/** VmRSS (current) or VmHWM (peak) in kB; 0 once the process is gone. */
 export function memoryKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return 0;
+  }
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
   return m ? Number(m[1]) : 0;
 }
 
@@ -52,4 +58,19 @@ export async function waitForQuiet(maxMs = 120_000, threshold = 0.1): Promise<nu
     const load = (b.busy - a.busy) / 1000;
     if (load < threshold || Date.now() > deadline) return load;
   }
+}
+
+/** utime+stime in ms of every process whose name is `name` (e.g. the `postgres` server and its backends). */
+export function processesCpu(name: string): number {
+  let ms = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = parseStat(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      if (stat.name === name) ms += stat.ms;
+    } catch {
+      /* the process ended */
+    }
+  }
+  return ms;
 }

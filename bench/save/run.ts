@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { summarizeProfiles, type Window } from './cpuprofile.js';
-import { cpuTimes, machineCpu, memoryKb, waitForQuiet } from './proc.js';
+import { cpuTimes, machineCpu, memoryKb, processesCpu, waitForQuiet } from './proc.js';
 import { bodies, TYPES, type Kind } from './workload.js';
 
 const { values: args } = parseArgs({
@@ -116,7 +116,9 @@ interface Phase {
   otherCpuMs: number;
   /** This process (the load generator) CPU per save, ms. */
   clientCpuMs: number;
-  /** CPU used by other processes on the machine during the phase, in cores (noise; should be ~0). */
+  /** Postgres (server and backends) CPU per save, ms; 0 on SQLite. */
+  postgresCpuMs: number;
+  /** CPU used by other processes on the machine during the phase (not server, client or Postgres), in cores: noise, should be ~0. */
   foreignCores: number;
   statuses: Record<string, number>;
   errorSamples: string[];
@@ -173,11 +175,13 @@ async function phase(server: Server, pool: Pool, requests: Requests, run: number
   if (quiet >= 0.1) console.error(`  (the machine is busy with other work: ${(quiet * 100).toFixed(0)}% of a core; measuring anyway)`);
   const cpu0 = cpuTimes(server.pid);
   const machine0 = machineCpu();
+  const pg0 = processesCpu('postgres');
   const client0 = process.cpuUsage();
   const from = Number(process.hrtime.bigint() / 1000n);
   const r = await load(pool, requests);
   const client = process.cpuUsage(client0);
   const machine1 = machineCpu();
+  const pg1 = processesCpu('postgres');
   const cpu1 = cpuTimes(server.pid);
   const sorted = Float64Array.from(r.latencies).sort();
   const n = r.latencies.length;
@@ -198,7 +202,8 @@ async function phase(server: Server, pool: Pool, requests: Requests, run: number
     mainCpuMs: main / n,
     otherCpuMs: (total - main) / n,
     clientCpuMs: (client.user + client.system) / 1000 / n,
-    foreignCores: Math.max(0, machine1.busy - machine0.busy - total - (client.user + client.system) / 1000) / (r.seconds * 1000),
+    postgresCpuMs: (pg1 - pg0) / n,
+    foreignCores: Math.max(0, machine1.busy - machine0.busy - total - (pg1 - pg0) - (client.user + client.system) / 1000) / (r.seconds * 1000),
     statuses: r.statuses,
     errorSamples: r.errorSamples,
     window: [from, Number(process.hrtime.bigint() / 1000n)],
@@ -233,10 +238,24 @@ async function prepareDatabase(db: 'sqlite' | 'postgres'): Promise<{ env: Record
   };
 }
 
+/** Undone on Ctrl-C / SIGTERM too: the server child and the bench database. */
+const onInterrupt: Array<() => Promise<void>> = [];
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`${signal}: stopping the server and removing the bench database…`);
+    void (async () => {
+      for (const undo of onInterrupt.reverse()) await undo().catch((err: unknown) => console.error(err));
+      process.exit(130);
+    })();
+  });
+}
+
 async function benchDatabase(db: 'sqlite' | 'postgres'): Promise<DbResult> {
   const { env, cleanup } = await prepareDatabase(db);
+  onInterrupt.push(cleanup);
   const profileDir = args['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'statusflow-prof-')) : undefined;
   const server = await startServer(env, profileDir);
+  onInterrupt.push(server.stop);
   const pool = new Pool(server.origin, { connections: CONCURRENCY, pipelining: 1, keepAliveTimeout: 60_000 });
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, memoryKb(server.pid, 'VmRSS'))), 100);
@@ -281,6 +300,7 @@ async function benchDatabase(db: 'sqlite' | 'postgres'): Promise<DbResult> {
     await server.stop();
     if (server.child.exitCode !== 0 && server.child.exitCode !== null) console.error(server.output());
     await cleanup();
+    onInterrupt.length = 0;
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   }
 }
@@ -299,10 +319,11 @@ const LABEL: Record<PhaseKind, string> = { floor: 'floor (GET /health)', baselin
 
 function report(r: DbResult): string {
   const f = (n: number, d = 0) => n.toFixed(d);
-  const head = ['phase', 'run', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'server CPU ms/req', '= main', '+ other thr.', 'client CPU ms/req', 'other procs (cores)'];
+  const pgCol = r.db === 'postgres';
+  const head = ['phase', 'run', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'server CPU ms/req', '= main', '+ other thr.', ...(pgCol ? ['Postgres CPU ms/req'] : []), 'client CPU ms/req', 'other procs (cores)'];
   const row = (label: string, run: string, p: Omit<Phase, 'kind' | 'run' | 'statuses' | 'errorSamples' | 'window'>) => [
     label, run, f(p.savesPerSecond), f(p.p50, 2), f(p.p95, 2), f(p.p99, 2), f(p.max, 1), String(p.errors),
-    f(p.serverCpuMs, 3), f(p.mainCpuMs, 3), f(p.otherCpuMs, 3), f(p.clientCpuMs, 3), f(p.foreignCores, 2),
+    f(p.serverCpuMs, 3), f(p.mainCpuMs, 3), f(p.otherCpuMs, 3), ...(pgCol ? [f(p.postgresCpuMs, 3)] : []), f(p.clientCpuMs, 3), f(p.foreignCores, 2),
   ];
   const kinds = (['floor', 'baseline', 'order'] as PhaseKind[]).filter((k) => r.phases.some((p) => p.kind === k));
   const of = (kind: PhaseKind) => r.phases.filter((p) => p.kind === kind);
@@ -310,7 +331,8 @@ function report(r: DbResult): string {
   const medianPhase = (kind: PhaseKind) => ({
     saves: 0, seconds: 0, errors: of(kind).reduce((n, p) => n + p.errors, 0),
     savesPerSecond: med(kind, (p) => p.savesPerSecond), p50: med(kind, (p) => p.p50), p95: med(kind, (p) => p.p95), p99: med(kind, (p) => p.p99), max: med(kind, (p) => p.max),
-    serverCpuMs: med(kind, (p) => p.serverCpuMs), mainCpuMs: med(kind, (p) => p.mainCpuMs), otherCpuMs: med(kind, (p) => p.otherCpuMs), clientCpuMs: med(kind, (p) => p.clientCpuMs), foreignCores: med(kind, (p) => p.foreignCores),
+    serverCpuMs: med(kind, (p) => p.serverCpuMs), mainCpuMs: med(kind, (p) => p.mainCpuMs), otherCpuMs: med(kind, (p) => p.otherCpuMs),
+    postgresCpuMs: med(kind, (p) => p.postgresCpuMs), clientCpuMs: med(kind, (p) => p.clientCpuMs), foreignCores: med(kind, (p) => p.foreignCores),
   });
 
   const lines: string[] = [];
