@@ -7,12 +7,16 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Tables } from './schema.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { SqliteWriter } from './sqlite-writer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface Database {
   db: Kysely<Tables>;
   dialect: Dialect;
+  /** SQLite only: plain cached statements and group commit for the hot paths (see sqlite-writer.ts). */
+  sqlite?: SqliteWriter;
   /** Postgres only: LISTEN on a channel with a dedicated connection; returns the unlisten function. */
   listen?: (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -35,8 +39,16 @@ export function openDatabase(options: DatabaseOptions): Database {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-    return { db, dialect: 'sqlite', close: () => db.destroy() };
+    const cached = withStatementCache(sqlite);
+    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: cached }) });
+    const writer = new SqliteWriter(db, sqlite, (sql) => cached.prepare(sql) as SQLite.Statement);
+    const checkpointer = options.path === ':memory:' ? undefined : new SqliteCheckpointer(sqlite, options.path);
+    const close = async () => {
+      await writer.idle();
+      await checkpointer?.stop();
+      await db.destroy();
+    };
+    return { db, dialect: 'sqlite', sqlite: writer, close };
   }
   const clientConfig = {
     connectionString: options.url,
@@ -70,7 +82,7 @@ export function openDatabase(options: DatabaseOptions): Database {
  * Kysely prepares every query anew; better-sqlite3 statements can be reused, which saves ~10 µs per
  * query here. Statements are kept per SQL text (LRU). Safe: better-sqlite3 runs one statement at a time.
  */
-function withStatementCache(sqlite: SQLite.Database, max = 500): SqliteDatabase {
+function withStatementCache(sqlite: SQLite.Database, max = 500): SqliteDatabase & { prepare(sql: string): SQLite.Statement } {
   const cache = new Map<string, SQLite.Statement>();
   return {
     close: () => sqlite.close(),

@@ -2,6 +2,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { EntitiesTable, EntityEventsTable, Tables } from './schema.js';
 import { fromJson, iso } from './db.js';
+import type { SqlSync } from './sqlite-writer.js';
 
 type Executor = Kysely<Tables> | Transaction<Tables>;
 
@@ -70,6 +71,12 @@ export async function getEntity(db: Executor, orgId: string, type: string, id: s
   return row && toEntity(row);
 }
 
+/** SQLite fast path of getEntity (inside a SqliteWriter read or write). */
+export function getEntitySync(s: SqlSync, orgId: string, type: string, id: string): EntityRecord | undefined {
+  const row = s.get<Selectable<EntitiesTable>>('select * from "entities" where "id" = ? and "org_id" = ? and "type" = ?', [id, orgId, type]);
+  return row && toEntity(row);
+}
+
 export async function insertEntity(trx: Executor, e: EntityRecord): Promise<void> {
   await trx
     .insertInto('entities')
@@ -84,6 +91,28 @@ export async function insertEntity(trx: Executor, e: EntityRecord): Promise<void
       updated_at: e.updatedAt,
     })
     .execute();
+}
+
+/** SQLite fast path of insertEntity. */
+export function insertEntitySync(s: SqlSync, e: EntityRecord): void {
+  s.run(
+    'insert into "entities" ("id", "org_id", "type", "status", "attributes", "version", "created_at", "updated_at") values (?, ?, ?, ?, ?, ?, ?, ?)',
+    [e.id, e.orgId, e.type, e.status, JSON.stringify(e.attributes), e.version, e.createdAt, e.updatedAt],
+  );
+}
+
+/** SQLite fast path of updateEntity. */
+export function updateEntitySync(s: SqlSync, e: EntityRecord, expectedVersion: number): boolean {
+  const changed = s.run('update "entities" set "status" = ?, "attributes" = ?, "version" = ?, "updated_at" = ? where "id" = ? and "org_id" = ? and "version" = ?', [
+    e.status,
+    JSON.stringify(e.attributes),
+    e.version,
+    e.updatedAt,
+    e.id,
+    e.orgId,
+    expectedVersion,
+  ]);
+  return changed === 1;
 }
 
 /** Writes the new state only if the stored version is still `expectedVersion`; false when it moved. */
@@ -157,6 +186,14 @@ export async function insertEvent(trx: Executor, orgId: string, ev: EntityEvent,
       cause_key: causeKey,
     })
     .execute();
+}
+
+/** SQLite fast path of insertEvent. */
+export function insertEventSync(s: SqlSync, orgId: string, ev: EntityEvent, causeKey: string | null = null): void {
+  s.run(
+    'insert into "entity_events" ("id", "org_id", "entity_id", "entity_type", "entity_version", "kind", "status_before", "status_after", "status_path", "changes", "actor", "created_at", "cause_key") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    [ev.id, orgId, ev.entityId, ev.entityType, ev.entityVersion, ev.kind, ev.statusBefore, ev.statusAfter, JSON.stringify(ev.statusPath), JSON.stringify(ev.changes), JSON.stringify(ev.actor), ev.createdAt, causeKey],
+  );
 }
 
 /** The event a process task's save wrote, found by its cause key (`<run id>:<task key>`). */

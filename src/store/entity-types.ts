@@ -2,6 +2,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { EntityTypesTable, Tables } from './schema.js';
 import { iso } from './db.js';
+import type { SqlSync } from './sqlite-writer.js';
 
 type Executor = Kysely<Tables> | Transaction<Tables>;
 
@@ -53,6 +54,11 @@ export async function getEntityTypeVersion(
   if (lock === 'update') query = query.forUpdate();
   const row = await query.executeTakeFirst();
   return row?.version;
+}
+
+/** SQLite fast path of getEntityTypeVersion (the single writer needs no lock). */
+export function getEntityTypeVersionSync(s: SqlSync, orgId: string, key: string): number | undefined {
+  return s.get<{ version: number }>('select "version" from "entity_types" where "org_id" = ? and "key" = ?', [orgId, key])?.version;
 }
 
 export async function listEntityTypes(db: Executor, orgId: string): Promise<StoredEntityType[]> {

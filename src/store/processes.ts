@@ -6,6 +6,7 @@ import { sql, type Kysely, type Selectable, type SqlBool, type Transaction } fro
 import type { ProcessDefinition } from '../domain/process.js';
 import type { Dialect } from './db.js';
 import { iso } from './db.js';
+import type { SqlSync } from './sqlite-writer.js';
 import type { ProcessesTable, Tables } from './schema.js';
 
 export type Executor = Kysely<Tables> | Transaction<Tables>;
@@ -166,6 +167,16 @@ export async function findTriggeredProcesses(
     .orderBy('key')
     .execute();
   return rows.map((r) => ({ key: r.key, version: r.version, triggerStatus: r.trigger_status! }));
+}
+
+/** SQLite fast path of findTriggeredProcesses. */
+export function findTriggeredProcessesSync(s: SqlSync, orgId: string, entityType: string, statuses: readonly string[]): Array<{ key: string; version: number; triggerStatus: string }> {
+  if (statuses.length === 0) return [];
+  const rows = s.all<{ key: string; version: number; trigger_status: string }>(
+    `select "key", "version", "trigger_status" from "processes" where "org_id" = ? and "entity_type" = ? and "trigger_status" in (${statuses.map(() => '?').join(', ')}) and enabled order by "key"`,
+    [orgId, entityType, ...statuses],
+  );
+  return rows.map((r) => ({ key: r.key, version: r.version, triggerStatus: r.trigger_status }));
 }
 
 /** Keys of processes that use an entity type (at most `limit`), ordered by key. */

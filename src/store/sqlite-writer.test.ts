@@ -1,0 +1,99 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { openDatabase, type Database } from './db.js';
+import type { SqliteWriter } from './sqlite-writer.js';
+
+describe('SqliteWriter (group commit on the embedded database)', () => {
+  let dir: string;
+  let database: Database;
+  let writer: SqliteWriter;
+  const count = (): Promise<number> => writer.read((s) => s.get<{ n: number }>('select count(*) as n from t')!.n);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'statusflow-writer-'));
+    database = openDatabase({ dialect: 'sqlite', path: join(dir, 'w.db') });
+    writer = database.sqlite!;
+    await sql`create table t (id integer primary key, v text not null)`.execute(database.db);
+  });
+  after(async () => {
+    await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes queued together share one commit, and each caller gets its own result', async () => {
+    const groups = writer.stats.groups;
+    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => writer.write((s) => (s.run('insert into t (id, v) values (?, ?)', [i + 1, `v${i}`]), i + 1))));
+    assert.deepEqual(ids, Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.equal(writer.stats.groups - groups, 1);
+    assert.equal(await count(), 20);
+  });
+
+  it('a write that throws is undone alone; the others in its group commit', async () => {
+    const results = await Promise.allSettled([
+      writer.write((s) => s.run('insert into t (id, v) values (?, ?)', [101, 'a'])),
+      writer.write((s) => {
+        s.run('insert into t (id, v) values (?, ?)', [102, 'half-written']);
+        throw new Error('refused');
+      }),
+      writer.write((s) => s.run('insert into t (id, v) values (?, ?)', [101, 'duplicate'])),
+      writer.write((s) => s.run('insert into t (id, v) values (?, ?)', [103, 'c'])),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    assert.equal((results[1] as PromiseRejectedResult).reason.message, 'refused');
+    assert.match(String((results[2] as PromiseRejectedResult).reason.code), /SQLITE_CONSTRAINT/);
+    const rows = await writer.read((s) => s.all<{ id: number; v: string }>('select id, v from t where id > 100 order by id'));
+    assert.deepEqual(rows, [{ id: 101, v: 'a' }, { id: 103, v: 'c' }]);
+  });
+
+  it('a lone write that throws leaves nothing and no open transaction', async () => {
+    await assert.rejects(
+      writer.write((s) => {
+        s.run('insert into t (id, v) values (?, ?)', [201, 'x']);
+        throw new Error('no');
+      }),
+      /no/,
+    );
+    assert.equal(await writer.read((s) => s.get('select id from t where id = 201')), undefined);
+    await writer.write((s) => s.run('insert into t (id, v) values (?, ?)', [202, 'y']));
+    assert.equal(await count(), 23);
+  });
+
+  it('never runs inside an open Kysely transaction, so it cannot see or join its uncommitted writes', async () => {
+    let inside!: () => void;
+    const held = new Promise<void>((r) => (inside = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const trx = database.db
+      .transaction()
+      .execute(async (t) => {
+        await sql`insert into t (id, v) values (301, 'rolled back')`.execute(t);
+        inside();
+        await gate;
+        throw new Error('rollback');
+      })
+      .catch(() => {});
+    await held;
+    const seen = writer.read((s) => s.get('select id from t where id = 301'));
+    const written = writer.write((s) => s.run('insert into t (id, v) values (?, ?)', [302, 'z']));
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await trx;
+    assert.equal(await seen, undefined);
+    await written;
+    assert.ok(await writer.read((s) => s.get('select id from t where id = 302')));
+  });
+
+  it('Kysely writes join the same group', async () => {
+    const groups = writer.stats.groups;
+    await Promise.all([
+      writer.writeKysely((db) => sql`insert into t (id, v) values (401, 'k')`.execute(db)),
+      writer.write((s) => s.run('insert into t (id, v) values (?, ?)', [402, 's'])),
+    ]);
+    assert.equal(writer.stats.groups - groups, 1);
+    assert.equal((await writer.read((s) => s.all('select id from t where id in (401, 402)'))).length, 2);
+  });
+});
