@@ -1,13 +1,19 @@
 /** Reading, listing and deleting entities (saving is in save.ts). */
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { deleteEntity, getEntity, insertEvent, listEntities, listEvents, type EntityEvent, type EntityRecord } from '../store/entities.js';
+import { deleteEntity, getEntity, getEntitySync, insertEvent, listEntities, listEvents, type EntityEvent, type EntityRecord } from '../store/entities.js';
 import { expressionInput } from './requirements.js';
 import { checkOrThrow } from './expressions.js';
 import type { CallContext, Services } from './services.js';
 
+/** The entity, or undefined; on SQLite a plain cached statement. */
+export function findEntity(services: Services, orgId: string, type: string, id: string): Promise<EntityRecord | undefined> {
+  const sqlite = services.database.sqlite;
+  return sqlite ? sqlite.read((s) => getEntitySync(s, orgId, type, id)) : getEntity(services.database.db, orgId, type, id);
+}
+
 export async function readEntity(services: Services, ctx: CallContext, type: string, id: string): Promise<EntityRecord> {
-  const entity = await getEntity(services.database.db, ctx.orgId, type, id);
+  const entity = await findEntity(services, ctx.orgId, type, id);
   if (!entity) throw new AppError('ENTITY_NOT_FOUND', `No ${type} with id "${id}".`, { entityType: type, id });
   return entity;
 }

@@ -11,6 +11,11 @@ export class ProcessVersionCache {
 
   constructor(private readonly database: Database) {}
 
+  /** The cached definition, without touching the database (undefined: not cached). */
+  peek(orgId: string, key: string, version: number): ProcessDefinition | undefined {
+    return this.#cache.get(`${orgId}\u0000${key}\u0000${version}`);
+  }
+
   /** `db`: pass the open transaction when called inside one (SQLite has a single connection). */
   async load(orgId: string, key: string, version: number, db: Kysely<Tables> | Transaction<Tables> = this.database.db): Promise<ProcessDefinition | undefined> {
     const cacheKey = `${orgId}\u0000${key}\u0000${version}`;

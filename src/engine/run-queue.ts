@@ -2,11 +2,12 @@
  * Queuing runs: by a save (every status entered starts the enabled processes it triggers, in the
  * save's own transaction) or by hand. Loop protection lives here.
  */
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { findTriggeredProcesses } from '../store/processes.js';
-import { insertRuns, type ChainLink, type NewRun, type RunTrigger } from '../store/runs.js';
+import { findTriggeredProcesses, findTriggeredProcessesSync } from '../store/processes.js';
+import { insertRuns, insertRunsSync, type ChainLink, type NewRun, type RunTrigger } from '../store/runs.js';
+import type { SqlSync } from '../store/sqlite-writer.js';
 import type { Tables } from '../store/schema.js';
 import type { Services } from './services.js';
 
@@ -25,18 +26,41 @@ export function chainAfter(cause: SaveCause | undefined): ChainLink[] {
   return cause ? [...cause.chain, [cause.process, cause.entityId]] : [];
 }
 
+/** A save that entered statuses (`entered`), as the run queue needs it. */
+export interface TriggeringSave {
+  orgId: string;
+  entityType: string;
+  entityId: string;
+  eventId: string;
+  entered: readonly string[];
+  actor: string;
+  cause?: SaveCause;
+}
+
 /**
  * Queues the runs for the statuses a save entered. Throws PROCESS_LOOP_DETECTED (so the save is
  * refused and the causing step fails with that error) when a process would re-enter itself for the
  * same entity more often than the loop limit within one cause chain.
  */
-export async function queueTriggeredRuns(
-  trx: Transaction<Tables>,
-  services: Services,
-  s: { orgId: string; entityType: string; entityId: string; eventId: string; entered: readonly string[]; actor: string; cause?: SaveCause },
-): Promise<Array<{ id: string; process: string }>> {
+export async function queueTriggeredRuns(trx: Transaction<Tables>, services: Services, s: TriggeringSave): Promise<Array<{ id: string; process: string }>> {
   if (s.entered.length === 0) return [];
-  const triggered = await findTriggeredProcesses(trx, s.orgId, s.entityType, s.entered);
+  const runs = planTriggeredRuns(services, s, await findTriggeredProcesses(trx, s.orgId, s.entityType, s.entered));
+  if (runs.length === 0) return [];
+  const inserted = new Set(await insertRuns(trx, runs));
+  return runs.filter((r) => inserted.has(r.id)).map((r) => ({ id: r.id, process: r.process }));
+}
+
+/** SQLite fast path of queueTriggeredRuns, inside the save's SqliteWriter write. */
+export function queueTriggeredRunsSync(sq: SqlSync, services: Services, s: TriggeringSave): Array<{ id: string; process: string }> {
+  if (s.entered.length === 0) return [];
+  const runs = planTriggeredRuns(services, s, findTriggeredProcessesSync(sq, s.orgId, s.entityType, s.entered));
+  if (runs.length === 0) return [];
+  const inserted = new Set(insertRunsSync(sq, runs));
+  return runs.filter((r) => inserted.has(r.id)).map((r) => ({ id: r.id, process: r.process }));
+}
+
+/** The runs the triggered processes start, after the loop check. */
+function planTriggeredRuns(services: Services, s: TriggeringSave, triggered: Array<{ key: string; version: number; triggerStatus: string }>): NewRun[] {
   if (triggered.length === 0) return [];
   const chain = chainAfter(s.cause);
   const now = Date.now();
@@ -68,9 +92,7 @@ export async function queueTriggeredRuns(
       queuedAt,
     });
   }
-  const inserted = new Set(await insertRuns(trx, runs));
-  if (services.database.dialect === 'postgres') await sql`NOTIFY statusflow_runs`.execute(trx);
-  return runs.filter((r) => inserted.has(r.id)).map((r) => ({ id: r.id, process: r.process }));
+  return runs;
 }
 
 /** Queues one run by hand (ad hoc processing, batches, retries from the start). */
@@ -98,6 +120,5 @@ export async function queueRun(
       queuedAt: new Date(now).toISOString(),
     },
   ]);
-  if (services.database.dialect === 'postgres') await sql`NOTIFY statusflow_runs`.execute(trx);
   return id;
 }

@@ -7,23 +7,30 @@
  * entity type version read before; if either moved, the pipeline runs again on fresh data (or answers
  * 409 when the client pinned a version with If-Match).
  */
+import type { Transaction } from 'kysely';
 import { applyAttributePatch } from '../domain/attributes.js';
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { enforcedFailures, resolveStatusPath, type RequirementResult } from '../domain/transitions.js';
-import { getEntityTypeVersion } from '../store/entity-types.js';
+import { getEntityTypeVersion, getEntityTypeVersionSync } from '../store/entity-types.js';
 import {
   findEventByCause,
   getEntity,
   insertEntity,
+  insertEntitySync,
   insertEvent,
+  insertEventSync,
   isUniqueViolation,
   updateEntity,
+  updateEntitySync,
   type EntityEvent,
   type EntityRecord,
 } from '../store/entities.js';
 import { listRunsQueuedByEvent } from '../store/runs.js';
-import { queueTriggeredRuns, type SaveCause } from './run-queue.js';
+import type { Tables } from '../store/schema.js';
+import type { SqlSync } from '../store/sqlite-writer.js';
+import { findEntity } from './entities.js';
+import { queueTriggeredRuns, queueTriggeredRunsSync, type SaveCause, type TriggeringSave } from './run-queue.js';
 import type { LoadedEntityType } from './entity-type-cache.js';
 import { evaluateRequirements } from './requirements.js';
 import type { CallContext, Services } from './services.js';
@@ -81,7 +88,7 @@ async function saveWithRetries(services: Services, ctx: CallContext, typeKey: st
 
 async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntityType, req: SaveRequest): Promise<SaveResult> {
   const { db } = services.database;
-  const current = req.id === undefined ? undefined : await getEntity(db, ctx.orgId, type.key, req.id);
+  const current = req.id === undefined ? undefined : await findEntity(services, ctx.orgId, type.key, req.id);
   if (req.id !== undefined && !current) {
     throw new AppError('ENTITY_NOT_FOUND', `No ${type.key} with id "${req.id}".`, { entityType: type.key, id: req.id });
   }
@@ -135,36 +142,11 @@ async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntity
     createdAt: now,
   };
 
-  const queuedRuns = await db.transaction().execute(async (trx) => {
-    // Postgres: share-lock the type row so a concurrent replace/delete of the type waits for this save.
-    const lock = services.database.dialect === 'postgres' ? 'share' : 'none';
-    const typeVersion = await getEntityTypeVersion(trx, ctx.orgId, type.key, lock);
-    if (typeVersion !== type.version) throw new Retry();
-    if (current) {
-      if (!(await updateEntity(trx, entity, current.version))) {
-        if (req.expectedVersion !== undefined) throw versionConflict(undefined, req.expectedVersion);
-        throw new Retry();
-      }
-    } else {
-      await insertEntity(trx, entity);
-    }
-    try {
-      await insertEvent(trx, ctx.orgId, event, req.cause?.key ?? null);
-    } catch (err) {
-      // The same process step saved meanwhile (a step repeated after a lost lease): replay that save.
-      if (req.cause && isUniqueViolation(err)) throw new Retry();
-      throw err;
-    }
-    return queueTriggeredRuns(trx, services, {
-      orgId: ctx.orgId,
-      entityType: type.key,
-      entityId: id,
-      eventId: event.id,
-      entered: current ? path.slice(1) : path,
-      actor: `${ctx.actor.type}:${ctx.actor.id}`,
-      cause: req.cause,
-    });
-  });
+  const write: SaveWrite = { orgId: ctx.orgId, type, current, entity, event, entered: current ? path.slice(1) : path, req, actor: `${ctx.actor.type}:${ctx.actor.id}` };
+  const sqlite = services.database.sqlite;
+  const queuedRuns = sqlite
+    ? await sqlite.write((s) => writeSaveSqlite(s, services, write))
+    : await db.transaction().execute((trx) => writeSavePostgres(trx, services, write));
   if (queuedRuns.length > 0) {
     services.bus.runsQueued();
     for (const r of queuedRuns) {
@@ -174,6 +156,69 @@ async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntity
   services.bus.publish({ type: 'entity.saved', orgId: ctx.orgId, data: { id, type: type.key, status, version: entity.version, statusPath: path } });
 
   return { entity, requirements, statusPath: path, queuedRuns, created: !current };
+}
+
+/** What the write transaction of a save needs. */
+interface SaveWrite {
+  orgId: string;
+  type: LoadedEntityType;
+  current: EntityRecord | undefined;
+  entity: EntityRecord;
+  event: EntityEvent;
+  entered: string[];
+  req: SaveRequest;
+  actor: string;
+}
+
+/**
+ * The write: conditional on the type version read before and (on update) the entity version, then the
+ * event and the runs the entered statuses trigger. Postgres share-locks the type row so a concurrent
+ * replace/delete of the type waits for this save.
+ */
+async function writeSavePostgres(trx: Transaction<Tables>, services: Services, w: SaveWrite): Promise<Array<{ id: string; process: string }>> {
+  const typeVersion = await getEntityTypeVersion(trx, w.orgId, w.type.key, 'share');
+  if (typeVersion !== w.type.version) throw new Retry();
+  if (w.current) {
+    if (!(await updateEntity(trx, w.entity, w.current.version))) throw lostRace(w.req);
+  } else {
+    await insertEntity(trx, w.entity);
+  }
+  try {
+    await insertEvent(trx, w.orgId, w.event, w.req.cause?.key ?? null);
+  } catch (err) {
+    throw eventConflict(w.req, err);
+  }
+  return queueTriggeredRuns(trx, services, triggering(w));
+}
+
+/** The same write on SQLite: plain statements inside a SqliteWriter group (the single writer needs no lock). */
+function writeSaveSqlite(s: SqlSync, services: Services, w: SaveWrite): Array<{ id: string; process: string }> {
+  if (getEntityTypeVersionSync(s, w.orgId, w.type.key) !== w.type.version) throw new Retry();
+  if (w.current) {
+    if (!updateEntitySync(s, w.entity, w.current.version)) throw lostRace(w.req);
+  } else {
+    insertEntitySync(s, w.entity);
+  }
+  try {
+    insertEventSync(s, w.orgId, w.event, w.req.cause?.key ?? null);
+  } catch (err) {
+    throw eventConflict(w.req, err);
+  }
+  return queueTriggeredRunsSync(s, services, triggering(w));
+}
+
+function triggering(w: SaveWrite): TriggeringSave {
+  return { orgId: w.orgId, entityType: w.type.key, entityId: w.entity.id, eventId: w.event.id, entered: w.entered, actor: w.actor, cause: w.req.cause };
+}
+
+/** The entity moved since it was read: 409 when the client pinned a version, else save again. */
+function lostRace(req: SaveRequest): Error {
+  return req.expectedVersion !== undefined ? versionConflict(undefined, req.expectedVersion) : new Retry();
+}
+
+/** The same process step saved meanwhile (a step repeated after a lost lease): replay that save. */
+function eventConflict(req: SaveRequest, err: unknown): unknown {
+  return req.cause && isUniqueViolation(err) ? new Retry() : err;
 }
 
 /** A process step's save that already happened: its result, rebuilt from the event and the entity. */

@@ -71,6 +71,18 @@ export async function getEntity(db: Executor, orgId: string, type: string, id: s
   return row && toEntity(row);
 }
 
+/** Entities by id (each must also match the org and type given with it); missing ones are left out. */
+export async function getEntitiesByIds(db: Executor, keys: ReadonlyArray<{ orgId: string; type: string; id: string }>): Promise<Map<string, EntityRecord>> {
+  if (keys.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('entities')
+    .selectAll()
+    .where('id', 'in', [...new Set(keys.map((k) => k.id))])
+    .execute();
+  const wanted = new Set(keys.map((k) => `${k.orgId}\u0000${k.type}\u0000${k.id}`));
+  return new Map(rows.filter((r) => wanted.has(`${r.org_id}\u0000${r.type}\u0000${r.id}`)).map((r) => [r.id, toEntity(r)]));
+}
+
 /** SQLite fast path of getEntity (inside a SqliteWriter read or write). */
 export function getEntitySync(s: SqlSync, orgId: string, type: string, id: string): EntityRecord | undefined {
   const row = s.get<Selectable<EntitiesTable>>('select * from "entities" where "id" = ? and "org_id" = ? and "type" = ?', [id, orgId, type]);

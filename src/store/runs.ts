@@ -7,6 +7,7 @@ import type { Failure } from '../domain/failure.js';
 import type { Dialect } from './db.js';
 import { iso } from './db.js';
 import type { RunStepsTable, RunsTable, Tables } from './schema.js';
+import type { SqlSync } from './sqlite-writer.js';
 
 type Executor = Kysely<Tables> | Transaction<Tables>;
 
@@ -122,37 +123,53 @@ export interface NewRun {
   queuedAt: string;
 }
 
+/** The row of a queued run. */
+function runRow(r: NewRun) {
+  return {
+    id: r.id,
+    org_id: r.orgId,
+    process: r.process,
+    process_version: r.processVersion,
+    entity_type: r.entityType,
+    entity_id: r.entityId,
+    status: 'queued',
+    trigger: JSON.stringify(r.trigger),
+    dedupe_key: r.dedupeKey,
+    cause_run_id: r.causeRunId,
+    chain: JSON.stringify(r.chain),
+    attempt: 0,
+    step_index: 0,
+    available_at: r.availableAt,
+    lease_owner: null,
+    lease_expires_at: null,
+    cancel_requested: 0,
+    batch_id: r.batchId,
+    error: null,
+    queued_at: r.queuedAt,
+    started_at: null,
+    finished_at: null,
+  };
+}
+
+const RUN_COLUMNS = Object.keys(runRow({} as NewRun));
+
+/** SQLite fast path of insertRuns. */
+export function insertRunsSync(s: SqlSync, runs: readonly NewRun[]): string[] {
+  if (runs.length === 0) return [];
+  const one = `(${RUN_COLUMNS.map(() => '?').join(', ')})`;
+  const rows = s.all<{ id: string }>(
+    `insert into "runs" (${RUN_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${runs.map(() => one).join(', ')} on conflict ("dedupe_key") do nothing returning "id"`,
+    runs.flatMap((r) => Object.values(runRow(r))),
+  );
+  return rows.map((r) => r.id);
+}
+
 /** Inserts queued runs; returns the ids actually inserted (dedupe keys already present are skipped). */
 export async function insertRuns(db: Executor, runs: readonly NewRun[]): Promise<string[]> {
   if (runs.length === 0) return [];
   const rows = await db
     .insertInto('runs')
-    .values(
-      runs.map((r) => ({
-        id: r.id,
-        org_id: r.orgId,
-        process: r.process,
-        process_version: r.processVersion,
-        entity_type: r.entityType,
-        entity_id: r.entityId,
-        status: 'queued',
-        trigger: JSON.stringify(r.trigger),
-        dedupe_key: r.dedupeKey,
-        cause_run_id: r.causeRunId,
-        chain: JSON.stringify(r.chain),
-        attempt: 0,
-        step_index: 0,
-        available_at: r.availableAt,
-        lease_owner: null,
-        lease_expires_at: null,
-        cancel_requested: 0,
-        batch_id: r.batchId,
-        error: null,
-        queued_at: r.queuedAt,
-        started_at: null,
-        finished_at: null,
-      })),
-    )
+    .values(runs.map(runRow))
     .onConflict((oc) => oc.column('dedupe_key').doNothing())
     .returning('id')
     .execute();
@@ -178,35 +195,8 @@ export async function claimRuns(
   o: ClaimOptions,
   admit: (candidates: Run[], running: Map<string, number>) => Promise<Set<string>> | Set<string>,
 ): Promise<Run[]> {
-  if (dialect === 'postgres') {
-    // One claimer at a time keeps concurrency limits exact across workers; claims are short.
-    await sql`SELECT pg_advisory_xact_lock(72417002)`.execute(trx);
-  }
-  let candidatesQuery = trx
-    .selectFrom('runs')
-    .selectAll()
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('status', 'in', ['queued', 'waiting']), eb('available_at', '<=', o.now)]),
-        eb.and([eb('status', '=', 'running'), eb('lease_expires_at', '<', o.now)]),
-      ]),
-    )
-    .orderBy('available_at')
-    .limit(o.limit * 2);
-  if (dialect === 'postgres') candidatesQuery = candidatesQuery.forUpdate().skipLocked();
-  const candidates = (await candidatesQuery.execute()).map(toRun);
+  const { candidates, running } = dialect === 'postgres' ? await claimCandidatesPostgres(trx, o) : await claimCandidates(trx, o);
   if (candidates.length === 0) return [];
-
-  const processes = [...new Set(candidates.map((c) => c.process))];
-  const counts = await trx
-    .selectFrom('runs')
-    .select(['org_id', 'process', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('status', '=', 'running')
-    .where('lease_expires_at', '>=', o.now)
-    .where('process', 'in', processes)
-    .groupBy(['org_id', 'process'])
-    .execute();
-  const running = new Map(counts.map((c) => [`${c.org_id}\u0000${c.process}`, Number(c.n)]));
   const chosen = await admit(candidates, running);
   const ids = candidates.filter((c) => chosen.has(c.id)).slice(0, o.limit).map((c) => c.id);
   if (ids.length === 0) return [];
@@ -222,6 +212,92 @@ export async function claimRuns(
     .where('id', 'in', ids)
     .returningAll()
     .execute();
+  return rows.map(toRun).sort((a, b) => a.availableAt - b.availableAt);
+}
+
+interface ClaimCandidates {
+  candidates: Run[];
+  /** Runs running now (lease not lapsed) per "org\u0000process" of the candidates. */
+  running: Map<string, number>;
+}
+
+async function claimCandidates(trx: Transaction<Tables>, o: ClaimOptions): Promise<ClaimCandidates> {
+  const candidates = (
+    await trx
+      .selectFrom('runs')
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', 'in', ['queued', 'waiting']), eb('available_at', '<=', o.now)]),
+          eb.and([eb('status', '=', 'running'), eb('lease_expires_at', '<', o.now)]),
+        ]),
+      )
+      .orderBy('available_at')
+      .limit(o.limit * 2)
+      .execute()
+  ).map(toRun);
+  if (candidates.length === 0) return { candidates, running: new Map() };
+  const processes = [...new Set(candidates.map((c) => c.process))];
+  const counts = await trx
+    .selectFrom('runs')
+    .select(['org_id', 'process', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', '=', 'running')
+    .where('lease_expires_at', '>=', o.now)
+    .where('process', 'in', processes)
+    .groupBy(['org_id', 'process'])
+    .execute();
+  return { candidates, running: new Map(counts.map((c) => [`${c.org_id}\u0000${c.process}`, Number(c.n)])) };
+}
+
+/**
+ * Postgres: one claimer at a time (a transaction-scoped advisory lock) keeps concurrency limits exact
+ * across workers — the candidates statement takes its snapshot after the lock is granted, so it sees
+ * every run the previous claimer took. Candidates (locked, skipping rows other transactions hold) and
+ * the running counts of their processes come back in one round trip.
+ */
+async function claimCandidatesPostgres(trx: Transaction<Tables>, o: ClaimOptions): Promise<ClaimCandidates> {
+  await sql`SELECT pg_advisory_xact_lock(72417002)`.execute(trx);
+  const { rows } = await sql<Selectable<RunsTable> & { running_now: number | null }>`
+    WITH candidates AS (
+      SELECT * FROM runs
+      WHERE (status IN ('queued', 'waiting') AND available_at <= ${o.now}) OR (status = 'running' AND lease_expires_at < ${o.now})
+      ORDER BY available_at
+      LIMIT ${o.limit * 2}
+      FOR UPDATE SKIP LOCKED
+    ), busy AS (
+      SELECT org_id, process, count(*) AS n FROM runs
+      WHERE status = 'running' AND lease_expires_at >= ${o.now} AND process IN (SELECT process FROM candidates)
+      GROUP BY org_id, process
+    )
+    SELECT c.*, busy.n AS running_now FROM candidates c LEFT JOIN busy USING (org_id, process)
+    ORDER BY c.available_at`.execute(trx);
+  const running = new Map<string, number>();
+  for (const r of rows) if (r.running_now !== null) running.set(`${r.org_id}\u0000${r.process}`, Number(r.running_now));
+  return { candidates: rows.map(toRun), running };
+}
+
+/** SQLite fast path of claimRuns, inside a SqliteWriter write (the single writer needs no locks). */
+export function claimRunsSync(sq: SqlSync, o: ClaimOptions, admit: (candidates: Run[], running: Map<string, number>) => Set<string>): Run[] {
+  const candidates = sq
+    .all<Selectable<RunsTable>>(
+      `select * from "runs" where ("status" in ('queued', 'waiting') and "available_at" <= ?) or ("status" = 'running' and "lease_expires_at" < ?) order by "available_at" limit ?`,
+      [o.now, o.now, o.limit * 2],
+    )
+    .map(toRun);
+  if (candidates.length === 0) return [];
+  const processes = [...new Set(candidates.map((c) => c.process))];
+  const counts = sq.all<{ org_id: string; process: string; n: number }>(
+    `select "org_id", "process", count(*) as "n" from "runs" where "status" = 'running' and "lease_expires_at" >= ? and "process" in (${processes.map(() => '?').join(', ')}) group by "org_id", "process"`,
+    [o.now, ...processes],
+  );
+  const running = new Map(counts.map((c) => [`${c.org_id}\u0000${c.process}`, c.n]));
+  const chosen = admit(candidates, running);
+  const ids = candidates.filter((c) => chosen.has(c.id)).slice(0, o.limit).map((c) => c.id);
+  if (ids.length === 0) return [];
+  const rows = sq.all<Selectable<RunsTable>>(
+    `update "runs" set "status" = 'running', "lease_owner" = ?, "lease_expires_at" = ?, "started_at" = COALESCE("started_at", ?) where "id" in (${ids.map(() => '?').join(', ')}) returning *`,
+    [o.owner, o.now + o.leaseMs, new Date(o.now).toISOString(), ...ids],
+  );
   return rows.map(toRun).sort((a, b) => a.availableAt - b.availableAt);
 }
 
@@ -257,9 +333,8 @@ export interface StepWrite {
   finishedAt: string | null;
 }
 
-/** Records a step (insert or overwrite of the same step's earlier attempt). */
-export async function writeStep(db: Executor, s: StepWrite): Promise<void> {
-  const values = {
+function stepRow(s: StepWrite) {
+  return {
     run_id: s.runId,
     org_id: s.orgId,
     idx: s.idx,
@@ -272,11 +347,26 @@ export async function writeStep(db: Executor, s: StepWrite): Promise<void> {
     started_at: s.startedAt,
     finished_at: s.finishedAt,
   };
+}
+
+/** Records a step (insert or overwrite of the same step's earlier attempt). */
+export async function writeStep(db: Executor, s: StepWrite): Promise<void> {
+  const values = stepRow(s);
   await db
     .insertInto('run_steps')
     .values(values)
     .onConflict((oc) => oc.columns(['run_id', 'idx']).doUpdateSet({ ...values, run_id: undefined, idx: undefined, org_id: undefined }))
     .execute();
+}
+
+const STEP_COLUMNS = Object.keys(stepRow({} as StepWrite));
+const STEP_UPSERT = `insert into "run_steps" (${STEP_COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${STEP_COLUMNS.map(() => '?').join(', ')}) on conflict ("run_id", "idx") do update set ${STEP_COLUMNS.filter((c) => !['run_id', 'idx', 'org_id'].includes(c))
+  .map((c) => `"${c}" = excluded."${c}"`)
+  .join(', ')}`;
+
+/** SQLite fast path of writeStep. */
+export function writeStepSync(sq: SqlSync, s: StepWrite): void {
+  sq.run(STEP_UPSERT, Object.values(stepRow(s)));
 }
 
 export interface RunUpdate {
@@ -290,8 +380,7 @@ export interface RunUpdate {
   finishedAt?: string | null;
 }
 
-/** Updates a run held by `owner`; false when the lease was lost (another worker took it over). */
-export async function updateRun(db: Executor, runId: string, owner: string | null, u: RunUpdate): Promise<boolean> {
+function runUpdateColumns(u: RunUpdate): Record<string, unknown> {
   const set: Record<string, unknown> = {};
   if (u.status !== undefined) set.status = u.status;
   if (u.stepIndex !== undefined) set.step_index = u.stepIndex;
@@ -303,10 +392,67 @@ export async function updateRun(db: Executor, runId: string, owner: string | nul
   }
   if (u.error !== undefined) set.error = text(u.error);
   if (u.finishedAt !== undefined) set.finished_at = u.finishedAt;
-  let q = db.updateTable('runs').set(set).where('id', '=', runId);
+  return set;
+}
+
+/** Updates a run held by `owner`; false when the lease was lost (another worker took it over). */
+export async function updateRun(db: Executor, runId: string, owner: string | null, u: RunUpdate): Promise<boolean> {
+  let q = db.updateTable('runs').set(runUpdateColumns(u)).where('id', '=', runId);
   if (owner !== null) q = q.where('lease_owner', '=', owner);
   const result = await q.executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
+}
+
+/** SQLite fast path of updateRun. */
+export function updateRunSync(sq: SqlSync, runId: string, owner: string | null, u: RunUpdate): boolean {
+  const set = runUpdateColumns(u);
+  const columns = Object.keys(set);
+  if (columns.length === 0) return sq.get('select 1 from "runs" where "id" = ?' + (owner === null ? '' : ' and "lease_owner" = ?'), owner === null ? [runId] : [runId, owner]) !== undefined;
+  const params = [...Object.values(set), runId, ...(owner === null ? [] : [owner])];
+  return sq.run(`update "runs" set ${columns.map((c) => `"${c}" = ?`).join(', ')} where "id" = ?${owner === null ? '' : ' and "lease_owner" = ?'}`, params) === 1;
+}
+
+/** A run's new state (only if `owner` still holds it; null: whoever does) and the step that led there. */
+export interface StepResult {
+  runId: string;
+  owner: string | null;
+  run: RunUpdate;
+  step: StepWrite | null;
+}
+
+const STEP_COLUMNS_PG = sql.raw(
+  'run_id text, org_id text, idx integer, task text, status text, attempts integer, input text, output text, error text, started_at timestamptz, finished_at timestamptz',
+);
+
+/**
+ * Postgres: commits a group of step results in one statement (atomic by itself, so no transaction is
+ * needed): each run is updated if its owner still holds it, and its step is written only then. The
+ * group travels as one JSON parameter; a column an update leaves out keeps its value. Returns, in
+ * order, whether each result was kept (false: the lease was lost, nothing of it was written).
+ */
+export async function commitStepResults(db: Executor, results: readonly StepResult[]): Promise<boolean[]> {
+  if (results.length === 0) return [];
+  const input = results.map((r) => ({ run_id: r.runId, owner: r.owner, u: runUpdateColumns(r.run), step: r.step && stepRow(r.step) }));
+  const keep = (column: string, type = 'text') => sql.raw(`${column} = CASE WHEN i.u ? '${column}' THEN (i.u->>'${column}')::${type} ELSE r.${column} END`);
+  const { rows } = await sql<{ id: string }>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(run_id text, owner text, u jsonb, step jsonb)
+    ), updated AS (
+      UPDATE runs r SET ${keep('status')}, ${keep('step_index', 'integer')}, ${keep('attempt', 'integer')}, ${keep('available_at', 'bigint')},
+        ${keep('lease_owner')}, ${keep('lease_expires_at', 'bigint')}, ${keep('error')}, ${keep('finished_at', 'timestamptz')}
+      FROM input i
+      WHERE r.id = i.run_id AND (i.owner IS NULL OR r.lease_owner = i.owner)
+      RETURNING r.id
+    ), steps AS (
+      INSERT INTO run_steps (run_id, org_id, idx, task, status, attempts, input, output, error, started_at, finished_at)
+      SELECT s.* FROM input i CROSS JOIN LATERAL jsonb_to_record(i.step) AS s(${STEP_COLUMNS_PG})
+      WHERE i.step IS NOT NULL AND i.run_id IN (SELECT id FROM updated)
+      ON CONFLICT (run_id, idx) DO UPDATE SET task = excluded.task, status = excluded.status, attempts = excluded.attempts,
+        input = excluded.input, output = excluded.output, error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at
+    )
+    SELECT id FROM updated`.execute(db);
+  const kept = new Set(rows.map((r) => r.id));
+  return results.map((r) => kept.has(r.runId));
 }
 
 export async function getRun(db: Executor, orgId: string, id: string): Promise<Run | undefined> {

@@ -141,6 +141,28 @@ for (const dialect of DIALECTS) {
       assert.equal(step!.error?.code, r.error?.code);
     });
 
+    test('a step slower than the process timeout fails with STEP_TIMEOUT (retryable), and the call is abandoned', async () => {
+      await disableAll();
+      await put('slow', {
+        name: 'Slow',
+        entityType: 'ticket',
+        trigger: { status: 'ready' },
+        settings: { timeoutMs: 200, retry: { maxAttempts: 1 } },
+        tasks: [{ key: 'call', kind: 'http.request', input: { method: 'POST', url: `'${target.url}/slow'` } }],
+      });
+      target.hits.length = 0;
+      target.script({ status: 200, body: { late: true }, delayMs: 3_000 });
+      const started = Date.now();
+      const e = await create({ ready: true });
+      const r = await finished(e.queuedRuns[0].id);
+      assert.ok(Date.now() - started < 2_500, 'the run ended at its time limit, not when the answer came');
+      assert.equal(r.status, 'failed');
+      assert.equal(r.error?.code, 'STEP_TIMEOUT');
+      assert.equal(r.error?.retryable, true);
+      const [step] = await listSteps(t.services.database.db, r.id);
+      assert.equal(step!.error?.code, 'STEP_TIMEOUT');
+    });
+
     test('when-conditions skip tasks; entity.update saves through the pipeline and outputs feed later tasks', async () => {
       await disableAll();
       await put('enrich', {

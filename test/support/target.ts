@@ -15,14 +15,14 @@ export interface Hit {
 export interface Target {
   url: string;
   hits: Hit[];
-  /** Answers in order; when exhausted, every request gets 200 {"ok": true}. */
-  script(...answers: Array<{ status: number; body?: unknown; headers?: Record<string, string> }>): void;
+  /** Answers in order (each after `delayMs`, if given); when exhausted, every request gets 200 {"ok": true}. */
+  script(...answers: Array<{ status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }>): void;
   close(): Promise<void>;
 }
 
 export async function startTarget(): Promise<Target> {
   const hits: Hit[] = [];
-  let answers: Array<{ status: number; body?: unknown; headers?: Record<string, string> }> = [];
+  let answers: Array<{ status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }> = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -36,8 +36,13 @@ export async function startTarget(): Promise<Target> {
       }
       hits.push({ method: req.method ?? '', path: req.url ?? '', idempotencyKey: req.headers['idempotency-key'] as string | undefined, headers: { ...req.headers }, body, at: Date.now() });
       const a = answers.shift() ?? { status: 200, body: { ok: true } };
-      res.writeHead(a.status, { 'content-type': 'application/json', ...(a.headers ?? {}) });
-      res.end(JSON.stringify(a.body ?? {}));
+      const answer = () => {
+        if (res.destroyed) return;
+        res.writeHead(a.status, { 'content-type': 'application/json', ...(a.headers ?? {}) });
+        res.end(JSON.stringify(a.body ?? {}));
+      };
+      if (a.delayMs) setTimeout(answer, a.delayMs).unref();
+      else answer();
     });
   });
   server.keepAliveTimeout = 60_000;

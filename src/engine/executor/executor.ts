@@ -8,7 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import { claimRuns, type Run } from '../../store/runs.js';
+import type { ProcessDefinition } from '../../domain/process.js';
+import { claimRuns, claimRunsSync, type ClaimOptions, type Run } from '../../store/runs.js';
+import type { SqliteWriter } from '../../store/sqlite-writer.js';
+import { getEntitiesByIds, getEntitySync, type EntityRecord } from '../../store/entities.js';
 import type { Services } from '../services.js';
 import { CommitQueue } from './commit-queue.js';
 import { executeRun } from './run-run.js';
@@ -30,6 +33,13 @@ export interface ExecutorOptions {
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: unknown) => void;
 }
 
+/** Runs claimed, and their entities as read in the claim (null: the entity is gone). */
+interface Claimed {
+  runs: Run[];
+  entities?: Map<string, EntityRecord | null>;
+}
+
+const versionKey = (r: Run) => `${r.orgId}\u0000${r.process}\u0000${r.processVersion}`;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class Executor {
@@ -47,6 +57,8 @@ export class Executor {
   #backlog = false;
   #heartbeat: NodeJS.Timeout | null = null;
   #unsubscribe: Array<() => void | Promise<void>> = [];
+  /** Process versions found missing (their runs are taken, to fail with PROCESS_VERSION_MISSING). */
+  readonly #versionsMissing = new Set<string>();
 
   constructor(
     private readonly services: Services,
@@ -116,7 +128,7 @@ export class Executor {
   async #run(): Promise<void> {
     while (!this.#stopped) {
       const free = this.#o.maxInFlight - this.#inFlight.size;
-      let claimed: Run[] = [];
+      let claimed: Claimed = { runs: [] };
       if (free > 0) {
         // Let runs queued at about the same time arrive, so one claim takes them together
         // (claims cost a transaction each; a batch of 32 costs about as much as one run).
@@ -128,11 +140,11 @@ export class Executor {
         } catch (err) {
           this.#log('error', 'claiming runs failed', { err });
         }
-        for (const run of claimed) {
+        for (const run of claimed.runs) {
           this.services.bus.publish({ type: 'run.updated', orgId: run.orgId, data: { id: run.id, process: run.process, entityId: run.entityId, entityType: run.entityType, status: 'running', error: null } });
-          this.#execute(run);
+          this.#execute(run, claimed.entities?.get(run.id));
         }
-        this.#backlog = claimed.length === limit;
+        this.#backlog = claimed.runs.length === limit;
         if (this.#backlog) continue; // there may be more due now
       } else {
         this.#backlog = true; // full: claim again as soon as a run finishes
@@ -149,30 +161,73 @@ export class Executor {
     }
   }
 
-  #claim(limit: number): Promise<Run[]> {
+  async #claim(limit: number): Promise<Claimed> {
     const { services } = this;
-    return services.database.db.transaction().execute((trx) =>
-      claimRuns(trx, services.database.dialect, { owner: this.owner, now: Date.now(), leaseMs: this.#o.leaseMs, limit }, async (candidates, running) => {
-        const chosen = new Set<string>();
-        const taken = new Map<string, number>();
-        for (const c of candidates) {
-          // Our own run whose lease lapsed while it was still executing (a stalled heartbeat): it is
-          // still ours and still running here; claiming it again would execute it twice.
-          if (this.#inFlight.has(c.id)) continue;
-          const def = await services.processVersions.load(c.orgId, c.process, c.processVersion, trx);
-          const key = `${c.orgId}\u0000${c.process}`;
-          const busy = (running.get(key) ?? 0) + (taken.get(key) ?? 0);
-          // A run of this worker whose lease lapsed is still counted as running: it is ours, take it.
-          if (def && busy >= def.settings.concurrency && c.status !== 'running') continue;
-          chosen.add(c.id);
-          taken.set(key, (taken.get(key) ?? 0) + 1);
-        }
-        return chosen;
-      }),
-    );
+    const o = { owner: this.owner, now: Date.now(), leaseMs: this.#o.leaseMs, limit };
+    const sqlite = services.database.sqlite;
+    if (sqlite) return this.#claimSqlite(sqlite, o);
+    return services.database.db.transaction().execute(async (trx) => {
+      const runs = await claimRuns(trx, services.database.dialect, o, async (candidates, running) => {
+        const defs = new Map<string, ProcessDefinition | undefined>();
+        for (const c of candidates) defs.set(c.id, await services.processVersions.load(c.orgId, c.process, c.processVersion, trx));
+        return this.#admit(candidates, running, (c) => defs.get(c.id));
+      });
+      // The runs' entities in one query rather than one each when the runs start.
+      const found = await getEntitiesByIds(trx, runs.map((r) => ({ orgId: r.orgId, type: r.entityType, id: r.entityId })));
+      return { runs, entities: new Map(runs.map((r) => [r.id, found.get(r.entityId) ?? null])) };
+    });
   }
 
-  #execute(run: Run): void {
+  /**
+   * On SQLite the claim is one synchronous write, so it can only use definitions already cached:
+   * runs of a version not yet cached are left for the next claim, which follows at once. The claimed
+   * runs' entities are read in the same go (as on Postgres).
+   */
+  async #claimSqlite(sqlite: SqliteWriter, o: ClaimOptions): Promise<Claimed> {
+    const { processVersions } = this.services;
+    const uncached: Run[] = [];
+    const claimed = await sqlite.write((s) => {
+      const runs = claimRunsSync(s, o, (candidates, running) =>
+        this.#admit(candidates, running, (c) => {
+          const def = processVersions.peek(c.orgId, c.process, c.processVersion);
+          if (!def && !this.#versionsMissing.has(versionKey(c))) uncached.push(c);
+          return def ?? (this.#versionsMissing.has(versionKey(c)) ? undefined : 'uncached');
+        }),
+      );
+      const entities = new Map(runs.map((r) => [r.id, getEntitySync(s, r.orgId, r.entityType, r.entityId) ?? null]));
+      return { runs, entities };
+    });
+    if (uncached.length > 0) {
+      for (const c of uncached) {
+        if (!(await processVersions.load(c.orgId, c.process, c.processVersion))) this.#versionsMissing.add(versionKey(c));
+      }
+      this.#poke();
+    }
+    return claimed;
+  }
+
+  /** Which candidates to take: not our own in-flight runs, and within each process's concurrency limit. */
+  #admit(candidates: Run[], running: Map<string, number>, definitionOf: (c: Run) => ProcessDefinition | undefined | 'uncached'): Set<string> {
+    const chosen = new Set<string>();
+    const taken = new Map<string, number>();
+    for (const c of candidates) {
+      // Our own run whose lease lapsed while it was still executing (a stalled heartbeat): it is
+      // still ours and still running here; claiming it again would execute it twice.
+      if (this.#inFlight.has(c.id)) continue;
+      const def = definitionOf(c);
+      if (def === 'uncached') continue;
+      const key = `${c.orgId}\u0000${c.process}`;
+      const busy = (running.get(key) ?? 0) + (taken.get(key) ?? 0);
+      // A run of this worker whose lease lapsed is still counted as running: it is ours, take it.
+      // A run whose version is gone is taken too: it fails with PROCESS_VERSION_MISSING.
+      if (def && busy >= def.settings.concurrency && c.status !== 'running') continue;
+      chosen.add(c.id);
+      taken.set(key, (taken.get(key) ?? 0) + 1);
+    }
+    return chosen;
+  }
+
+  #execute(run: Run, entity: EntityRecord | null | undefined): void {
     const deps = {
       services: this.services,
       commits: this.#commits,
@@ -180,7 +235,7 @@ export class Executor {
       shutdown: this.#shutdown.signal,
       isCancelRequested: (id: string) => isCancelRequested(this.services, id),
     };
-    const p = executeRun(deps, run)
+    const p = executeRun(deps, run, entity)
       .catch((err) => this.#log('error', 'run execution failed; it will be resumed when its lease lapses', { runId: run.id, err }))
       .finally(() => {
         this.#inFlight.delete(run.id);

@@ -10,8 +10,9 @@ import { backoffMs } from '../../domain/retry.js';
 import { TASK_KINDS } from '../../connectors/registry.js';
 import { delayUntil, type DelayInput } from '../../connectors/flow/delay.js';
 import type { EntityView, TaskContext } from '../../connectors/types.js';
-import { getEntity } from '../../store/entities.js';
-import { listSteps, updateRun, writeStep, type Run, type RunUpdate, type StepWrite } from '../../store/runs.js';
+import { findEntity } from '../entities.js';
+import type { EntityRecord } from '../../store/entities.js';
+import { listSteps, type Run, type RunUpdate, type StepWrite } from '../../store/runs.js';
 import type { Services } from '../services.js';
 import type { CommitQueue } from './commit-queue.js';
 import { entityActions } from './entity-actions.js';
@@ -35,7 +36,8 @@ interface Commit {
   run: RunUpdate;
 }
 
-export async function executeRun(deps: RunDeps, run: Run): Promise<void> {
+/** `claimedEntity`: the entity as read when the run was claimed (null: gone; undefined: not read). */
+export async function executeRun(deps: RunDeps, run: Run, claimedEntity?: EntityRecord | null): Promise<void> {
   const { services } = deps;
   const def = await services.processVersions.load(run.orgId, run.process, run.processVersion);
   if (!def) return finish(deps, run, null, { status: 'failed', error: nonRetryable('PROCESS_VERSION_MISSING', `Process ${run.process} version ${run.processVersion} no longer exists.`) });
@@ -44,7 +46,7 @@ export async function executeRun(deps: RunDeps, run: Run): Promise<void> {
   if (run.stepIndex > 0) {
     for (const s of await listSteps(services.database.db, run.id)) outputs[s.task] = { output: s.output, status: s.status };
   }
-  let entity = await loadEntity(services, run);
+  let entity = claimedEntity === undefined ? await loadEntity(services, run) : claimedEntity && entityView(claimedEntity);
   for (let i = run.stepIndex; i < def.tasks.length; i++) {
     if (deps.shutdown.aborted) return; // the lease lapses; another worker resumes here
     // The claimed row tells whether a cancel was asked before this worker took the run (e.g. while it
@@ -145,8 +147,18 @@ async function runStep(
     return { kind: 'wait', untilMs, step: { ...base, status: 'waiting', input } };
   }
 
-  const timeout = AbortSignal.timeout(def.settings.timeoutMs);
-  const signal = AbortSignal.any([timeout, deps.shutdown]);
+  // The step's signal: its time limit joined to the worker's shutdown. (AbortSignal.timeout + any cost
+  // a timer, weak references and a finalizer per step; this costs a timer and one listener, removed after.)
+  const step = new AbortController();
+  const signal = step.signal;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    step.abort(new DOMException(`The step took longer than ${def.settings.timeoutMs} ms.`, 'TimeoutError'));
+  }, def.settings.timeoutMs);
+  const onShutdown = () => step.abort(deps.shutdown.reason);
+  if (deps.shutdown.aborted) onShutdown();
+  else deps.shutdown.addEventListener('abort', onShutdown, { once: true });
   const ctx: TaskContext = {
     orgId: run.orgId,
     runId: run.id,
@@ -166,9 +178,12 @@ async function runStep(
     return { kind: 'done', status: 'succeeded', output, step: done({ input, output }) };
   } catch (err) {
     let failure = toFailure(err);
-    if (timeout.aborted && !deps.shutdown.aborted) failure = { code: 'STEP_TIMEOUT', message: `The step took longer than ${def.settings.timeoutMs} ms.`, retryable: true };
+    if (timedOut && !deps.shutdown.aborted) failure = { code: 'STEP_TIMEOUT', message: `The step took longer than ${def.settings.timeoutMs} ms.`, retryable: true };
     if (ctx.connection) failure = redact(failure, secretValues(ctx.connection.connection));
     return { kind: 'failed', failure, step: done({ input, error: failure }) };
+  } finally {
+    clearTimeout(timer);
+    deps.shutdown.removeEventListener('abort', onShutdown);
   }
 }
 
@@ -194,8 +209,12 @@ export function evaluatedInput(task: TaskDef, exprs: Array<[string, string]>, va
 
 
 async function loadEntity(services: Services, run: Run): Promise<EntityView | undefined> {
-  const e = await getEntity(services.database.db, run.orgId, run.entityType, run.entityId);
-  return e && { id: e.id, type: e.type, status: e.status, version: e.version, attributes: e.attributes };
+  const e = await findEntity(services, run.orgId, run.entityType, run.entityId);
+  return e && entityView(e);
+}
+
+function entityView(e: EntityRecord): EntityView {
+  return { id: e.id, type: e.type, status: e.status, version: e.version, attributes: e.attributes };
 }
 
 function nonRetryable(code: string, message: string, details?: unknown): Failure {
@@ -204,11 +223,7 @@ function nonRetryable(code: string, message: string, details?: unknown): Failure
 
 /** Commits a step and the run's new state; false when this worker lost the run meanwhile. */
 async function commit(deps: RunDeps, run: Run, c: Commit): Promise<boolean> {
-  const kept = await deps.commits.commit(async (trx) => {
-    if (!(await updateRun(trx, run.id, deps.owner, c.run))) return false;
-    await writeStep(trx, c.step);
-    return true;
-  });
+  const kept = await deps.commits.commit({ runId: run.id, owner: deps.owner, run: c.run, step: c.step });
   if (kept) publishRun(deps, run, c.run);
   return kept;
 }
@@ -216,11 +231,7 @@ async function commit(deps: RunDeps, run: Run, c: Commit): Promise<boolean> {
 async function finish(deps: RunDeps, run: Run, step: StepWrite | null, u: { status: 'failed' | 'succeeded' | 'cancelled'; error?: Failure | null; stepIndex?: number }): Promise<void> {
   const update: RunUpdate = { status: u.status, release: true, finishedAt: new Date().toISOString(), error: u.error ?? null };
   if (u.stepIndex !== undefined) update.stepIndex = u.stepIndex;
-  const kept = await deps.commits.commit(async (trx) => {
-    if (!(await updateRun(trx, run.id, deps.owner, update))) return false;
-    if (step) await writeStep(trx, step);
-    return true;
-  });
+  const kept = await deps.commits.commit({ runId: run.id, owner: deps.owner, run: update, step });
   if (kept) publishRun(deps, run, update);
 }
 

@@ -1,0 +1,96 @@
+/** Claiming and committing step results, on every database (Postgres with TEST_DATABASE_URL). */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { newId } from '../domain/ids.js';
+import { DIALECTS, openTestDatabase, type TestDatabase } from '../../test/support/databases.js';
+import { insertOrganization } from './organizations.js';
+import { claimRuns, commitStepResults, getRunById, insertRuns, listSteps, type NewRun } from './runs.js';
+
+const now = Date.now();
+const newRun = (orgId: string, process: string, availableAt = now): NewRun => ({
+  id: newId(),
+  orgId,
+  process,
+  processVersion: 1,
+  entityType: 'order',
+  entityId: newId(),
+  trigger: { type: 'manual' },
+  dedupeKey: null,
+  causeRunId: null,
+  chain: [],
+  batchId: null,
+  availableAt,
+  queuedAt: new Date(availableAt).toISOString(),
+});
+
+for (const dialect of DIALECTS) {
+  describe(`runs store on ${dialect}`, () => {
+    let database: TestDatabase;
+    const orgId = newId();
+
+    before(async () => {
+      database = await openTestDatabase(dialect);
+      await insertOrganization(database.db, { id: orgId, name: 'A', createdAt: new Date().toISOString() });
+    });
+    after(() => database.drop());
+
+    test('claim: due runs in order, with the running counts of their processes; admitted ones leased', async () => {
+      const [a1, a2, b1, later] = [newRun(orgId, 'a', now - 3), newRun(orgId, 'a', now - 2), newRun(orgId, 'b', now - 1), newRun(orgId, 'a', now + 60_000)];
+      await insertRuns(database.db, [a1!, a2!, b1!, later!]);
+      const claim = (owner: string, admit: Parameters<typeof claimRuns>[3]) =>
+        database.db.transaction().execute((trx) => claimRuns(trx, dialect, { owner, now, leaseMs: 30_000, limit: 10 }, admit));
+
+      let seen: { ids: string[]; running: Map<string, number> } | undefined;
+      const first = await claim('w1', (candidates, running) => {
+        seen = { ids: candidates.map((c) => c.id), running };
+        return new Set([a1!.id]);
+      });
+      assert.deepEqual(seen?.ids, [a1!.id, a2!.id, b1!.id]);
+      assert.equal(seen?.running.size, 0);
+      assert.deepEqual(first.map((r) => [r.id, r.status, r.leaseOwner]), [[a1!.id, 'running', 'w1']]);
+      assert.ok(first[0]!.startedAt);
+
+      const second = await claim('w2', (candidates, running) => {
+        seen = { ids: candidates.map((c) => c.id), running };
+        return new Set(candidates.map((c) => c.id));
+      });
+      assert.deepEqual(seen?.ids, [a2!.id, b1!.id]);
+      assert.deepEqual([...seen!.running], [[`${orgId}\u0000a`, 1]]);
+      assert.deepEqual(second.map((r) => r.id), [a2!.id, b1!.id]);
+      assert.deepEqual(await claim('w3', () => new Set()), []);
+    });
+
+    test('commitStepResults: writes a step only with its run, keeps what an update leaves out, refuses a lost lease', { skip: dialect !== 'postgres' }, async () => {
+      const [r1, r2, r3] = [newRun(orgId, 'c'), newRun(orgId, 'c'), newRun(orgId, 'c')];
+      await insertRuns(database.db, [r1!, r2!, r3!]);
+      await database.db.transaction().execute((trx) => claimRuns(trx, dialect, { owner: 'w1', now, leaseMs: 30_000, limit: 10 }, (c) => new Set(c.filter((x) => x.process === 'c').map((x) => x.id))));
+      const t = new Date(now).toISOString();
+      const step = (runId: string, output: unknown) => ({ runId, orgId, idx: 0, task: 'post', status: 'succeeded' as const, attempts: 1, input: { a: 1 }, output, startedAt: t, finishedAt: t });
+      const failure = { code: 'HTTP_503', message: 'busy \u0000 "quoted"', retryable: true };
+      const kept = await commitStepResults(database.db, [
+        { runId: r1!.id, owner: 'w1', run: { status: 'succeeded', stepIndex: 1, attempt: 0, release: true, finishedAt: t, error: null }, step: step(r1!.id, { body: 'nul \u0000 and \ud800 survive' }) },
+        { runId: r2!.id, owner: 'someone else', run: { status: 'failed', release: true }, step: step(r2!.id, null) },
+        { runId: r3!.id, owner: 'w1', run: { status: 'waiting', attempt: 2, availableAt: now + 5_000, release: true, error: failure }, step: null },
+      ]);
+      assert.deepEqual(kept, [true, false, true]);
+
+      const one = (await getRunById(database.db, r1!.id))!;
+      assert.deepEqual([one.status, one.stepIndex, one.leaseOwner, one.leaseExpiresAt, one.finishedAt, one.error], ['succeeded', 1, null, null, t, null]);
+      assert.ok(one.startedAt, 'started_at is kept');
+      const steps = await listSteps(database.db, r1!.id);
+      assert.deepEqual(steps.map((s) => [s.status, s.input, s.output, s.finishedAt]), [['succeeded', { a: 1 }, { body: 'nul \u0000 and \ud800 survive' }, t]]);
+
+      const two = (await getRunById(database.db, r2!.id))!;
+      assert.deepEqual([two.status, two.leaseOwner], ['running', 'w1']);
+      assert.deepEqual(await listSteps(database.db, r2!.id), []);
+
+      const three = (await getRunById(database.db, r3!.id))!;
+      assert.deepEqual([three.status, three.attempt, three.availableAt, three.stepIndex, three.leaseOwner, three.error], ['waiting', 2, now + 5_000, 0, null, failure]);
+
+      // A repeated step overwrites the earlier attempt.
+      assert.deepEqual(await commitStepResults(database.db, [{ runId: r3!.id, owner: null, run: { status: 'failed' }, step: { ...step(r3!.id, { again: true }), status: 'failed', attempts: 2 } }]), [true]);
+      assert.deepEqual((await listSteps(database.db, r3!.id)).map((s) => [s.status, s.attempts, s.output]), [['failed', 2, { again: true }]]);
+      assert.deepEqual(await commitStepResults(database.db, []), []);
+    });
+  });
+}
