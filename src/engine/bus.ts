@@ -28,7 +28,7 @@ export class Bus {
     return () => this.#emitter.off('event', listener);
   }
 
-  /** Runs were queued (by this process): wake the workers. */
+  /** Runs were queued (by this process, committed): wake the workers here and, on Postgres, elsewhere. */
   runsQueued(): void {
     this.#emitter.emit('runs.queued');
   }

@@ -2,7 +2,6 @@
  * Runs as the API sees them: list, read, retry, cancel, and processing one entity by hand (queued,
  * waited for, or dry-run). Every query is scoped by the caller's organization.
  */
-import { sql } from 'kysely';
 import { AppError } from '../domain/errors.js';
 import { getEntity } from '../store/entities.js';
 import { dbBool, getProcess } from '../store/processes.js';
@@ -66,7 +65,6 @@ export async function retryRun(services: Services, ctx: CallContext, id: string,
     }
     // Steps from the resume point on belong to the execution that stopped; the new one writes them again.
     await trx.deleteFrom('run_steps').where('org_id', '=', ctx.orgId).where('run_id', '=', id).where('idx', '>=', stepIndex).execute();
-    if (dialect === 'postgres') await sql`NOTIFY statusflow_runs`.execute(trx);
     return current;
   });
   publish(services, retried, 'queued');

@@ -33,13 +33,17 @@ export interface Services {
  * (the CLI always passes the configured key; see cli/runtime.ts).
  */
 export function createServices(database: Database, evaluator: Evaluator, options: { loopLimit?: number; secretBox?: SecretBox } = {}): Services {
+  const bus = new Bus();
+  // Workers in other processes hear of new runs through NOTIFY, sent after the queuing commit.
+  const { notify } = database;
+  if (notify) bus.onRunsQueued(() => notify('statusflow_runs'));
   return {
     database,
     evaluator,
     entityTypes: new EntityTypeCache(database),
     entityLocks: new KeyedLock(),
     processVersions: new ProcessVersionCache(database),
-    bus: new Bus(),
+    bus,
     loopLimit: options.loopLimit ?? 3,
     secretBox: options.secretBox ?? SecretBox.ephemeral(),
     rateLimiter: new RateLimiter(database),

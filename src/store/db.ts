@@ -17,6 +17,11 @@ export interface Database {
   dialect: Dialect;
   /** SQLite only: plain cached statements and group commit for the hot paths (see sqlite-writer.ts). */
   sqlite?: SqliteWriter;
+  /**
+   * Postgres only: NOTIFY a channel after the fact (not inside a transaction). Coalesced: while one is
+   * on its way, further calls make one more follow it, so a burst of saves costs two round trips.
+   */
+  notify?: (channel: string) => void;
   /** Postgres only: LISTEN on a channel with a dedicated connection; returns the unlisten function. */
   listen?: (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -71,11 +76,30 @@ export function openDatabase(options: DatabaseOptions): Database {
       await client.end().catch(() => {});
     };
   };
+  const notifying = new Map<string, 'sending' | 'again'>();
+  const notify = (channel: string): void => {
+    const state = notifying.get(channel);
+    if (state) {
+      notifying.set(channel, 'again');
+      return;
+    }
+    notifying.set(channel, 'sending');
+    pool
+      .query(`NOTIFY ${channel}`)
+      .catch(() => {}) // a lost wake-up only costs latency; workers poll
+      .finally(() => {
+        const again = notifying.get(channel) === 'again';
+        notifying.delete(channel);
+        if (again && !closing) notify(channel);
+      });
+  };
+  let closing = false;
   const close = async () => {
+    closing = true;
     await Promise.all([...listeners].map((c) => c.end().catch(() => {})));
     await db.destroy();
   };
-  return { db, dialect: 'postgres', listen, close };
+  return { db, dialect: 'postgres', notify, listen, close };
 }
 
 /**
