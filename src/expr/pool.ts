@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { blame, failed, timedOut, type Job } from './job.js';
 import { READY, type JobResult, type WireJob, type WorkerConfig } from './protocol.js';
 import { startWorker } from './thread.js';
+import { InlineEvaluator } from './inline.js';
 import type { EvalOutcome, Evaluator, EvaluatorOptions } from './types.js';
 
 /** Jobs sent ahead to one worker, so it never waits for a round-trip while work is queued. */
@@ -190,11 +191,16 @@ export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
   }
 
   for (const slot of slots) spawn(slot);
+  const inline = options.inline === false ? undefined : new InlineEvaluator(config.limits);
 
   return {
-    evaluateMany(sources, input) {
-      if (sources.length === 0) return closed ? Promise.reject(new Error('Evaluator is closed')) : Promise.resolve([]);
-      return enqueue({ id: nextId++, sources, input }, sources.length);
+    async evaluateMany(sources, input) {
+      if (closed) throw new Error('Evaluator is closed');
+      if (sources.length === 0) return [];
+      // Cheap expressions on small inputs are answered here, without a round trip (inline.ts).
+      const answered = inline && (await inline.evaluateMany(sources, input));
+      if (closed) throw new Error('Evaluator is closed');
+      return answered || enqueue({ id: nextId++, sources, input }, sources.length);
     },
 
     async evaluateForEach(source, inputs) {

@@ -55,6 +55,8 @@ export interface Evaluator {
 
 /** Options of `createEvaluator`; every field has a safe default. */
 export interface EvaluatorOptions {
+  /** Evaluate expressions that are cheap by construction on the calling thread (default true; see inline.ts). */
+  inline?: boolean;
   /** Worker threads in the pool (default 1). */
   threads?: number;
   /** Hard time limit for one message: one evaluateMany call or one chunk of evaluateForEach (default 1000). */

@@ -1,7 +1,8 @@
 // Evaluation worker: compiles (with the policy) and evaluates expressions, one job at a time.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { analyze, type CompileOptions } from './check.js';
-import { copyPlain, GuardError, guardedBuiltins, type Limits } from './guards.js';
+import { copyPlain, guardedBuiltins, type Limits } from './guards.js';
+import { evaluationFailure, failed } from './outcome.js';
 import { READY, type JobResult, type WireJob, type WorkerConfig } from './protocol.js';
 import type { EvalOutcome } from './types.js';
 import type jsonata from 'jsonata';
@@ -47,31 +48,10 @@ function compile(source: string): Compiled {
   return compiled;
 }
 
-function fail(code: string, message: string): EvalOutcome {
-  return { ok: false, error: { code, message } };
-}
-
-interface JsonataError {
-  code?: unknown;
-  message?: unknown;
-}
+const fail = failed;
 
 function failure(err: unknown): EvalOutcome {
-  if (err instanceof GuardError) return fail(err.code, err.message);
-  if (err instanceof RangeError) return fail('EXPR_RESOURCE_LIMIT', `Evaluation ran out of room: ${err.message}`);
-  const e = (typeof err === 'object' && err !== null ? err : {}) as JsonataError;
-  const code = typeof e.code === 'string' ? e.code : undefined;
-  const message = typeof e.message === 'string' ? e.message : String(err);
-  switch (code) {
-    case 'D1012':
-      return fail('EXPR_TIMEOUT', `Evaluation exceeded the time limit of ${limits.timeoutMs} ms`);
-    case 'D1011':
-      return fail('EXPR_RESOURCE_LIMIT', `Evaluation nested deeper than the limit of ${limits.maxDepth}`);
-    case 'D2014':
-    case 'D2015':
-      return fail('EXPR_RESOURCE_LIMIT', message);
-  }
-  return fail('EXPR_EVAL_ERROR', code ? `${message} (${code})` : message);
+  return evaluationFailure(err, limits);
 }
 
 async function evaluate(source: string, input: unknown, deadline: number): Promise<EvalOutcome> {
