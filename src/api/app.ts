@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Authenticator } from '../engine/access.js';
 import type { Services } from '../engine/services.js';
-import { authHook } from './auth.js';
+import { installAuth } from './auth.js';
 import { clientError, installErrorHandling, toErrorBody } from './http-errors.js';
 import { AppError } from '../domain/errors.js';
 import { adminRoutes } from './routes/admin.js';
@@ -67,7 +67,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   installErrorHandling(app);
   const authenticator = new Authenticator(options.services);
-  app.addHook('onRequest', authHook(authenticator));
+  installAuth(app, authenticator);
 
   await app.register(swagger, {
     openapi: {

@@ -1,5 +1,5 @@
 /** Bearer-key authentication and role checks. */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import type { Authenticator, Principal } from '../engine/access.js';
 import type { CallContext } from '../engine/services.js';
@@ -25,24 +25,45 @@ declare module 'fastify' {
   }
 }
 
-export function authHook(authenticator: Authenticator) {
-  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const permission = request.routeOptions.config.permission;
-    if (!permission) return;
-    const header = request.headers.authorization;
-    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) throw new AppError('UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".');
-    const principal = await authenticator.authenticate(match[1]!);
-    if (!principal) throw new AppError('UNAUTHENTICATED', 'The API key is not valid.');
-    const allowed: readonly Role[] = PERMISSIONS[permission];
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** The hook that checks a route's `permission`; calls `done` at once when the key is cached (no promise, no tick). */
+export function authHook(authenticator: Authenticator, permission: Permission): onRequestHookHandler {
+  const allowed: readonly Role[] = PERMISSIONS[permission];
+  const admit = (request: FastifyRequest, principal: Principal | undefined): AppError | undefined => {
+    if (!principal) return new AppError('UNAUTHENTICATED', 'The API key is not valid.');
     if (!allowed.includes(principal.role)) {
-      throw new AppError('FORBIDDEN', `The role "${principal.role}" cannot do this; it needs one of: ${allowed.join(', ')}.`, {
+      return new AppError('FORBIDDEN', `The role "${principal.role}" cannot do this; it needs one of: ${allowed.join(', ')}.`, {
         role: principal.role,
         allowed,
       });
     }
     request.principal = principal;
+    return undefined;
   };
+  return (request, _reply, done) => {
+    const header = request.headers.authorization;
+    const match = header ? BEARER.exec(header) : null;
+    if (!match) return done(new AppError('UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".'));
+    const key = match[1]!;
+    const cached = authenticator.cached(key);
+    if (cached) return done(admit(request, cached));
+    authenticator.authenticate(key).then(
+      (principal) => done(admit(request, principal)),
+      (err: Error) => done(err),
+    );
+  };
+}
+
+/** Adds the auth hook to every route declared with `config.permission` (routes without it are public). Call before adding routes. */
+export function installAuth(app: FastifyInstance, authenticator: Authenticator): void {
+  app.addHook('onRoute', (route) => {
+    const permission = route.config?.permission;
+    if (!permission) return;
+    const hook = authHook(authenticator, permission);
+    const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [hook, ...existing];
+  });
 }
 
 /** The engine's view of the caller. Only call on authenticated routes. */

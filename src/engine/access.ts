@@ -59,34 +59,97 @@ export interface Principal {
   role: Role;
 }
 
-const CACHE_MS = 5_000;
+/** How long a key found in the database is trusted without asking again: the bound on how late other processes see a deletion. */
+export const KEY_CACHE_MS = 1_000;
 const CACHE_MAX = 10_000;
 
-/** Resolves bearer keys to principals, caching hits for a few seconds (a deleted key stops at once here, within 5 s elsewhere). */
+interface CachedKey {
+  principal: Principal;
+  /** sha256 of the key, to forget it when it is deleted. */
+  hash: string;
+  until: number;
+}
+
+export interface AuthenticatorOptions {
+  /** Default KEY_CACHE_MS. */
+  cacheMs?: number;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+/**
+ * Resolves bearer keys to principals. A key found in the database is cached, by the key itself (so a
+ * request that hits the cache costs a map lookup, not a sha256), for `cacheMs`: a key deleted through
+ * this process (`forget`) is refused at once, one deleted through another process sharing the database
+ * within `cacheMs` (1 s). Concurrent look-ups of the same key share one query. Unknown keys are not cached.
+ */
 export class Authenticator {
-  readonly #cache = new Map<string, { principal: Principal; until: number }>();
+  readonly #cache = new Map<string, CachedKey>();
+  readonly #lookups = new Map<string, Promise<Principal | undefined>>();
+  readonly #cacheMs: number;
+  readonly #now: () => number;
+  /** Bumped by forget(): a look-up that started before must not fill the cache. */
+  #generation = 0;
+  #sweptAt = -Infinity;
 
-  constructor(private readonly services: Services) {}
+  constructor(
+    private readonly services: Services,
+    options: AuthenticatorOptions = {},
+  ) {
+    this.#cacheMs = options.cacheMs ?? KEY_CACHE_MS;
+    this.#now = options.now ?? Date.now;
+  }
 
-  async authenticate(key: string): Promise<Principal | undefined> {
-    if (key.length < 16 || key.length > 200) return undefined;
+  /** The principal of a cached, fresh key without waiting; undefined means "ask authenticate()". */
+  cached(key: string): Principal | undefined {
+    const hit = this.#cache.get(key);
+    return hit && hit.until > this.#now() ? hit.principal : undefined;
+  }
+
+  authenticate(key: string): Promise<Principal | undefined> {
+    if (key.length < 16 || key.length > 200) return Promise.resolve(undefined);
+    const principal = this.cached(key);
+    if (principal) return Promise.resolve(principal);
+    let lookup = this.#lookups.get(key);
+    if (!lookup) {
+      lookup = this.#lookUp(key).finally(() => {
+        if (this.#lookups.get(key) === lookup) this.#lookups.delete(key);
+      });
+      this.#lookups.set(key, lookup);
+    }
+    return lookup;
+  }
+
+  async #lookUp(key: string): Promise<Principal | undefined> {
     const hash = hashKey(key);
-    const hit = this.#cache.get(hash);
-    const now = Date.now();
-    if (hit && hit.until > now) return hit.principal;
+    const generation = this.#generation;
+    const started = this.#now();
     const row = await findApiKeyByHash(this.services.database.db, hash);
     if (!row) {
-      this.#cache.delete(hash);
+      this.#cache.delete(key);
       return undefined;
     }
     const principal: Principal = { orgId: row.orgId, keyId: row.id, keyName: row.name, role: row.role };
-    if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
-    this.#cache.set(hash, { principal, until: now + CACHE_MS });
+    // forget() ran meanwhile: the row may have been read before the deletion; answer, but do not cache it.
+    if (generation !== this.#generation) return principal;
+    this.#sweep(started);
+    this.#cache.set(key, { principal, hash, until: started + this.#cacheMs });
     return principal;
   }
 
+  /** Drops expired entries (at most once per cacheMs), so keys no longer used do not stay in memory. */
+  #sweep(now: number): void {
+    if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
+    if (now < this.#sweptAt + this.#cacheMs) return;
+    this.#sweptAt = now;
+    for (const [key, entry] of this.#cache) if (entry.until <= now) this.#cache.delete(key);
+  }
+
+  /** The key with this sha256 was deleted: refuse it from now on (and do not trust look-ups already running). */
   forget(hash: string): void {
-    this.#cache.delete(hash);
+    for (const [key, entry] of this.#cache) if (entry.hash === hash) this.#cache.delete(key);
+    this.#generation++;
+    this.#lookups.clear();
   }
 }
 

@@ -7,7 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/api/app.js';
 import { newId } from '../../src/domain/ids.js';
+import { KEY_CACHE_MS } from '../../src/engine/access.js';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { ORDER_TYPE } from '../support/order.js';
@@ -334,6 +336,20 @@ for (const dialect of DIALECTS) {
         expectError(await t.call('DELETE', `/api/v1/api-keys/${doomed.id}`), 404, 'API_KEY_NOT_FOUND');
         const list = (await t.call('GET', '/api/v1/api-keys')).json<{ items: KeyView[] }>();
         assert.ok(!list.items.some((k) => k.id === doomed.id));
+      });
+
+      test('a key deleted through another server on the same database is refused there within KEY_CACHE_MS', async () => {
+        const other = await buildApp({ services: t.services, defaultOrgId: t.defaultOrgId, version: 'test', logLevel: 'silent' });
+        try {
+          const doomed = await createKey('editor', ADMIN_KEY, 'doomed elsewhere');
+          const get = () => other.inject({ method: 'GET', url: '/api/v1/entity-types', headers: { authorization: `Bearer ${doomed.key}` } });
+          expectStatus(await get(), 200); // cached by the other server now
+          expectStatus(await t.call('DELETE', `/api/v1/api-keys/${doomed.id}`), 204);
+          await new Promise((resolve) => setTimeout(resolve, KEY_CACHE_MS + 20));
+          expectError(await get(), 401, 'UNAUTHENTICATED');
+        } finally {
+          await other.close();
+        }
       });
 
       test('an admin key cannot delete itself → 409 API_KEY_SELF_DELETE, and keeps working', async () => {
