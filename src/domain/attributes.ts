@@ -65,40 +65,56 @@ function stringIssue(path: string, s: string): FieldIssue | null {
   return null;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+/** True for `{…}` objects (what JSON.parse makes), false for arrays, null, class instances. */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v) as unknown;
   return proto === Object.prototype || proto === null;
 }
 
-/** Checks that `v` is a JSON value; `at` is a JSON pointer inside the attribute, for the message. */
-function jsonIssue(path: string, v: unknown, depth: number, at: string): FieldIssue | null {
-  const where = at === '' ? '' : ` (at ${at})`;
+/** The JSON pointer of `trail` inside an attribute ("" for the value itself). */
+function pointer(trail: ReadonlyArray<string | number>): string {
+  let at = '';
+  for (const step of trail) at += `/${typeof step === 'number' ? step : step.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  return at;
+}
+
+/** `issue` at `trail` inside the attribute: the pointer is added to the message and as `at`. */
+function located(issue: FieldIssue, trail: ReadonlyArray<string | number>): FieldIssue {
+  const at = pointer(trail);
+  return { ...issue, message: issue.message + (at === '' ? '' : ` (at ${at})`), at };
+}
+
+/** Checks that `v` is a JSON value; `trail` is the way from the attribute to `v` (built into a pointer only for an issue). */
+function jsonIssue(path: string, v: unknown, trail: Array<string | number>): FieldIssue | null {
   if (v === null || typeof v === 'boolean') return null;
   if (typeof v === 'number') {
-    return Number.isFinite(v) ? null : { path, code: 'type', message: `must be a JSON value: numbers must be finite${where}`, at };
+    return Number.isFinite(v) ? null : located({ path, code: 'type', message: 'must be a JSON value: numbers must be finite' }, trail);
   }
   if (typeof v === 'string') {
     const issue = stringIssue(path, v);
-    return issue && { ...issue, message: issue.message + where, at };
+    return issue && located(issue, trail);
   }
-  if (!Array.isArray(v) && !isPlainObject(v)) return { path, code: 'type', message: `must be a JSON value${where}`, at };
-  if (depth >= MAX_JSON_DEPTH) {
-    return { path, code: 'too_large', message: `must not nest arrays/objects more than ${MAX_JSON_DEPTH} deep${where}`, at };
+  if (!Array.isArray(v) && !isPlainObject(v)) return located({ path, code: 'type', message: 'must be a JSON value' }, trail);
+  if (trail.length >= MAX_JSON_DEPTH) {
+    return located({ path, code: 'too_large', message: `must not nest arrays/objects more than ${MAX_JSON_DEPTH} deep` }, trail);
   }
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const issue = jsonIssue(path, v[i], depth + 1, `${at}/${i}`);
+      trail.push(i);
+      const issue = jsonIssue(path, v[i], trail);
+      trail.pop();
       if (issue) return issue;
     }
     return null;
   }
   for (const k of Object.keys(v)) {
-    const pointer = `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
     if (!isCleanString(k)) {
-      return { path, code: 'invalid_string', message: `object keys must not contain U+0000 or unpaired surrogates${where}`, at };
+      return located({ path, code: 'invalid_string', message: 'object keys must not contain U+0000 or unpaired surrogates' }, trail);
     }
-    const issue = jsonIssue(path, v[k], depth + 1, pointer);
+    trail.push(k);
+    const issue = jsonIssue(path, v[k], trail);
+    trail.pop();
     if (issue) return issue;
   }
   return null;
@@ -111,27 +127,30 @@ function describe(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
+function typeIssue(path: string, message: string, value: unknown): FieldIssue {
+  return { path, code: 'type', message: `${message}, got ${describe(value)}` };
+}
+
 /** Checks one (present, non-null) value against its attribute definition; null means valid. */
 export function validateAttributeValue(attr: AttributeDef, value: unknown): FieldIssue | null {
   const path = `attributes.${attr.key}`;
-  const type = (message: string): FieldIssue => ({ path, code: 'type', message: `${message}, got ${describe(value)}` });
   if (value === null || value === undefined) {
     return { path, code: 'type', message: 'must not be null (leave the attribute out instead)' };
   }
   switch (attr.type) {
     case 'string':
-      return typeof value === 'string' ? stringIssue(path, value) : type('must be a string');
+      return typeof value === 'string' ? stringIssue(path, value) : typeIssue(path, 'must be a string', value);
     case 'number':
-      return typeof value === 'number' && Number.isFinite(value) ? null : type('must be a finite number');
+      return typeof value === 'number' && Number.isFinite(value) ? null : typeIssue(path, 'must be a finite number', value);
     case 'integer':
-      return Number.isSafeInteger(value) ? null : type('must be an integer between -(2^53-1) and 2^53-1');
+      return Number.isSafeInteger(value) ? null : typeIssue(path, 'must be an integer between -(2^53-1) and 2^53-1', value);
     case 'boolean':
-      return typeof value === 'boolean' ? null : type('must be true or false');
+      return typeof value === 'boolean' ? null : typeIssue(path, 'must be true or false', value);
     case 'date':
-      if (typeof value !== 'string') return type('must be a date string (YYYY-MM-DD)');
+      if (typeof value !== 'string') return typeIssue(path, 'must be a date string (YYYY-MM-DD)', value);
       return isDate(value) ? null : { path, code: 'format', message: 'must be a real calendar date written YYYY-MM-DD' };
     case 'datetime':
-      if (typeof value !== 'string') return type('must be a date-time string');
+      if (typeof value !== 'string') return typeIssue(path, 'must be a date-time string', value);
       return isDateTime(value)
         ? null
         : { path, code: 'format', message: 'must be an ISO 8601 date-time with a zone, e.g. 2025-01-31T09:30:00Z or …+02:00' };
@@ -141,7 +160,7 @@ export function validateAttributeValue(attr: AttributeDef, value: unknown): Fiel
       return { path, code: 'enum', message: `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, allowed: values };
     }
     case 'json':
-      return jsonIssue(path, value, 0, '');
+      return jsonIssue(path, value, []);
   }
 }
 
@@ -178,11 +197,13 @@ export function applyAttributePatch(
   if (patch !== undefined && !isPlainObject(patch)) {
     throw invalid('ATTRIBUTES_INVALID', [{ path: 'attributes', code: 'not_object', message: `must be an object, got ${describe(patch)}` }]);
   }
-  const byKey = new Map(def.attributes.map((a) => [a.key, a]));
+  const find = attributeFinder(def.attributes);
   const issues: FieldIssue[] = [];
   const merged: Record<string, unknown> = mode === 'create' ? {} : { ...current };
-  for (const [key, value] of Object.entries(patch ?? {})) {
-    const attr = byKey.get(key);
+  const values = (patch ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(values)) {
+    const value = values[key];
+    const attr = find(key);
     if (!attr) {
       issues.push({ path: `attributes.${key}`, code: 'unknown', message: `is not an attribute of ${def.name}` });
       continue;
@@ -199,14 +220,28 @@ export function applyAttributePatch(
   for (const attr of def.attributes) {
     const missing = merged[attr.key] === undefined || merged[attr.key] === null;
     if (missing && mode === 'create' && attr.default !== undefined && attr.default !== null) {
-      merged[attr.key] = structuredClone(attr.default);
+      merged[attr.key] = typeof attr.default === 'object' ? structuredClone(attr.default) : attr.default;
     } else if (missing && attr.required && !issues.some((i) => i.path === `attributes.${attr.key}`)) {
       issues.push({ path: `attributes.${attr.key}`, code: 'required', message: 'is required' });
     }
   }
   if (issues.length > 0) throw invalid('ATTRIBUTES_INVALID', issues);
-  const before = current ?? {};
-  const keys = new Set([...Object.keys(before), ...Object.keys(merged)]);
-  const changed = [...keys].filter((k) => !jsonEqual(before[k], merged[k])).sort();
-  return { attributes: merged, changed };
+  // Nothing before: every attribute is a change (merged never holds undefined).
+  if (current === undefined) return { attributes: merged, changed: Object.keys(merged).sort() };
+  const changed: string[] = [];
+  for (const k of Object.keys(current)) if (!jsonEqual(current[k], merged[k])) changed.push(k);
+  for (const k of Object.keys(merged)) if (!Object.prototype.hasOwnProperty.call(current, k) && !jsonEqual(undefined, merged[k])) changed.push(k);
+  return { attributes: merged, changed: changed.sort() };
+}
+
+/** Looks attribute definitions up by key: a scan for the usual handful, a map for many. */
+function attributeFinder(attributes: readonly AttributeDef[]): (key: string) => AttributeDef | undefined {
+  if (attributes.length > 16) {
+    const byKey = new Map(attributes.map((a) => [a.key, a]));
+    return (key) => byKey.get(key);
+  }
+  return (key) => {
+    for (const a of attributes) if (a.key === key) return a;
+    return undefined;
+  };
 }

@@ -11,8 +11,21 @@ export interface EntitySnapshot {
   attributes: Record<string, unknown>;
 }
 
+let isoMs = -1;
+let iso = '';
+
+/** The current time as ISO 8601, formatted once per millisecond. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    iso = new Date(ms).toISOString();
+  }
+  return iso;
+}
+
 /** The expression input for an entity: attributes at top level, plus `entity` and `now` (see docs/expressions.md). */
-export function expressionInput(e: EntitySnapshot, now: string = new Date().toISOString()): Record<string, unknown> {
+export function expressionInput(e: EntitySnapshot, now: string = isoNow()): Record<string, unknown> {
   return { ...e.attributes, entity: { id: e.id, type: e.type, status: e.status, attributes: e.attributes }, now };
 }
 

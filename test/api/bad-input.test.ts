@@ -235,6 +235,9 @@ for (const dialect of DIALECTS) {
         for (const body of [{ attributes: [] }, { attributes: 'name=x' }, { attributes: null }, { attributes: { name: 'x' }, status: 5 }, { attributes: { name: 'x' }, status: 'x'.repeat(100) }]) {
           await refused(() => t.call('POST', '/api/v1/entities/sample', body), 400, 'VALIDATION_FAILED');
         }
+        // 63 characters is a well-formed status (just not one of the type's); 64 is not.
+        await refused(() => t.call('POST', '/api/v1/entities/sample', { attributes: { name: 'x' }, status: 'x'.repeat(63) }), 400, 'STATUS_UNKNOWN');
+        await refused(() => t.call('POST', '/api/v1/entities/sample', { attributes: { name: 'x' }, status: 'x'.repeat(64) }), 400, 'VALIDATION_FAILED');
       });
     });
 

@@ -1,6 +1,7 @@
 /** /api/v1/entities/{type}… (API.md "Entities"). */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { isPlainObject } from '../../domain/attributes.js';
 import { AppError } from '../../domain/errors.js';
 import { looksLikeId } from '../../domain/ids.js';
 import type { RequirementResult } from '../../domain/transitions.js';
@@ -18,6 +19,22 @@ const SaveBody = z.strictObject({
   attributes: z.record(z.string(), z.unknown()).optional(),
   status: z.string().max(63).optional(),
 });
+type SaveBody = z.infer<typeof SaveBody>;
+
+/** SaveBody, without zod for the usual well-formed body (the same result); anything else goes through zod for its errors. */
+function saveBody(data: unknown): SaveBody {
+  if (isPlainObject(data)) {
+    const { attributes, status } = data;
+    if (
+      Object.keys(data).every((k) => k === 'attributes' || k === 'status') &&
+      (attributes === undefined || isPlainObject(attributes)) &&
+      (status === undefined || (typeof status === 'string' && status.length <= 63))
+    ) {
+      return { attributes, status };
+    }
+  }
+  return parseWith(SaveBody, data);
+}
 
 interface TypeParams { type: string }
 interface EntityParams { type: string; id: string }
@@ -27,7 +44,19 @@ export function entityView(e: EntityRecord) {
 }
 
 function saveView(r: SaveResult) {
-  return { ...entityView(r.entity), requirements: requirementsView(r.requirements), statusPath: r.statusPath, queuedRuns: r.queuedRuns };
+  const e = r.entity;
+  return {
+    id: e.id,
+    type: e.type,
+    status: e.status,
+    version: e.version,
+    attributes: e.attributes,
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+    requirements: requirementsView(r.requirements),
+    statusPath: r.statusPath,
+    queuedRuns: r.queuedRuns,
+  };
 }
 
 function requirementsView(results: RequirementResult[]) {
@@ -56,7 +85,7 @@ function statusesParam(raw: unknown): string[] | undefined {
 export function entityRoutes(app: FastifyInstance, services: Services): void {
   app.post<{ Params: TypeParams }>('/api/v1/entities/:type', { config: { permission: 'entities' }, schema: docs.createEntity }, async (request, reply) => {
     const type = typeParam(request.params.type);
-    const body = parseWith(SaveBody, bodyOf(request));
+    const body = saveBody(bodyOf(request));
     const result = await saveEntity(services, callContext(request), type, { attributes: body.attributes ?? {}, status: body.status });
     return withEtag(reply.status(201), result.entity.version).send(saveView(result));
   });
@@ -86,7 +115,7 @@ export function entityRoutes(app: FastifyInstance, services: Services): void {
   app.patch<{ Params: EntityParams }>('/api/v1/entities/:type/:id', { config: { permission: 'entities' }, schema: docs.updateEntity }, async (request, reply) => {
     const type = typeParam(request.params.type);
     const id = idParam(type, request.params.id);
-    const body = parseWith(SaveBody, bodyOf(request));
+    const body = saveBody(bodyOf(request));
     const expectedVersion = parseIfMatch(request.headers['if-match']);
     const result = await saveEntity(services, callContext(request), type, { id, attributes: body.attributes ?? {}, status: body.status, expectedVersion });
     return withEtag(reply, result.entity.version).send(saveView(result));
