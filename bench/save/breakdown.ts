@@ -4,7 +4,8 @@
  * worker round-trip, and the whole pipeline (saveEntity) for both types. Subtracting these from
  * run.ts's server CPU per save gives the HTTP/Fastify share. See bench/save/README.md.
  *
- *   npx tsx bench/save/breakdown.ts [--db sqlite|postgres] [--count 10000] [--concurrency 16] [--no-write]
+ *   npx tsx bench/save/breakdown.ts [--db sqlite|postgres] [--count 10000] [--concurrency 16] [--no-write] [--http-only]
+ * `--http-only`: only `saveEntity` (baseline, 16 in flight) and the app.inject lines — the HTTP share in a minute.
  * Writes bench/results/save-breakdown-<db>.txt and .json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,9 +41,11 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     'pg-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'no-write': { type: 'boolean', default: false },
+    'http-only': { type: 'boolean', default: false },
   },
 });
 const COUNT = Number(args.count);
+const HTTP_ONLY = args['http-only'];
 const CONCURRENCY = Number(args.concurrency);
 const dialect = args.db === 'postgres' ? 'postgres' : 'sqlite';
 
@@ -132,7 +135,7 @@ const attrs = (i: number) => payloads[i % payloads.length]!;
 const { db } = database;
 
 // 1. the write transaction of a create, through the store (Kysely), as save.ts runs it
-await measure('write txn via Kysely (type version + entity + event)', COUNT, 1, async (i) => {
+if (!HTTP_ONLY) await measure('write txn via Kysely (type version + entity + event)', COUNT, 1, async (i) => {
   const { entity, event } = records(i, attrs(i));
   await db.transaction().execute(async (trx) => {
     await getEntityTypeVersion(trx, ctx.orgId, TYPES.baseline.key, dialect === 'postgres' ? 'share' : 'none');
@@ -142,7 +145,7 @@ await measure('write txn via Kysely (type version + entity + event)', COUNT, 1, 
 });
 
 // 2. Kysely's share: building and compiling the same three queries, not executing them
-await measure('Kysely build + compile only (3 queries)', COUNT, 1, (i) => {
+if (!HTTP_ONLY) await measure('Kysely build + compile only (3 queries)', COUNT, 1, (i) => {
   const { entity, event } = records(i, attrs(i));
   db.selectFrom('entity_types').select('version').where('org_id', '=', ctx.orgId).where('key', '=', TYPES.baseline.key).compile();
   db.insertInto('entities').values({ id: entity.id, org_id: entity.orgId, type: entity.type, status: entity.status, attributes: JSON.stringify(entity.attributes), version: 1, created_at: entity.createdAt, updated_at: entity.updatedAt }).compile();
@@ -151,7 +154,7 @@ await measure('Kysely build + compile only (3 queries)', COUNT, 1, (i) => {
 
 // 3. SQLite without Kysely: the same SQL on better-sqlite3, statements prepared once (as src/store/db.ts's cache
 //    does since 5db2334) vs. every time (Kysely's own driver)
-if (dialect === 'sqlite') {
+if (dialect === 'sqlite' && !HTTP_ONLY) {
   const raw = new SQLite(join(dir, 'statusflow.db'));
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
@@ -198,18 +201,18 @@ if (dialect === 'sqlite') {
 
 // 4. the expression worker: 4 requirements in one evaluateMany round-trip
 const snapshot = (i: number) => ({ id: newId(), type: order.key, status: undefined, attributes: attrs(i) });
-await measure('requirements: evaluateMany round-trip (4 conditions)', COUNT, 1, (i) => evaluateRequirements(evaluator, order, snapshot(i)));
-await measure('requirements: evaluateMany round-trip (4 conditions)', COUNT, CONCURRENCY, (i) => evaluateRequirements(evaluator, order, snapshot(i)));
+if (!HTTP_ONLY) await measure('requirements: evaluateMany round-trip (4 conditions)', COUNT, 1, (i) => evaluateRequirements(evaluator, order, snapshot(i)));
+if (!HTTP_ONLY) await measure('requirements: evaluateMany round-trip (4 conditions)', COUNT, CONCURRENCY, (i) => evaluateRequirements(evaluator, order, snapshot(i)));
 
 // 5. the whole pipeline without HTTP
-for (const inFlight of [1, CONCURRENCY]) {
+for (const inFlight of HTTP_ONLY ? [CONCURRENCY] : [1, CONCURRENCY]) {
   await measure('saveEntity, baseline type (no requirements)', COUNT, inFlight, (i) => saveEntity(services, ctx, TYPES.baseline.key, { attributes: attrs(i) }));
   await measure('saveEntity, Order type (4 requirements, 2 auto)', COUNT, inFlight, (i) => saveEntity(services, ctx, TYPES.order.key, { attributes: attrs(i) }));
 }
 
 // 5b. SQLite: the suggested fix for checkpoint stalls — no auto-checkpoint on the event loop's connection,
 //     a worker thread checkpoints (PASSIVE: never blocks writers) on its own connection every 100 ms.
-if (dialect === 'sqlite') {
+if (dialect === 'sqlite' && !HTTP_ONLY) {
   const checkpointer = new Worker(
     `const { workerData, parentPort } = require('node:worker_threads');
      const db = new (require(workerData.module))(workerData.path);
