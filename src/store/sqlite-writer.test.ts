@@ -32,6 +32,19 @@ describe('SqliteWriter (group commit on the embedded database)', () => {
     assert.equal(await count(), 20);
   });
 
+  it('a write queued by the previous write’s caller a few microtasks later is not forgotten', async () => {
+    // The window: the drain has seen empty queues but has not yet marked itself finished. Callers that
+    // resume through only microtasks (no I/O) queue their next write right there; every gap is tried.
+    const never = new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 2_000).unref());
+    for (let hops = 0; hops < 30; hops++) {
+      await writer.write((s) => s.run('insert into t (v) values (?)', [`first ${hops}`]));
+      for (let i = 0; i < hops; i++) await null;
+      const second = writer.write((s) => s.run('insert into t (v) values (?)', [`second ${hops}`]));
+      assert.equal(await Promise.race([second, never]), 1, `after ${hops} microtasks`);
+    }
+    await writer.write((s) => s.run("delete from t where v like 'first %' or v like 'second %'"));
+  });
+
   it('a write that throws is undone alone; the others in its group commit', async () => {
     const results = await Promise.allSettled([
       writer.write((s) => s.run('insert into t (id, v) values (?, ?)', [101, 'a'])),

@@ -84,14 +84,22 @@ export class SqliteWriter implements SqlSync {
   #enqueue<T>(queue: Job[], kind: Job['kind'], fn: (arg: never) => unknown): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       queue.push({ kind, fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#scheduled && !this.#running) {
-        this.#scheduled = true;
-        // Whatever else is queued in this turn of the event loop joins the group.
-        setImmediate(() => {
-          this.#scheduled = false;
-          this.#running = this.#drain().finally(() => (this.#running = null));
-        });
-      }
+      this.#kick();
+    });
+  }
+
+  /** Starts a drain unless one is scheduled or running (a running drain takes what is queued meanwhile). */
+  #kick(): void {
+    if (this.#scheduled || this.#running) return;
+    this.#scheduled = true;
+    // Whatever else is queued in this turn of the event loop joins the group.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#running = this.#drain().finally(() => {
+        this.#running = null;
+        // A job queued after the drain's last look but before this point would otherwise wait forever.
+        if (this.#reads.length > 0 || this.#writes.length > 0) this.#kick();
+      });
     });
   }
 
