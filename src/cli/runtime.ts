@@ -70,6 +70,7 @@ export function createExecutors(services: Services, config: Config, count: numbe
 }
 
 export async function closeServices(services: Services): Promise<void> {
+  await services.relay.stop();
   await services.evaluator.close();
   await services.database.close();
 }

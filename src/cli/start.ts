@@ -16,7 +16,11 @@ export async function start(config: Config): Promise<void> {
         '  Keep it: it is shown only this once. Use it as "Authorization: Bearer <key>".\n\n',
     );
   }
-  const executors = createExecutors(services, config, config.workers, (level, msg, extra) => app.log[level](extra ?? {}, msg));
+  const log = (level: 'info' | 'warn' | 'error', msg: string, extra?: unknown) => app.log[level](extra ?? {}, msg);
+  const executors = createExecutors(services, config, config.workers, log);
+  // Postgres: streams here show what other statusflow processes do, and they see what happens here.
+  await services.relay.startSending(log).catch((err: unknown) => log('warn', 'cannot relay events to other statusflow processes', { err }));
+  await services.relay.startListening().catch((err: unknown) => log('warn', 'LISTEN failed: streams here will not show what other statusflow processes do', { err }));
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;

@@ -11,6 +11,8 @@ export async function worker(config: Config): Promise<void> {
     if (level !== 'info' || config.logLevel === 'info' || config.logLevel === 'debug') console.log(JSON.stringify({ level, msg, ...(extra as object) }));
   };
   const executors = createExecutors(services, config, Math.max(1, config.workers), log);
+  // Postgres: what runs here shows in the API servers' streams (a worker serves no stream: it does not listen).
+  await services.relay.startSending(log).catch((err: unknown) => log('warn', 'cannot relay events to other statusflow processes', { err }));
   let closing = false;
   const shutdown = async () => {
     if (closing) return;

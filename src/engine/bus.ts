@@ -1,7 +1,8 @@
 /**
  * In-process events: `entity.saved`, `run.updated` (for Server-Sent Events) and `runs.queued`
  * (wakes this process's workers at once; other processes hear of new runs through Postgres
- * LISTEN/NOTIFY or their polling).
+ * LISTEN/NOTIFY or their polling). On Postgres the event relay (event-relay.ts) sends what is
+ * published here to the other statusflow processes and delivers theirs here.
  */
 import { EventEmitter } from 'node:events';
 
@@ -19,8 +20,21 @@ export class Bus {
     this.#emitter.setMaxListeners(0);
   }
 
+  /** An event that happened in this process. */
   publish(event: BusEvent): void {
     if (this.#emitter.listenerCount('event') > 0) this.#emitter.emit('event', event);
+    if (this.#emitter.listenerCount('published') > 0) this.#emitter.emit('published', event);
+  }
+
+  /** An event that happened in another process (relayed): reaches the subscribers here only. */
+  deliver(event: BusEvent): void {
+    if (this.#emitter.listenerCount('event') > 0) this.#emitter.emit('event', event);
+  }
+
+  /** Events published in this process (not those delivered from elsewhere): what the relay sends on. */
+  onPublished(listener: (event: BusEvent) => void): () => void {
+    this.#emitter.on('published', listener);
+    return () => this.#emitter.off('published', listener);
   }
 
   subscribe(listener: (event: BusEvent) => void): () => void {

@@ -8,6 +8,7 @@ import { ProcessVersionCache } from './process-cache.js';
 import { ConnectionCache } from './connection-cache.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SecretBox } from './secrets.js';
+import { EventRelay } from './event-relay.js';
 
 export interface Services {
   database: Database;
@@ -26,6 +27,8 @@ export interface Services {
   rateLimiter: RateLimiter;
   /** Decrypted connections (held briefly) and the per-connection memos of tasks. */
   connections: ConnectionCache;
+  /** Postgres: bus events to and from the other statusflow processes (started by the CLI commands). */
+  relay: EventRelay;
 }
 
 /**
@@ -48,6 +51,7 @@ export function createServices(database: Database, evaluator: Evaluator, options
     secretBox: options.secretBox ?? SecretBox.ephemeral(),
     rateLimiter: new RateLimiter(database),
     connections: new ConnectionCache(),
+    relay: new EventRelay(bus, database),
   };
 }
 

@@ -22,8 +22,10 @@ export interface Database {
    * on its way, further calls make one more follow it, so a burst of saves costs two round trips.
    */
   notify?: (channel: string) => void;
-  /** Postgres only: LISTEN on a channel with a dedicated connection; returns the unlisten function. */
-  listen?: (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
+  /** Postgres only: NOTIFY a channel once per payload, in order, in one statement (not inside a transaction). */
+  notifyPayloads?: (channel: string, payloads: readonly string[]) => Promise<void>;
+  /** Postgres only: LISTEN on a channel (one connection for all channels, reopened if it breaks); returns the unlisten function. */
+  listen?: (channel: string, onNotify: (payload: string) => void) => Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -61,19 +63,57 @@ export function openDatabase(options: DatabaseOptions): Database {
   };
   const pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 10 });
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
-  const listeners = new Set<pg.Client>();
-  const listen = async (channel: string, onNotify: () => void) => {
+  // One connection LISTENs on every channel of this process; if it breaks it is opened again a second later.
+  const handlers = new Map<string, Set<(payload: string) => void>>();
+  let listener: Promise<pg.Client> | undefined;
+  const openListener = (): Promise<pg.Client> => {
     const client = new pg.Client(clientConfig);
-    client.on('error', () => {}); // a broken LISTEN connection only costs wake-ups; polling remains
-    await client.connect();
-    client.on('notification', (n) => {
-      if (n.channel === channel) onNotify();
-    });
-    await client.query(`LISTEN ${channel}`);
-    listeners.add(client);
+    const opened = (async () => {
+      await client.connect();
+      client.on('notification', (n) => {
+        for (const handler of handlers.get(n.channel) ?? []) handler(n.payload ?? '');
+      });
+      for (const channel of handlers.keys()) await client.query(`LISTEN ${channel}`);
+      return client;
+    })();
+    const broken = () => {
+      if (listener !== opened) return;
+      listener = undefined;
+      client.end().catch(() => {});
+      if (closing) return;
+      // Meanwhile wake-ups come from polling, and streams miss other processes' events.
+      setTimeout(() => {
+        if (!closing && !listener && handlers.size > 0) (listener = openListener()).catch(() => {});
+      }, 1_000).unref();
+    };
+    client.on('error', broken);
+    client.on('end', broken);
+    opened.catch(broken);
+    return opened;
+  };
+  const listen = async (channel: string, onNotify: (payload: string) => void) => {
+    let set = handlers.get(channel);
+    const first = !set;
+    if (!set) handlers.set(channel, (set = new Set()));
+    set.add(onNotify);
+    try {
+      if (listener) {
+        const client = await listener;
+        if (first) await client.query(`LISTEN ${channel}`);
+      } else {
+        await (listener = openListener()); // LISTENs on every channel with handlers, this one included
+      }
+    } catch (err) {
+      set.delete(onNotify);
+      if (set.size === 0) handlers.delete(channel);
+      throw err;
+    }
     return async () => {
-      listeners.delete(client);
-      await client.end().catch(() => {});
+      set.delete(onNotify);
+      if (set.size > 0 || handlers.get(channel) !== set) return;
+      handlers.delete(channel);
+      const client = await listener?.catch(() => undefined);
+      await client?.query(`UNLISTEN ${channel}`).catch(() => {});
     };
   };
   const notifying = new Map<string, 'sending' | 'again'>();
@@ -93,13 +133,20 @@ export function openDatabase(options: DatabaseOptions): Database {
         if (again && !closing) notify(channel);
       });
   };
+  const notifyPayloads = async (channel: string, payloads: readonly string[]): Promise<void> => {
+    // The numbered rows keep the order; one transaction's notifications are delivered in the order sent.
+    await pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n', [channel, payloads]);
+  };
   let closing = false;
   const close = async () => {
     closing = true;
-    await Promise.all([...listeners].map((c) => c.end().catch(() => {})));
+    const client = await listener?.catch(() => undefined);
+    await client?.end().catch(() => {});
     await db.destroy();
+    // Kysely ends the pool only if it ran a query itself; the pool may have been used directly (NOTIFY).
+    if (!pool.ending) await pool.end();
   };
-  return { db, dialect: 'postgres', notify, listen, close };
+  return { db, dialect: 'postgres', notify, notifyPayloads, listen, close };
 }
 
 /**
