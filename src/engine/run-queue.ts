@@ -42,9 +42,15 @@ export interface TriggeringSave {
  * refused and the causing step fails with that error) when a process would re-enter itself for the
  * same entity more often than the loop limit within one cause chain.
  */
-export async function queueTriggeredRuns(trx: Transaction<Tables>, services: Services, s: TriggeringSave): Promise<Array<{ id: string; process: string }>> {
+export async function queueTriggeredRuns(
+  trx: Transaction<Tables>,
+  services: Services,
+  s: TriggeringSave,
+  /** The processes the entered statuses trigger, when the caller read them already (Postgres save). */
+  triggered?: Array<{ key: string; version: number; triggerStatus: string }>,
+): Promise<Array<{ id: string; process: string }>> {
   if (s.entered.length === 0) return [];
-  const runs = planTriggeredRuns(services, s, await findTriggeredProcesses(trx, s.orgId, s.entityType, s.entered));
+  const runs = planTriggeredRuns(services, s, triggered ?? (await findTriggeredProcesses(trx, s.orgId, s.entityType, s.entered)));
   if (runs.length === 0) return [];
   const inserted = new Set(await insertRuns(trx, runs));
   return runs.filter((r) => inserted.has(r.id)).map((r) => ({ id: r.id, process: r.process }));

@@ -7,22 +7,21 @@
  * entity type version read before; if either moved, the pipeline runs again on fresh data (or answers
  * 409 when the client pinned a version with If-Match).
  */
-import type { Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import { applyAttributePatch } from '../domain/attributes.js';
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { enforcedFailures, resolveStatusPath, type RequirementResult } from '../domain/transitions.js';
-import { getEntityTypeVersion, getEntityTypeVersionSync } from '../store/entity-types.js';
+import { getEntityTypeVersionSync } from '../store/entity-types.js';
 import {
   findEventByCause,
   getEntity,
-  insertEntity,
   insertEntitySync,
-  insertEvent,
   insertEventSync,
+  isCauseKeyViolation,
   isUniqueViolation,
-  updateEntity,
   updateEntitySync,
+  writeSavePostgres as writeEntityAndEvent,
   type EntityEvent,
   type EntityRecord,
 } from '../store/entities.js';
@@ -146,7 +145,7 @@ async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntity
   const sqlite = services.database.sqlite;
   const queuedRuns = sqlite
     ? await sqlite.write((s) => writeSaveSqlite(s, services, write))
-    : await db.transaction().execute((trx) => writeSavePostgres(trx, services, write));
+    : await writeSavePostgres(db, services, write);
   if (queuedRuns.length > 0) {
     services.bus.runsQueued();
     for (const r of queuedRuns) {
@@ -173,22 +172,65 @@ interface SaveWrite {
 /**
  * The write: conditional on the type version read before and (on update) the entity version, then the
  * event and the runs the entered statuses trigger. Postgres share-locks the type row so a concurrent
- * replace/delete of the type waits for this save.
+ * replace/delete of the type waits for this save; the entity, the event and the triggered processes
+ * take one statement, the runs a second.
  */
-async function writeSavePostgres(trx: Transaction<Tables>, services: Services, w: SaveWrite): Promise<Array<{ id: string; process: string }>> {
-  const typeVersion = await getEntityTypeVersion(trx, w.orgId, w.type.key, 'share');
-  if (typeVersion !== w.type.version) throw new Retry();
-  if (w.current) {
-    if (!(await updateEntity(trx, w.entity, w.current.version))) throw lostRace(w.req);
-  } else {
-    await insertEntity(trx, w.entity);
+async function writeSavePostgres(db: Kysely<Tables>, services: Services, w: SaveWrite): Promise<Array<{ id: string; process: string }>> {
+  // One statement outside a transaction when no process is expected to start (none can without a
+  // status entered): it writes only if that holds, else the save is made again in a transaction.
+  const hintKey = `${w.orgId}\u0000${w.type.key}`;
+  if (w.entered.length === 0 || !triggersProcesses.has(hintKey)) {
+    const alone = await writeEntityPostgres(db, w, true);
+    if (alone === 'written') {
+      triggersProcesses.delete(hintKey);
+      return [];
+    }
+    rememberTriggering(hintKey);
   }
+  return db.transaction().execute(async (trx) => {
+    const triggered = await writeEntityPostgres(trx, w, false);
+    if (triggered === 'written' || triggered.length === 0) {
+      triggersProcesses.delete(hintKey);
+      return [];
+    }
+    return queueTriggeredRuns(trx, services, triggering(w), triggered);
+  });
+}
+
+/**
+ * Entity types whose last save on Postgres started a process (keys `org\0type`): their next save opens a
+ * transaction at once instead of trying the single statement first. Only a hint; bounded.
+ */
+const triggersProcesses = new Set<string>();
+function rememberTriggering(key: string): void {
+  if (triggersProcesses.size >= 10_000) triggersProcesses.clear();
+  triggersProcesses.add(key);
+}
+
+/**
+ * The entity and its event. `alone` (no transaction): 'written' if it wrote, else the processes that
+ * kept it from writing. In a transaction: the processes the entered statuses trigger.
+ */
+async function writeEntityPostgres(db: Kysely<Tables>, w: SaveWrite, alone: boolean): Promise<'written' | Array<{ key: string; version: number; triggerStatus: string }>> {
+  let outcome: Awaited<ReturnType<typeof writeEntityAndEvent>>;
   try {
-    await insertEvent(trx, w.orgId, w.event, w.req.cause?.key ?? null);
+    outcome = await writeEntityAndEvent(db, {
+      orgId: w.orgId,
+      typeVersion: w.type.version,
+      entity: w.entity,
+      expectedVersion: w.current?.version,
+      event: w.event,
+      causeKey: w.req.cause?.key ?? null,
+      entered: w.entered,
+      alone,
+    });
   } catch (err) {
-    throw eventConflict(w.req, err);
+    throw w.req.cause && isCauseKeyViolation(err) ? new Retry() : err;
   }
-  return queueTriggeredRuns(trx, services, triggering(w));
+  if (outcome.typeVersion !== w.type.version) throw new Retry();
+  if (alone && !outcome.written && outcome.triggered.length > 0) return outcome.triggered;
+  if (!outcome.written) throw lostRace(w.req);
+  return alone ? 'written' : outcome.triggered;
 }
 
 /** The same write on SQLite: plain statements inside a SqliteWriter group (the single writer needs no lock). */

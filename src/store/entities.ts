@@ -1,5 +1,5 @@
 /** Entities and their events. Every query is scoped by org_id. */
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { EntitiesTable, EntityEventsTable, Tables } from './schema.js';
 import { fromJson, iso } from './db.js';
 import type { SqlSync } from './sqlite-writer.js';
@@ -206,6 +206,85 @@ export function insertEventSync(s: SqlSync, orgId: string, ev: EntityEvent, caus
     'insert into "entity_events" ("id", "org_id", "entity_id", "entity_type", "entity_version", "kind", "status_before", "status_after", "status_path", "changes", "actor", "created_at", "cause_key") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     [ev.id, orgId, ev.entityId, ev.entityType, ev.entityVersion, ev.kind, ev.statusBefore, ev.statusAfter, JSON.stringify(ev.statusPath), JSON.stringify(ev.changes), JSON.stringify(ev.actor), ev.createdAt, causeKey],
   );
+}
+
+/** What the write of a save on Postgres needs (see writeSavePostgres). */
+export interface SaveWriteInput {
+  orgId: string;
+  /** The entity type version the save was validated against. */
+  typeVersion: number;
+  entity: EntityRecord;
+  /** On update: the stored version read before (the write happens only if it is still that). */
+  expectedVersion: number | undefined;
+  event: EntityEvent;
+  causeKey: string | null;
+  /** Statuses entered: the enabled processes they trigger are read in the same statement. */
+  entered: readonly string[];
+  /**
+   * Outside a transaction: write only if the entered statuses trigger no process (runs would need a
+   * second statement in the same transaction); otherwise nothing is written and `triggered` says why.
+   */
+  alone: boolean;
+}
+
+export interface SaveWriteOutcome {
+  /** The type's current version (share-locked until the transaction ends); undefined if it is gone. */
+  typeVersion: number | undefined;
+  /** False when the type version differs, (update) the entity moved, or (`alone`) processes are triggered: nothing was written. */
+  written: boolean;
+  /** Enabled processes the entered statuses trigger, by key. */
+  triggered: Array<{ key: string; version: number; triggerStatus: string }>;
+}
+
+/**
+ * The write of a save on Postgres in one statement, one round trip instead of four: share-lock the
+ * entity type row (a concurrent replace or delete of the type waits for this transaction) and check
+ * its version, write the entity (insert, or update at the expected version) only if it matches,
+ * insert the event only if the entity was written, and read the processes the entered statuses
+ * trigger. Atomic by itself; in a transaction when the runs are queued by the next statement.
+ */
+export async function writeSavePostgres(trx: Executor, w: SaveWriteInput): Promise<SaveWriteOutcome> {
+  const e = w.entity;
+  const ev = w.event;
+  const when = w.alone ? sql`t.version = ${w.typeVersion}::int AND NOT EXISTS (SELECT 1 FROM tp)` : sql`t.version = ${w.typeVersion}::int`;
+  const write =
+    w.expectedVersion === undefined
+      ? sql`INSERT INTO entities (id, org_id, type, status, attributes, version, created_at, updated_at)
+          SELECT ${e.id}, ${w.orgId}, ${e.type}, ${e.status}, ${JSON.stringify(e.attributes)}::jsonb, ${e.version}::int, ${e.createdAt}::timestamptz, ${e.updatedAt}::timestamptz
+          FROM t WHERE ${when}
+          RETURNING id`
+      : sql`UPDATE entities SET status = ${e.status}, attributes = ${JSON.stringify(e.attributes)}::jsonb, version = ${e.version}::int, updated_at = ${e.updatedAt}::timestamptz
+          WHERE id = ${e.id} AND org_id = ${w.orgId} AND version = ${w.expectedVersion}::int AND EXISTS (SELECT 1 FROM t WHERE ${when})
+          RETURNING id`;
+  const { rows } = await sql<{ type_version: number | null; written: number; triggered: Array<[string, number, string]> }>`
+    WITH t AS (
+      SELECT version FROM entity_types WHERE org_id = ${w.orgId} AND key = ${e.type} FOR SHARE
+    ), tp AS (
+      SELECT key, version, trigger_status FROM processes
+      WHERE org_id = ${w.orgId} AND entity_type = ${e.type} AND trigger_status = ANY(${[...w.entered]}::text[]) AND enabled
+    ), e AS (${write}), ev AS (
+      INSERT INTO entity_events (id, org_id, entity_id, entity_type, entity_version, kind, status_before, status_after, status_path, changes, actor, created_at, cause_key)
+      SELECT ${ev.id}, ${w.orgId}, e.id, ${ev.entityType}, ${ev.entityVersion}::int, ${ev.kind}, ${ev.statusBefore}::text, ${ev.statusAfter}::text,
+        ${JSON.stringify(ev.statusPath)}, ${JSON.stringify(ev.changes)}, ${JSON.stringify(ev.actor)}, ${ev.createdAt}::timestamptz, ${w.causeKey}::text
+      FROM e
+      RETURNING 1
+    )
+    SELECT
+      (SELECT version FROM t) AS type_version,
+      (SELECT count(*) FROM ev)::int AS written,
+      COALESCE((SELECT json_agg(json_build_array(key, version, trigger_status) ORDER BY key) FROM tp), '[]'::json) AS triggered`.execute(trx);
+  const row = rows[0]!;
+  return {
+    typeVersion: row.type_version ?? undefined,
+    written: row.written === 1,
+    triggered: row.triggered.map(([key, version, triggerStatus]) => ({ key, version, triggerStatus })),
+  };
+}
+
+/** True when `err` is the unique violation of a second event with the same cause key (a repeated process step). */
+export function isCauseKeyViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown };
+  return e?.code === '23505' && e.constraint === 'entity_events_cause';
 }
 
 /** The event a process task's save wrote, found by its cause key (`<run id>:<task key>`). */

@@ -211,6 +211,12 @@ for (const dialect of DIALECTS) {
       assert.equal(err.code, 'PROCESS_LOOP_DETECTED');
       assert.equal(err.retryable, false);
       assert.match(err.message, /loop limit/);
+      // The refused save wrote nothing: one event per accepted save (create, PATCH, each succeeded run's flip).
+      const events = (await t.call('GET', `/api/v1/entities/ticket/${e.id}/events`)).json();
+      const items = (events.items ?? events) as Array<{ entityVersion: number }>;
+      assert.equal(items.length, 2 + loopLimit * 2 - 1);
+      const entity = (await t.call('GET', `/api/v1/entities/ticket/${e.id}`)).json();
+      assert.equal(entity.version, items.length);
       assert.equal((await t.call('GET', '/api/v1/health', undefined, { key: null })).statusCode, 200);
       await disableAll();
     });
