@@ -14,32 +14,28 @@ export interface BusEvent {
 
 export class Bus {
   readonly #emitter = new EventEmitter();
-
-  constructor() {
-    // Every open SSE stream listens; there can be many.
-    this.#emitter.setMaxListeners(0);
-  }
+  /** Every open stream subscribes; there can be many. */
+  readonly #subscribers = new Set<(event: BusEvent) => void>();
+  readonly #relays = new Set<(event: BusEvent) => void>();
 
   /** An event that happened in this process. */
   publish(event: BusEvent): void {
-    if (this.#emitter.listenerCount('event') > 0) this.#emitter.emit('event', event);
-    if (this.#emitter.listenerCount('published') > 0) this.#emitter.emit('published', event);
+    this.deliver(event);
+    notifyAll(this.#relays, event);
   }
 
   /** An event that happened in another process (relayed): reaches the subscribers here only. */
   deliver(event: BusEvent): void {
-    if (this.#emitter.listenerCount('event') > 0) this.#emitter.emit('event', event);
+    notifyAll(this.#subscribers, event);
   }
 
   /** Events published in this process (not those delivered from elsewhere): what the relay sends on. */
   onPublished(listener: (event: BusEvent) => void): () => void {
-    this.#emitter.on('published', listener);
-    return () => this.#emitter.off('published', listener);
+    return addTo(this.#relays, listener);
   }
 
   subscribe(listener: (event: BusEvent) => void): () => void {
-    this.#emitter.on('event', listener);
-    return () => this.#emitter.off('event', listener);
+    return addTo(this.#subscribers, listener);
   }
 
   /** Runs were queued (by this process, committed): wake the workers here and, on Postgres, elsewhere. */
@@ -50,5 +46,23 @@ export class Bus {
   onRunsQueued(listener: () => void): () => void {
     this.#emitter.on('runs.queued', listener);
     return () => this.#emitter.off('runs.queued', listener);
+  }
+}
+
+function addTo(set: Set<(event: BusEvent) => void>, listener: (event: BusEvent) => void): () => void {
+  // Wrapped, so that one function subscribed twice is two subscriptions.
+  const entry = (event: BusEvent) => listener(event);
+  set.add(entry);
+  return () => set.delete(entry);
+}
+
+/** Each listener is called even if another throws: a failing stream must not fail a save that already committed. */
+function notifyAll(set: ReadonlySet<(event: BusEvent) => void>, event: BusEvent): void {
+  for (const listener of set) {
+    try {
+      listener(event);
+    } catch {
+      // the listener's own problem; the others and the publisher go on
+    }
   }
 }

@@ -41,7 +41,8 @@ export class EventRelay {
   #unsubscribe: (() => void) | undefined;
   #unlisten: (() => Promise<void>)[] = [];
   #announcer: NodeJS.Timeout | undefined;
-  #hearing = false;
+  #listening = false;
+  #hearing: Promise<void> | undefined;
   /** Until when another process is known to listen. */
   #peersUntil = 0;
   #dropped = 0;
@@ -68,18 +69,30 @@ export class EventRelay {
     if (!notifyPayloads || this.#unsubscribe) return;
     if (log) this.#log = log;
     this.#unsubscribe = this.bus.onPublished((event) => this.#queue(event));
-    await this.#hearListeners();
+    try {
+      await this.#hearListeners();
+    } catch (err) {
+      this.#unsubscribe();
+      this.#unsubscribe = undefined; // may be started again
+      throw err;
+    }
     await notifyPayloads(LISTENERS_CHANNEL, [`ask ${this.origin}`]);
   }
 
   /** Delivers the other processes' events to this process's bus (Postgres; nothing to do on SQLite). */
   async startListening(): Promise<void> {
     const { listen, notifyPayloads } = this.database;
-    if (!listen || !notifyPayloads || this.#announcer) return;
+    if (!listen || !notifyPayloads || this.#listening) return;
+    this.#listening = true;
+    try {
+      this.#unlisten.push(await listen(EVENTS_CHANNEL, (payload) => this.#receive(payload)));
+      await this.#hearListeners();
+    } catch (err) {
+      this.#listening = false; // may be started again
+      throw err;
+    }
     this.#announcer = setInterval(() => this.#announce(), ANNOUNCE_MS);
     this.#announcer.unref();
-    this.#unlisten.push(await listen(EVENTS_CHANNEL, (payload) => this.#receive(payload)));
-    await this.#hearListeners();
     this.#announce();
   }
 
@@ -92,21 +105,28 @@ export class EventRelay {
     await this.#sending;
     await Promise.all(this.#unlisten.map((unlisten) => unlisten()));
     this.#unlisten = [];
-    this.#hearing = false;
+    this.#hearing = undefined;
+    this.#listening = false;
   }
 
   /** `hello <origin>`: a process listens (senders send for the next PEER_TTL_MS); `ask <origin>`: a sender started (listeners say hello). */
-  async #hearListeners(): Promise<void> {
-    if (this.#hearing || !this.database.listen) return;
-    this.#hearing = true;
-    this.#unlisten.push(
-      await this.database.listen(LISTENERS_CHANNEL, (payload) => {
-        const [what, origin] = payload.split(' ');
-        if (origin === this.origin) return;
-        if (what === 'hello') this.#peersUntil = Date.now() + PEER_TTL_MS;
-        else if (what === 'ask' && this.#announcer) this.#announce();
-      }),
+  #hearListeners(): Promise<void> {
+    const listen = this.database.listen!;
+    this.#hearing ??= listen(LISTENERS_CHANNEL, (payload) => {
+      const [what, origin] = payload.split(' ');
+      if (origin === this.origin) return;
+      if (what === 'hello') this.#peersUntil = Date.now() + PEER_TTL_MS;
+      else if (what === 'ask' && this.#announcer) this.#announce();
+    }).then(
+      (unlisten) => {
+        this.#unlisten.push(unlisten);
+      },
+      (err: unknown) => {
+        this.#hearing = undefined; // may be tried again
+        throw err;
+      },
     );
+    return this.#hearing;
   }
 
   #announce(): void {
@@ -197,5 +217,6 @@ function fitted(event: BusEvent): string | undefined {
 function isBusEvent(e: unknown): e is BusEvent {
   if (!e || typeof e !== 'object') return false;
   const { type, orgId } = e as Partial<BusEvent>;
-  return typeof type === 'string' && TYPES.has(type) && typeof orgId === 'string' && 'data' in e;
+  const { data } = e as { data?: unknown };
+  return typeof type === 'string' && TYPES.has(type) && typeof orgId === 'string' && typeof data === 'object' && data !== null && !Array.isArray(data);
 }

@@ -67,11 +67,18 @@ export function openDatabase(options: DatabaseOptions): Database {
   const handlers = new Map<string, Set<(payload: string) => void>>();
   let listener: Promise<pg.Client> | undefined;
   const openListener = (): Promise<pg.Client> => {
-    const client = new pg.Client(clientConfig);
+    // keepAlive: a connection cut silently (a NAT or proxy idle timeout) is noticed and reopened.
+    const client = new pg.Client({ ...clientConfig, keepAlive: true });
     const opened = (async () => {
       await client.connect();
       client.on('notification', (n) => {
-        for (const handler of handlers.get(n.channel) ?? []) handler(n.payload ?? '');
+        for (const handler of handlers.get(n.channel) ?? []) {
+          try {
+            handler(n.payload ?? '');
+          } catch {
+            // A handler's failure must not escape into pg's socket handler (an uncaught exception there ends the process).
+          }
+        }
       });
       for (const channel of handlers.keys()) await client.query(`LISTEN ${channel}`);
       return client;

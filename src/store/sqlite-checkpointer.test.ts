@@ -28,3 +28,21 @@ it('checkpoints the WAL from a worker thread, never on the writing connection', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('a worker that failed on its own: checkpoints go back to the writing connection, and stop() still returns', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'statusflow-ckpt-'));
+  const db = new SQLite(join(dir, 'c.db'));
+  db.pragma('journal_mode = WAL');
+  // The worker cannot open this path: it throws and ends.
+  const checkpointer = new SqliteCheckpointer(db, join(dir, 'missing', 'nowhere.db'), 20);
+  try {
+    const deadline = Date.now() + 5_000;
+    while (db.pragma('wal_autocheckpoint', { simple: true }) !== 1000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    const stopped = await Promise.race([checkpointer.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('hung'), 3_000))]);
+    assert.equal(stopped, 'stopped');
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -37,6 +37,8 @@ parentPort.on('message', () => {
 export class SqliteCheckpointer {
   readonly #worker: Worker;
   #stopped = false;
+  /** Resolves when the worker thread has ended (after stop(), or on its own after an error). */
+  readonly #exited: Promise<void>;
   /** WAL frames the worker has copied into the database file so far. */
   frames = 0;
 
@@ -48,6 +50,7 @@ export class SqliteCheckpointer {
       workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), path, intervalMs },
     });
     this.#worker.unref();
+    this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
     this.#worker.on('message', (m: { frames: number }) => (this.frames = m.frames));
     this.#worker.on('error', () => {
       if (!this.#stopped && sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
@@ -57,9 +60,8 @@ export class SqliteCheckpointer {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    const exited = new Promise((resolve) => this.#worker.once('exit', resolve));
     this.#worker.ref(); // keep the process alive until the worker has closed its connection
-    this.#worker.postMessage('stop');
-    await exited;
+    this.#worker.postMessage('stop'); // nobody receives it if the worker ended already: #exited has resolved then
+    await this.#exited;
   }
 }

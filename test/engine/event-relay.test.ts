@@ -115,7 +115,8 @@ describe('event relay on Postgres', { skip: url ? false : 'needs Postgres: set T
         'no newline',
         'x 1\nnot json',
         'x 2\n{"type":"entity.saved"}',
-        `x 3\n[{"type":"other","orgId":"${orgId}","data":1},{"type":"entity.saved","orgId":5,"data":1},null,7]`,
+        `x 3\n[{"type":"other","orgId":"${orgId}","data":{}},{"type":"entity.saved","orgId":5,"data":{}},null,7]`,
+        `x 3b\n[{"type":"run.updated","orgId":"${orgId}","data":null},{"type":"run.updated","orgId":"${orgId}","data":7},{"type":"run.updated","orgId":"${orgId}"}]`,
         `x 4\n[{"type":"entity.saved","orgId":"${orgId}","data":{"ok":true}}]`,
       ]) {
         await client.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, payload]);
@@ -126,6 +127,21 @@ describe('event relay on Postgres', { skip: url ? false : 'needs Postgres: set T
     await until(() => onB.length >= 1, () => 'the one well-formed event');
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(onB, [{ type: 'entity.saved', orgId, data: { ok: true } }]);
+  });
+
+  test('a subscriber that throws does not take the process down, and later events still arrive', async () => {
+    const orgId = newId();
+    const unsubscribe = busB.subscribe((e) => {
+      if (e.orgId === orgId && (e.data as { boom?: boolean }).boom) throw new Error('subscriber failure');
+    });
+    const onB = collect(busB, orgId);
+    try {
+      busA.publish({ type: 'run.updated', orgId, data: { boom: true } });
+      busA.publish({ type: 'run.updated', orgId, data: { after: true } });
+      await until(() => onB.some((e) => (e.data as { after?: boolean }).after), () => 'the event after the failing one');
+    } finally {
+      unsubscribe();
+    }
   });
 
   test('stop() sends what is waiting first', async () => {

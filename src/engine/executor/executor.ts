@@ -198,8 +198,13 @@ export class Executor {
       return { runs, entities };
     });
     if (uncached.length > 0) {
-      for (const c of uncached) {
-        if (!(await processVersions.load(c.orgId, c.process, c.processVersion))) this.#versionsMissing.add(versionKey(c));
+      // The claimed runs are ours now: whatever happens here, they are returned to be executed.
+      try {
+        for (const c of uncached) {
+          if (!(await processVersions.load(c.orgId, c.process, c.processVersion))) this.#versionsMissing.add(versionKey(c));
+        }
+      } catch (err) {
+        this.#log('warn', 'loading process definitions failed; their runs are claimed again later', { err });
       }
       this.#poke();
     }
