@@ -182,7 +182,8 @@ async function writeSavePostgres(db: Kysely<Tables>, services: Services, w: Save
   if (w.entered.length === 0 || !triggersProcesses.has(hintKey)) {
     const alone = await writeEntityPostgres(db, w, true);
     if (alone === 'written') {
-      triggersProcesses.delete(hintKey);
+      // Only a save that entered a status tells whether the type's saves start processes.
+      if (w.entered.length > 0) triggersProcesses.delete(hintKey);
       return [];
     }
     rememberTriggering(hintKey);

@@ -263,10 +263,11 @@ class Compiler {
         return one((v) => (v === undefined ? undefined : !truthy(v)));
       case 'length':
         return onString(codePoints);
+      // Case mapping can lengthen a string ("ß" → "SS"): checked against the limit again.
       case 'lowercase':
-        return onString((s) => s.toLowerCase());
+        return onString((s) => scalar(s.toLowerCase(), this.max));
       case 'uppercase':
-        return onString((s) => s.toUpperCase());
+        return onString((s) => scalar(s.toUpperCase(), this.max));
       case 'contains':
         return this.contains(args);
       default:

@@ -114,7 +114,9 @@ export class InlineEvaluator {
     const kind = expression && cheap(expression.ast() as AstNode);
     if (expression && kind) {
       for (const [name, fn] of this.#builtins!) expression.assign(name, fn);
-      compiled = { expression, options, regex: kind === 'regex', fast: compileFast(expression.ast() as AstNode, Math.min(INPUT_CHARS, this.limits.maxResultBytes)) };
+      // The result limit charges a string its length plus 2 (its quotes), as copyPlain does on JSONata's results.
+      const maxStringChars = Math.min(INPUT_CHARS, this.limits.maxResultBytes - 2);
+      compiled = { expression, options, regex: kind === 'regex', fast: compileFast(expression.ast() as AstNode, maxStringChars) };
     }
     if (this.#cache.size >= this.maxEntries) this.#cache.delete(this.#cache.keys().next().value as string);
     this.#cache.set(source, compiled);
