@@ -6,7 +6,16 @@ const ORDER = { ...ORDER_TYPE, transitions: ORDER_TYPE.transitions.slice(0, 2) }
 if (ORDER.requirements.length !== 4 || !ORDER.transitions.every((t) => t.auto)) throw new Error('bench Order type drifted');
 /** The baseline: the same attributes and statuses, no requirements, no transitions. */
 const PLAIN = { ...ORDER_TYPE, name: 'Plain order', requirements: [], transitions: [] };
-export const TYPES = { order: { key: 'bench_order', def: ORDER }, baseline: { key: 'bench_plain', def: PLAIN } } as const;
+/**
+ * The 4 requirements without the transitions: every save evaluates them, every entity stays in the
+ * initial status — so it is written exactly as a baseline one is, and the difference is evaluation alone.
+ */
+const RULES = { ...ORDER_TYPE, name: 'Order, requirements only', transitions: [] };
+export const TYPES = {
+  order: { key: 'bench_order', def: ORDER },
+  baseline: { key: 'bench_plain', def: PLAIN },
+  rules: { key: 'bench_rules', def: RULES },
+} as const;
 export type Kind = keyof typeof TYPES;
 
 // --- workload -------------------------------------------------------------------------------
