@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { newId } from '../domain/ids.js';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../../test/support/databases.js';
 import { insertOrganization } from './organizations.js';
-import { claimRuns, commitStepResults, getRunById, insertRuns, listSteps, type NewRun } from './runs.js';
+import { claimRuns } from './run-claims.js';
+import { commitStepResults, getRunById, insertRuns, listSteps, type NewRun } from './runs.js';
 
 const now = Date.now();
 const newRun = (orgId: string, process: string, availableAt = now): NewRun => ({

@@ -1,5 +1,5 @@
 /** Lease bookkeeping of a worker: heartbeat, hand-back on shutdown, cancellation checks. */
-import { renewLeases } from '../../store/runs.js';
+import { renewLeases } from '../../store/run-claims.js';
 import type { Services } from '../services.js';
 
 export async function renewLeasesOf(services: Services, owner: string, ids: string[], leaseMs: number): Promise<void> {
