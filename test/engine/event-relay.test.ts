@@ -12,7 +12,7 @@ import { Bus, type BusEvent } from '../../src/engine/bus.js';
 import { EVENTS_CHANNEL, EventRelay } from '../../src/engine/event-relay.js';
 import { newId } from '../../src/domain/ids.js';
 import { openDatabase, type Database } from '../../src/store/db.js';
-import { openTestDatabase, type TestDatabase } from '../support/databases.js';
+import { openTestDatabase, pgAdmin, type TestDatabase } from '../support/databases.js';
 
 const url = process.env.TEST_DATABASE_URL;
 
@@ -162,24 +162,15 @@ describe('event relay on Postgres', { skip: url ? false : 'needs Postgres: set T
 describe('event relay with no other listener', { skip: url ? false : 'needs Postgres: set TEST_DATABASE_URL' }, () => {
   // A database of its own: other test files' servers listen on TEST_DATABASE_URL's database.
   const name = `statusflow_relay_${randomBytes(4).toString('hex')}`;
-  const admin = async (statement: string) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      await c.query(statement);
-    } finally {
-      await c.end();
-    }
-  };
   let own: string;
   before(async () => {
-    await admin(`CREATE DATABASE ${name}`);
+    await pgAdmin(`CREATE DATABASE ${name}`);
     const u = new URL(url!);
     u.pathname = `/${name}`;
     own = u.toString();
   });
   after(async () => {
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   });
 
   test('a process sends nothing while no other statusflow process listens, and starts when one does', async () => {

@@ -17,6 +17,19 @@ export interface TestDatabase extends Database {
   drop(): Promise<void>;
 }
 
+/** Runs one statement on TEST_DATABASE_URL's database with a connection of its own (CREATE/DROP SCHEMA or DATABASE). */
+export async function pgAdmin(statement: string): Promise<void> {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) throw new Error('TEST_DATABASE_URL is not set');
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(statement);
+  } finally {
+    await c.end();
+  }
+}
+
 export async function openTestDatabase(dialect: Dialect): Promise<TestDatabase> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'statusflow-test-'));
@@ -33,20 +46,14 @@ export async function openTestDatabase(dialect: Dialect): Promise<TestDatabase> 
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set');
   const schema = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.end();
+  await pgAdmin(`CREATE SCHEMA ${schema}`);
   const database = openDatabase({ dialect: 'postgres', url, schema, poolSize: 5 });
   await migrate(database);
   return {
     ...database,
     drop: async () => {
       await database.close();
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`DROP SCHEMA ${schema} CASCADE`);
-      await c.end();
+      await pgAdmin(`DROP SCHEMA ${schema} CASCADE`);
     },
   };
 }

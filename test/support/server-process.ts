@@ -14,8 +14,8 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 import { openDatabase, type Database, type Dialect } from '../../src/store/db.js';
+import { pgAdmin } from './databases.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const TEST_ADMIN_KEY = 'sf_test_admin_key_0123456789';
@@ -318,16 +318,7 @@ export async function createChildDatabase(dialect: Dialect): Promise<ChildDataba
   const base = process.env.TEST_DATABASE_URL;
   if (!base) throw new Error('TEST_DATABASE_URL is not set');
   const schema = `proc_${randomBytes(6).toString('hex')}`;
-  const admin = async (statement: string) => {
-    const c = new pg.Client({ connectionString: base });
-    await c.connect();
-    try {
-      await c.query(statement);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`CREATE SCHEMA ${schema}`);
+  await pgAdmin(`CREATE SCHEMA ${schema}`);
   const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
   return {
     dialect,
@@ -335,7 +326,7 @@ export async function createChildDatabase(dialect: Dialect): Promise<ChildDataba
     open: () => openDatabase({ dialect: 'postgres', url: base, schema, poolSize: 2 }),
     drop: async () => {
       removeDir();
-      await admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await pgAdmin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     },
   };
 }
