@@ -134,6 +134,9 @@ export class SqliteWriter implements SqlSync {
           results.push({ ok: true, value });
         } catch (err) {
           if (single) throw err;
+          // An error that made SQLite roll the whole transaction back (disk full, I/O) took the savepoint
+          // with it: the group fails, with that error rather than "no such savepoint".
+          if (!this.sqlite.inTransaction) throw err;
           this.run('ROLLBACK TO w');
           this.run('RELEASE w');
           results.push({ ok: false, err });
