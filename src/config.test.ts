@@ -18,3 +18,13 @@ test('STATUSFLOW_SECRET_KEY: a bad value is a ConfigError that does not repeat i
   assert.deepEqual(loadConfig({ STATUSFLOW_SECRET_KEY_PREVIOUS: `${previous.toString('hex')}, ${KEY.toString('base64')}` }).previousSecretKeys, [previous, KEY]);
   assert.throws(() => loadConfig({ STATUSFLOW_SECRET_KEY_PREVIOUS: 'nope' }), /STATUSFLOW_SECRET_KEY_PREVIOUS/);
 });
+
+test('STATUSFLOW_HTTP_DENY: unset → metadata and link-local; a list replaces it; none denies nothing; a bad entry is a ConfigError naming it', () => {
+  assert.ok(loadConfig({}).httpDeny.includes('169.254.0.0/16'));
+  assert.deepEqual(loadConfig({ STATUSFLOW_HTTP_DENY: '169.254.0.0/16, 10.0.0.0/8' }).httpDeny, ['169.254.0.0/16', '10.0.0.0/8']);
+  assert.deepEqual(loadConfig({ STATUSFLOW_HTTP_DENY: 'none' }).httpDeny, []);
+  assert.throws(
+    () => loadConfig({ STATUSFLOW_HTTP_DENY: '10.0.0.0/8,intranet' }),
+    (err: unknown) => err instanceof ConfigError && /STATUSFLOW_HTTP_DENY: "intranet" is not a network/.test(err.message),
+  );
+});

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { decodeSecretKey } from './engine/secrets.js';
+import { DEFAULT_DENIED_NETWORKS, parseNetworks } from './connectors/kit/outbound.js';
 
 export interface Config {
   /** HTTP port (PORT, default 4600). */
@@ -47,6 +48,8 @@ export interface Config {
   secretKey: Buffer | undefined;
   /** Earlier keys, still accepted for reading while secrets are re-encrypted (STATUSFLOW_SECRET_KEY_PREVIOUS, comma-separated). */
   previousSecretKeys: Buffer[];
+  /** Networks tasks may not connect to (STATUSFLOW_HTTP_DENY, comma-separated CIDRs or `none`; default: metadata and link-local). */
+  httpDeny: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -94,6 +97,7 @@ export function loadConfig(env: Env = process.env): Config {
     .map((k) => k.trim())
     .filter(Boolean)
     .map((k) => secretKey('STATUSFLOW_SECRET_KEY_PREVIOUS', k));
+  const httpDeny = denyList(env.STATUSFLOW_HTTP_DENY);
   return {
     port: int(env, 'PORT', 4600, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -114,5 +118,17 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: int(env, 'STATUSFLOW_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     secretKey: secretKeyText === undefined ? undefined : secretKey('STATUSFLOW_SECRET_KEY', secretKeyText),
     previousSecretKeys,
+    httpDeny,
   };
+}
+
+function denyList(raw: string | undefined): readonly string[] {
+  if (raw === undefined) return DEFAULT_DENIED_NETWORKS;
+  const entries = raw.trim().toLowerCase() === 'none' ? [] : raw.split(',').map((e) => e.trim()).filter(Boolean);
+  try {
+    parseNetworks(entries);
+  } catch (err) {
+    throw new ConfigError(`STATUSFLOW_HTTP_DENY: ${(err as Error).message}; or "none" to deny nothing`);
+  }
+  return entries;
 }

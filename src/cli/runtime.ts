@@ -7,6 +7,7 @@ import { loadOrCreateKeyFile, SecretBox, SecretKeyFileError } from '../engine/se
 import { createServices, type Services } from '../engine/services.js';
 import { Executor, type ExecutorOptions } from '../engine/executor/executor.js';
 import { createEvaluator } from '../expr/index.js';
+import { setDeniedNetworks } from '../connectors/kit/outbound.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
 
@@ -49,6 +50,7 @@ export function openSecretBox(config: Config, warn: Warn = toStderr): SecretBox 
 }
 
 export async function openServices(config: Config, warn: Warn = toStderr): Promise<{ services: Services; applied: string[] }> {
+  setDeniedNetworks(config.httpDeny);
   const secretBox = openSecretBox(config, warn);
   const database = openConfiguredDatabase(config);
   const applied = await migrate(database);

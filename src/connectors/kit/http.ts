@@ -8,9 +8,10 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { failure, TaskFailure } from '../../domain/failure.js';
+import { AddressDenied, guardedConnect } from './outbound.js';
 
-/** One connection pool for all tasks: keep-alive per origin, redirects followed (at most 5). */
-const dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256 }).compose(interceptors.redirect({ maxRedirections: 5 }));
+/** One connection pool for all tasks: keep-alive per origin, redirects followed (at most 5), denied addresses refused (outbound.ts). */
+const dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256, connect: guardedConnect }).compose(interceptors.redirect({ maxRedirections: 5 }));
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
@@ -51,7 +52,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
-/** Makes one HTTP request. Throws TaskFailure NETWORK_ERROR, TIMEOUT or ABORTED (all retryable); never for a status. */
+/** Makes one HTTP request. Throws TaskFailure NETWORK_ERROR, TIMEOUT or ABORTED (all retryable) or HTTP_ADDRESS_DENIED; never for a status. */
 export async function httpCall(opts: HttpCallOptions): Promise<HttpResponse> {
   const started = performance.now();
   const outer = opts.signal;
@@ -185,6 +186,11 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 
 /** undici's errors carry a code (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET…), sometimes on a `cause`. */
 function networkFailure(err: unknown, opts: HttpCallOptions): TaskFailure {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof AddressDenied) {
+      return failure('HTTP_ADDRESS_DENIED', `${describe(opts)} was refused: ${e.message} (see STATUSFLOW_HTTP_DENY)`, false, { details: { host: e.host, address: e.address } });
+    }
+  }
   let cause: unknown = err;
   while (cause instanceof Error && cause.cause !== undefined && !(cause as { code?: unknown }).code) cause = cause.cause;
   const code = typeof (cause as { code?: unknown } | null)?.code === 'string' ? (cause as { code: string }).code : undefined;
