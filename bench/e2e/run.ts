@@ -7,7 +7,7 @@
  * See bench/e2e/README.md.
  *
  *   npx tsx bench/e2e/run.ts [--db sqlite|postgres|both] [--orders 2000] [--concurrency 16] [--runs 3]
- *        [--warmup 200] [--baseline 2000] [--process-concurrency 64] [--env STATUSFLOW_X=1]… [--cpu-prof] [--count-queries]
+ *        [--warmup 1000] [--baseline 2000] [--process-concurrency 64] [--env STATUSFLOW_X=1]… [--cpu-prof] [--count-queries]
  *        [--preload experiment.mjs]… [--no-build]
  *        [--no-write] [--label name] [--pg-url postgres://postgres@127.0.0.1:5432/test]
  */
@@ -33,7 +33,7 @@ const { values: args } = parseArgs({
     orders: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '16' },
     runs: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '200' },
+    warmup: { type: 'string', default: '1000' },
     /** Creates measured first on a type with no process (skipped with --count-queries). */
     baseline: { type: 'string', default: '2000' },
     'process-concurrency': { type: 'string', default: '64' },
