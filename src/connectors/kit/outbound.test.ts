@@ -4,17 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { httpCall } from './http.js';
 import { DEFAULT_DENIED_NETWORKS, isDenied, parseNetworks, setDeniedNetworks } from './outbound.js';
-import { TaskFailure, type Failure } from '../../domain/failure.js';
-
-async function failureOf(p: Promise<unknown>): Promise<Failure> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof TaskFailure, `expected a TaskFailure, got ${String(err)}`);
-    return err.failure;
-  }
-  assert.fail('expected the call to fail');
-}
+import { failureOf } from '../../../test/support/connection-context.js';
 
 /** A fresh server each time: a kept-alive connection from an earlier test would skip the check (it is made per connection). */
 async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ port: number; hits: () => number; close(): Promise<void> }> {
