@@ -21,7 +21,8 @@ import {
   isCauseKeyViolation,
   isUniqueViolation,
   updateEntitySync,
-  writeSavePostgres as writeEntityAndEvent,
+  writeEntityAndEvent,
+  type SaveWriteOutcome,
   type EntityEvent,
   type EntityRecord,
 } from '../store/entities.js';
@@ -213,7 +214,7 @@ function rememberTriggering(key: string): void {
  * kept it from writing. In a transaction: the processes the entered statuses trigger.
  */
 async function writeEntityPostgres(db: Kysely<Tables>, w: SaveWrite, alone: boolean): Promise<'written' | Array<{ key: string; version: number; triggerStatus: string }>> {
-  let outcome: Awaited<ReturnType<typeof writeEntityAndEvent>>;
+  let outcome: SaveWriteOutcome;
   try {
     outcome = await writeEntityAndEvent(db, {
       orgId: w.orgId,

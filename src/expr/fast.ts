@@ -15,9 +15,9 @@ import type { AstNode } from './policy.js';
 /** Longest string a regular expression is run on inline (see inline.ts's simpleRegex: at most quadratic). */
 export const REGEX_INPUT_CHARS = 1_000;
 
-/** Thrown by a closure that cannot answer exactly; never escapes runFast. */
+/** Thrown by a closure that cannot answer exactly; never escapes the function compileFast returns. */
 const BAIL: unique symbol = Symbol('bail');
-/** What runFast answers when JSONata must evaluate the expression instead. */
+/** What a compiled expression answers when JSONata must evaluate it instead. */
 export const NO_ANSWER: unique symbol = Symbol('no answer');
 
 type Closure = (input: Record<string, unknown>) => unknown;

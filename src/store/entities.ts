@@ -208,7 +208,7 @@ export function insertEventSync(s: SqlSync, orgId: string, ev: EntityEvent, caus
   );
 }
 
-/** What the write of a save on Postgres needs (see writeSavePostgres). */
+/** What the write of a save on Postgres needs (see writeEntityAndEvent). */
 export interface SaveWriteInput {
   orgId: string;
   /** The entity type version the save was validated against. */
@@ -243,7 +243,7 @@ export interface SaveWriteOutcome {
  * insert the event only if the entity was written, and read the processes the entered statuses
  * trigger. Atomic by itself; in a transaction when the runs are queued by the next statement.
  */
-export async function writeSavePostgres(trx: Executor, w: SaveWriteInput): Promise<SaveWriteOutcome> {
+export async function writeEntityAndEvent(trx: Executor, w: SaveWriteInput): Promise<SaveWriteOutcome> {
   const e = w.entity;
   const ev = w.event;
   const when = w.alone ? sql`t.version = ${w.typeVersion}::int AND NOT EXISTS (SELECT 1 FROM tp)` : sql`t.version = ${w.typeVersion}::int`;
