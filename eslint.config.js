@@ -1,8 +1,11 @@
 // Lint: TypeScript rules, no import cycles, and the inward dependency rule of STYLE.md
-// (api → engine → store → domain → expr; only src/config.ts reads process.env).
+// (api → engine → store → domain → expr; connectors import domain only; only src/config.ts reads
+// process.env). test/lint-guard.test.ts plants a value cycle, a type cycle and a layer breach and fails
+// if any of them passes: without `import-x/parsers` below, import-x/no-cycle parsed no .ts file and never fired.
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import statusflow from './scripts/lint/no-import-cycle.js';
 
 const layer = (target, ...from) => ({ target: `./src/${target}`, from: from.map((f) => `./src/${f}`) });
 
@@ -11,10 +14,16 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
-    plugins: { 'import-x': importX },
-    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })] },
+    plugins: { 'import-x': importX, statusflow },
+    settings: {
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+    },
     rules: {
       'import-x/no-cycle': 'error',
+      // import-x/no-cycle skips type-only imports by design; this one counts them (scripts/lint/no-import-cycle.js).
+      'statusflow/no-import-cycle': 'error',
       'import-x/no-restricted-paths': [
         'error',
         {
@@ -22,7 +31,7 @@ export default tseslint.config(
             layer('expr', 'domain', 'store', 'engine', 'connectors', 'api', 'cli', 'config.ts'),
             layer('domain', 'store', 'engine', 'connectors', 'api', 'cli', 'config.ts'),
             layer('store', 'engine', 'connectors', 'api', 'cli', 'config.ts'),
-            layer('connectors', 'store', 'engine', 'api', 'cli', 'config.ts'),
+            layer('connectors', 'expr', 'store', 'engine', 'api', 'cli', 'config.ts'),
             layer('engine', 'api', 'cli', 'config.ts'),
             layer('api', 'cli', 'config.ts'),
           ],

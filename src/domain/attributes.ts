@@ -3,7 +3,7 @@
  * a create body or a PATCH partial into the stored attributes (step 1 of the save pipeline).
  */
 import { invalid, type FieldIssue } from './errors.js';
-import type { AttributeDef, EntityTypeDefinition } from './entity-type.js';
+import type { AttributeDef, EntityTypeDefinition } from './definitions.js';
 
 /** Longest string value, in UTF-8 bytes. */
 export const MAX_STRING_BYTES = 64 * 1024;

@@ -1,5 +1,5 @@
 /**
- * Entity type definitions: types, and the validation + normalisation of a PUT body
+ * Entity type definitions: the validation + normalisation of a PUT body (the types are in ./definitions.ts)
  * (see API.md "Entity types"). Expressions are checked by an injected function.
  */
 import { z } from 'zod';
@@ -8,42 +8,11 @@ import { RESERVED_ATTRIBUTE_KEYS } from './keys.js';
 import { validateAttributeValue } from './attributes.js';
 import { fromZod, isRecord, key, text } from './schema-kit.js';
 import { findAutoTransitionCycles } from './transitions.js';
+import { ATTRIBUTE_TYPES, type EntityTypeDefinition, type ExpressionChecker, type TransitionDef } from './definitions.js';
 
+// The definition types live in ./definitions.ts; re-exported for the modules that import them from here.
+export { ATTRIBUTE_TYPES, type AttributeDef, type AttributeType, type EntityTypeDefinition, type ExpressionChecker, type RequirementDef, type StatusDef, type TransitionDef } from './definitions.js';
 export { initialStatus } from './transitions.js';
-
-export const ATTRIBUTE_TYPES = ['string', 'number', 'integer', 'boolean', 'date', 'datetime', 'enum', 'json'] as const;
-export type AttributeType = (typeof ATTRIBUTE_TYPES)[number];
-
-export interface AttributeDef {
-  key: string;
-  type: AttributeType;
-  name?: string;
-  description?: string;
-  required: boolean;
-  default?: unknown;
-  /** Only for `enum`: the allowed values. */
-  values?: string[];
-}
-export interface StatusDef { key: string; name: string; initial: boolean }
-export interface RequirementDef { key: string; condition: string; message: string; enforce: boolean }
-export interface TransitionDef { from: string[]; to: string; when: string[]; whenFailing: string[]; auto: boolean }
-export interface EntityTypeDefinition {
-  name: string;
-  description?: string;
-  attributes: AttributeDef[];
-  statuses: StatusDef[];
-  requirements: RequirementDef[];
-  transitions: TransitionDef[];
-}
-
-/** Checks one expression; `knownFields` are the attribute keys (for unknown-field warnings). */
-export type ExpressionChecker = (
-  source: string,
-  knownFields: readonly string[],
-) => {
-  errors: Array<{ code: string; message: string; position?: number; line?: number; column?: number; caret?: string }>;
-  warnings: Array<{ code: string; message: string }>;
-};
 
 export const ENTITY_TYPE_LIMITS = {
   attributes: 500, statuses: 100, requirements: 500, transitions: 1000,

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { invalid, type FieldIssue } from './errors.js';
-import type { EntityTypeDefinition, ExpressionChecker } from './entity-type.js';
+import type { EntityTypeDefinition, ExpressionChecker } from './definitions.js';
 import { fromZod, isRecord, key, text } from './schema-kit.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 

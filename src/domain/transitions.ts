@@ -3,7 +3,7 @@
  * an entity type is saved. Requirement results are computed once per save and stay fixed here.
  */
 import { AppError } from './errors.js';
-import type { EntityTypeDefinition, TransitionDef } from './entity-type.js';
+import type { EntityTypeDefinition, TransitionDef } from './definitions.js';
 
 export interface RequirementResult {
   key: string;
