@@ -282,6 +282,32 @@ test('with a connection: secret values echoed back are redacted from the output 
   assert.equal(JSON.stringify(f.details).includes('k-456789'), false);
 });
 
+test('with a connection: echoes in base64, base64url, JSON-escaped and URL-encoded form are redacted too', async () => {
+  const key = 'k"9\\x/QZ-12345 e';
+  const token = 'tok_4f9a1c7e5b2d4f6a8c0e1b3d5f7a9';
+  routes.set('/echo-encoded', (s, res) => {
+    const [auth, apiKey] = [String(s.headers.authorization), String(s.headers['x-api-key'])];
+    res.writeHead(200, { 'content-type': 'application/json', 'x-echo': Buffer.from(auth).toString('base64') }).end(
+      JSON.stringify({ b64: Buffer.from(`user:${token}`).toString('base64'), b64url: Buffer.from(apiKey).toString('base64url'), json: JSON.stringify({ apiKey }), url: `/x?k=${encodeURIComponent(apiKey)}` }),
+    );
+  });
+  const secrets = { headers: { Authorization: `Bearer ${token}`, 'X-Api-Key': key } };
+  const out = await run({ path: '/echo-encoded' }, withConnection({ baseUrl: base }, secrets));
+  const stored = JSON.stringify(out);
+  for (const part of [token.slice(0, 8), token.slice(-8), Buffer.from(token).toString('base64').slice(4, 12), 'QZ-12345', 'UVotMTIzNDU']) assert.equal(stored.includes(part), false, `${part} in ${stored}`);
+  assert.equal(stored.match(/\[redacted\]/g)?.length, 5, stored);
+});
+
+test('with a connection: a secret in an error body is redacted before the body is clipped to 4,000 characters', async () => {
+  const token = 'tok_4f9a1c7e5b2d4f6a8c0e1b3d5f7a9';
+  // The clip falls one character before the token's end: 31 of its 32 characters would be kept.
+  routes.set('/echo-long', (s, res) => res.writeHead(400, { 'content-type': 'text/plain' }).end(`${'x'.repeat(4000 - 31)}${String(s.headers['x-api-key'])} and more`));
+  const f = await failureOf(run({ path: '/echo-long' }, withConnection({ baseUrl: base }, { headers: { 'X-Api-Key': token } })));
+  const stored = JSON.stringify(f);
+  for (let i = 0; i + 6 <= token.length; i++) assert.equal(stored.includes(token.slice(i, i + 6)), false, `${token.slice(i, i + 6)} kept`);
+  assert.match((f.details as { body: string }).body, /x\[redacted\] and more$/);
+});
+
 test('with a connection of another provider or a bad config: CONNECTION_INVALID', async () => {
   const ctx = withConnection({ baseUrl: base });
   ctx.connection.connection.provider = 'hubspot';

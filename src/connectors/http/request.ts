@@ -79,7 +79,7 @@ export const httpRequest: TaskKind<HttpRequestInput> = {
     const conn = httpConnection(ctx.connection.connection);
     const secrets = secretStrings(Object.values(conn.headers));
     try {
-      return redact(await send(input, ctx, { cc: ctx.connection, ...conn }), secrets);
+      return redact(await send(input, ctx, { cc: ctx.connection, ...conn, secrets }), secrets);
     } catch (err) {
       // A provider may echo the credentials back (in an error body, say): they stay out of the step's error.
       if (err instanceof TaskFailure) throw new TaskFailure(redact(err.failure, secrets));
@@ -88,7 +88,7 @@ export const httpRequest: TaskKind<HttpRequestInput> = {
   },
 };
 
-async function send(input: HttpRequestInput, ctx: TaskContext, conn: { cc: ConnectionContext; baseUrl: string; headers: Record<string, string> } | undefined): Promise<HttpRequestOutput> {
+async function send(input: HttpRequestInput, ctx: TaskContext, conn: { cc: ConnectionContext; baseUrl: string; headers: Record<string, string>; secrets: string[] } | undefined): Promise<HttpRequestOutput> {
   const url = targetUrl(input, conn?.baseUrl);
   const method: HttpMethod = input.method ?? ('body' in input ? 'POST' : 'GET');
   // The connection's secret headers first; the task's own headers may replace them.
@@ -100,8 +100,9 @@ async function send(input: HttpRequestInput, ctx: TaskContext, conn: { cc: Conne
   if (conn) await conn.cc.acquire(ctx.signal);
   let res: Awaited<ReturnType<typeof httpCall>>;
   try {
-    // Secret headers go where the connection points, never along a redirect to somewhere else.
-    res = await httpCall({ method, url, headers, body, signal: ctx.signal, followRedirects: conn === undefined });
+    // Secret headers go where the connection points, never along a redirect to somewhere else; an echo of
+    // them is taken out of the response before the failure below clips its body.
+    res = await httpCall({ method, url, headers, body, signal: ctx.signal, followRedirects: conn === undefined, ...(conn ? { secrets: conn.secrets } : {}) });
   } finally {
     if (conn) await conn.cc.settle?.();
   }

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { failure, TaskFailure } from '../../domain/failure.js';
 import { AddressDenied, guardedConnect } from './outbound.js';
+import { redact } from './redact.js';
 
 /** One connection pool for all tasks: keep-alive per origin, redirects followed (at most 5), denied addresses refused (outbound.ts). */
 const dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256, connect: guardedConnect }).compose(interceptors.redirect({ maxRedirections: 5 }));
@@ -35,6 +36,12 @@ export interface HttpCallOptions {
    * Authorization/Cookie: undici strips only those on a redirect to another origin.
    */
   followRedirects?: boolean;
+  /**
+   * Secret values (secretStrings in ./redact.ts) taken out of the response's headers and body before the
+   * caller reads them: before a failure clips the body (a secret cut by the clip would be kept nearly whole)
+   * and before anything else is built from it.
+   */
+  secrets?: readonly string[];
 }
 
 export interface HttpResponse {
@@ -86,7 +93,8 @@ export async function httpCall(opts: HttpCallOptions): Promise<HttpResponse> {
     }
     const { text, truncated } = await readText(res, opts.method, opts.maxBodyBytes ?? MAX_BODY_BYTES);
     const parsed = !truncated && text !== '' && JSON_TYPE.test(headers['content-type'] ?? '') ? parseJson(text) : text;
-    return { status: res.statusCode, headers, body: parsed, truncated, durationMs: Math.round(performance.now() - started) };
+    const response: HttpResponse = { status: res.statusCode, headers, body: parsed, truncated, durationMs: Math.round(performance.now() - started) };
+    return opts.secrets ? redact(response, opts.secrets) : response;
   } catch (err) {
     // Give the socket back whatever happened (a body that is neither read nor destroyed holds its connection).
     if (res && !res.body.destroyed) res.body.destroy();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redact, REDACTED, secretStrings } from './redact.js';
+import { redact, REDACTED, secretForms, secretStrings } from './redact.js';
 
 test('secretStrings: values and the token after an auth scheme, longest first; short values are left alone', () => {
   assert.deepEqual(secretStrings(['Bearer abcdef123', 'k-9', { nested: 'xyz-12345' }]), ['Bearer abcdef123', 'abcdef123', 'xyz-12345']);
@@ -13,4 +13,90 @@ test('redact replaces every occurrence in strings and keys, deep, and leaves oth
   assert.deepEqual(redact(value, secrets), { a: `token ${REDACTED} and ${REDACTED}`, list: [1, true, null, REDACTED], [REDACTED]: { deep: `x ${REDACTED}` } });
   assert.equal(redact(value, []), value);
   assert.equal(redact('nothing here', secrets), 'nothing here');
+});
+
+// A secret with the characters that encoders change: quote, backslash, slash, space, "+", "&", "é" and an emoji.
+const SECRET = 'sk_live "q\\ / a+b&c=é😀 Z9';
+const TOKEN = 'tok_3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c1e';
+
+/** Every way of writing `text` that redact must catch, by name. */
+function encodings(text: string): Record<string, string> {
+  const json = JSON.stringify(text).slice(1, -1);
+  const b64 = Buffer.from(text).toString('base64');
+  return {
+    plain: text,
+    json,
+    'json, slashes escaped': json.replace(/\//g, '\\/'),
+    'json, ASCII only': JSON.stringify(text).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    'json, ASCII only, upper-case hex': JSON.stringify(text).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`),
+    'url component': encodeURIComponent(text),
+    'form field': new URLSearchParams({ k: text }).toString().slice(2),
+    'url, lower-case hex': encodeURIComponent(text).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+    'whole url': encodeURI(text),
+    base64: b64,
+    base64url: b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''),
+    // Inside a longer encoded text, at each of the three byte alignments (Basic auth is user:secret).
+    'base64 of user:secret': Buffer.from(`user:${text}`).toString('base64'),
+    'base64 of us:secret': Buffer.from(`us:${text}`).toString('base64'),
+    'base64 of u:secret!': Buffer.from(`u:${text}!`).toString('base64'),
+    'base64url of {"k":"secret"}': Buffer.from(JSON.stringify({ k: text })).toString('base64url'),
+    'json inside json': JSON.stringify(JSON.stringify({ k: text })).slice(1, -1),
+  };
+}
+
+/** The longest run of a secret's characters (or its base64) still readable in `stored`. */
+function leaked(stored: string, text: string): number {
+  let longest = 0;
+  for (const form of [text, Buffer.from(text).toString('base64')]) {
+    for (let i = 0; i < form.length; i++) for (let j = i + longest + 1; j <= form.length; j++) if (stored.includes(form.slice(i, j))) longest = j - i;
+  }
+  return longest;
+}
+
+test('every common encoding of a secret is redacted, in a step output and in an error body', () => {
+  for (const text of [SECRET, TOKEN]) {
+    const secrets = secretStrings([text, `Bearer ${text}`]);
+    for (const [name, form] of Object.entries(encodings(text))) {
+      const output = redact({ body: { echo: `seen: ${form} (end)` }, headers: { 'x-echo': form } }, secrets);
+      const error = redact({ code: 'HTTP_STATUS_400', message: `bad: ${form}`, details: { status: 400, body: `{"echo":"${form}"}` } }, secrets);
+      for (const stored of [JSON.stringify(output), JSON.stringify(error)]) {
+        assert.ok(stored.includes(REDACTED), `${name}: ${stored}`);
+        // What may be left beside "[redacted]" is a few bits of a base64 group shared with a neighbour.
+        assert.ok(leaked(stored, text) <= 3, `${name} leaks ${leaked(stored, text)} characters: ${stored}`);
+      }
+    }
+  }
+});
+
+test('a secret cut at the end of a string (a clip, with or without "…") is redacted from 6 characters on', () => {
+  const secrets = secretStrings([TOKEN, SECRET]);
+  for (const cut of [31, 20, 6]) {
+    const body = `${'x'.repeat(50)} key=${TOKEN.slice(0, cut)}`;
+    assert.equal(redact(`${body}…`, secrets), `${'x'.repeat(50)} key=${REDACTED}…`, `cut at ${cut}`);
+    assert.equal(redact(body, secrets), `${'x'.repeat(50)} key=${REDACTED}`, `cut at ${cut}, no marker`);
+  }
+  // A cut inside an encoded form: JSON-escaped, URL-encoded, base64 of Basic credentials, and a broken UTF-8 tail.
+  const json = JSON.stringify({ auth: SECRET }).slice(0, 20);
+  assert.equal(redact(`${json}…`, secrets), `{"auth":"${REDACTED}…`);
+  const url = `?key=${encodeURIComponent(SECRET).slice(0, 30)}`;
+  assert.equal(redact(url, secrets), `?key=${REDACTED}`);
+  const basic = `Basic ${Buffer.from(`user:${TOKEN}`).toString('base64').slice(0, 30)}\ufffd`;
+  assert.ok(leaked(redact(basic, secrets), TOKEN) <= 3, redact(basic, secrets));
+  // Five characters or fewer of a secret's start are ordinary text.
+  assert.equal(redact(`key=${TOKEN.slice(0, 5)}`, secrets), `key=${TOKEN.slice(0, 5)}`);
+});
+
+test('ordinary text is left alone: the scheme of a header secret, words, a secret-looking start in the middle', () => {
+  const secrets = secretStrings(['Bearer conn-token-123', 'hunter2-pass']);
+  for (const text of ['Authorization: Bearer', 'Bearer%20', 'QmVhcmVy', 'conn-tok is not at the end', 'hunt', `A ${REDACTED.slice(1)} word`]) {
+    assert.equal(redact(text, secrets), text, text);
+  }
+});
+
+test('secretForms: the secret first, each form once, none shorter than 3 characters', () => {
+  const forms = secretForms(TOKEN);
+  assert.equal(forms[0], TOKEN);
+  assert.equal(new Set(forms).size, forms.length);
+  assert.ok(forms.every((f) => f.length >= 3));
+  assert.ok(forms.includes(Buffer.from(TOKEN).toString('base64')));
 });
