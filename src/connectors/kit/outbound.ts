@@ -8,7 +8,8 @@
  *
  * Checked when a connection is made, on the address itself: an IP in the URL, the addresses DNS gives
  * for a name (so a name that resolves to a denied address is refused, whatever it is called), and the
- * target of every redirect (each opens its own connection).
+ * target of every redirect (each opens its own connection). An IPv6 address that stands for an IPv4 one
+ * (`::`, `::1`, mapped, NAT64, 6to4…: embeddedIPv4) is checked as that IPv4 address as well.
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
@@ -53,10 +54,53 @@ export function deniedNetworks(): readonly string[] {
   return denied.entries;
 }
 
-/** True when connecting to `address` (an IP) is not allowed. IPv4-mapped IPv6 addresses match IPv4 entries. */
+/**
+ * True when connecting to `address` (an IP) is not allowed. An IPv6 address that stands for an IPv4 one is
+ * also checked as that IPv4 address (see embeddedIPv4), so `127.0.0.0/8` refuses `[::1]` and `[::ffff:7f00:1]`
+ * too, and `0.0.0.0/8` refuses `[::]`.
+ */
 export function isDenied(address: string): boolean {
   const family = isIP(address);
-  return family !== 0 && denied.list.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  if (family === 0) return false;
+  if (denied.list.check(address, family === 6 ? 'ipv6' : 'ipv4')) return true;
+  return family === 6 && embeddedIPv4(address).some((v4) => denied.list.check(v4, 'ipv4'));
+}
+
+/** The eight 16-bit groups of an IPv6 address (a zone id dropped, a dotted IPv4 tail read); undefined if unreadable. */
+function groupsOf(address: string): number[] | undefined {
+  const text = address.split('%')[0]!.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  const hex = dotted ? `${text.slice(0, dotted.index)}${((+dotted[1]! << 8) | +dotted[2]!).toString(16)}:${((+dotted[3]! << 8) | +dotted[4]!).toString(16)}` : text;
+  const [head = '', tail] = hex.split('::');
+  const part = (p: string): number[] => (p === '' ? [] : p.split(':').map((g) => parseInt(g, 16)));
+  const [before, after] = [part(head), part(tail ?? '')];
+  const groups = tail === undefined ? before : [...before, ...Array<number>(8 - before.length - after.length).fill(0), ...after];
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
+}
+
+const dottedQuad = (hi: number, lo: number): string => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+
+/**
+ * The IPv4 addresses an IPv6 address stands for or leads to, checked against the IPv4 entries:
+ * - `::` (unspecified; a connection to it reaches this host, like 0.0.0.0) → 0.0.0.0; `::1` (loopback) → 127.0.0.1;
+ * - IPv4-mapped `::ffff:0:0/96`, IPv4-translated `::ffff:0:0:0/96` and the deprecated IPv4-compatible `::/96`;
+ * - NAT64 `64:ff9b::/96` and the local-use `64:ff9b:1::/48` (RFC 6052, 8215), where a NAT64 gateway forwards to the IPv4;
+ * - 6to4 `2002::/16` (the IPv4 in groups 2–3) and Teredo `2001::/32` (the server in groups 2–3, the client
+ *   inverted in groups 6–7), which tunnel to it.
+ */
+export function embeddedIPv4(address: string): string[] {
+  const g = groupsOf(address);
+  if (!g) return [];
+  const [g0, g1, g2, g3, g4, g5, g6, g7] = g as [number, number, number, number, number, number, number, number];
+  const zeroTo = (n: number): boolean => g.slice(0, n).every((x) => x === 0);
+  if (zeroTo(7) && g7 === 0) return ['0.0.0.0'];
+  if (zeroTo(7) && g7 === 1) return ['127.0.0.1'];
+  if (zeroTo(5) && (g5 === 0xffff || g5 === 0)) return [dottedQuad(g6, g7)];
+  if (zeroTo(4) && g4 === 0xffff && g5 === 0) return [dottedQuad(g6, g7)];
+  if (g0 === 0x64 && g1 === 0xff9b && (g2 === 1 || (g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0))) return [dottedQuad(g6, g7)];
+  if (g0 === 0x2002) return [dottedQuad(g1, g2)];
+  if (g0 === 0x2001 && g1 === 0) return [dottedQuad(g2, g3), dottedQuad(g6 ^ 0xffff, g7 ^ 0xffff)];
+  return [];
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
