@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Authenticator } from '../engine/access.js';
 import type { Services } from '../engine/services.js';
 import { installAuth } from './auth.js';
-import { clientError, installErrorHandling, toErrorBody } from './http-errors.js';
+import { clientError, installErrorHandling, toErrorBody, writeClientError } from './http-errors.js';
 import { AppError } from '../domain/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { entityRoutes } from './routes/entities.js';
@@ -42,6 +42,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const appError = clientError(error) ?? new AppError('BAD_REQUEST', error.message);
       void (reply as FastifyReply).status(appError.status).send(toErrorBody(appError));
     },
+    // A request line over 16 KB (431) or malformed HTTP, refused by Node before Fastify sees a request.
+    clientErrorHandler: writeClientError,
   });
   // Schemas are documentation; zod and the domain parsers validate, with the catalogue's codes.
   app.setValidatorCompiler(() => () => true);

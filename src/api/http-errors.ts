@@ -1,4 +1,5 @@
 /** Turns anything thrown in a request into the API's error body; never a 500 for a client's mistake. */
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError, ERRORS, type ErrorCode } from '../domain/errors.js';
 
@@ -59,4 +60,20 @@ export function installErrorHandling(app: FastifyInstance): void {
     const err = new AppError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`);
     void reply.status(404).send(toErrorBody(err));
   });
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses before there is a request (a request line
+ * and headers over 16 KB, malformed HTTP) gets the API's error body too, written on the socket, which is then
+ * closed (Node's own behaviour). Fastify's default writes a body of its own shape.
+ */
+export function writeClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const appError = err.code === 'HPE_HEADER_OVERFLOW' ? new AppError('HEADERS_TOO_LARGE') : new AppError('BAD_REQUEST', 'The request is not valid HTTP.');
+    const body = JSON.stringify(toErrorBody(appError));
+    const reason = appError.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+    socket.write(`HTTP/1.1 ${appError.status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }

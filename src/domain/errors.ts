@@ -19,6 +19,7 @@ export const ERRORS = {
   PROCESS_INVALID: { status: 400, message: 'The process definition is invalid.' },
   CONNECTION_INVALID: { status: 400, message: 'The connection is invalid (unknown provider, or config or secrets that do not fit it).' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request line and headers are too large (at most 16 KB together): a path or query this long is not one this API serves.' },
   // 401 / 403
   UNAUTHENTICATED: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key>).' },
   FORBIDDEN: { status: 403, message: 'This API key’s role does not allow this action.' },

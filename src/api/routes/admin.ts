@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../domain/errors.js';
+import { text } from '../../domain/schema-kit.js';
 import { createApiKey, createOrganization, listKeys, removeApiKey, ROLES, type Authenticator } from '../../engine/access.js';
 import type { Services } from '../../engine/services.js';
 import type { ApiKey } from '../../store/api-keys.js';
@@ -10,11 +11,14 @@ import { bodyOf, parseWith } from '../input.js';
 import { page } from '../pagination.js';
 import { docs } from '../openapi-schemas.js';
 
+// Trimmed, then refused with `invalid_string` when it holds U+0000 or a lone surrogate, as attribute and type
+// names are: stored, a lone surrogate came back as three U+FFFD from SQLite and as one from Postgres.
+const name = z.string().trim().pipe(text(200, 1));
 const ApiKeyBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name,
   role: z.enum(ROLES as ['admin', 'editor', 'operator', 'viewer']),
 });
-const OrganizationBody = z.strictObject({ name: z.string().trim().min(1).max(200) });
+const OrganizationBody = z.strictObject({ name });
 
 function keyView(k: ApiKey) {
   return { id: k.id, name: k.name, role: k.role, keyPrefix: k.keyPrefix, createdAt: k.createdAt };

@@ -167,6 +167,24 @@ test('the step signal does not keep a listener per call', async () => {
   assert.equal(EventEmitter.getEventListeners(c.signal, 'abort').length, 0);
 });
 
+test('a redirect to a scheme other than http(s) is a non-retryable HTTP_REDIRECT_REFUSED; http redirects are still followed, relative ones too', async () => {
+  for (const location of ['file:///etc/passwd', 'gopher://127.0.0.1:70/_x', 'data:text/plain,hi', 'FTP://127.0.0.1/x']) {
+    routes.set('/hop-away', (_req, _body, res) => res.writeHead(302, { location }).end());
+    const f = await failureOf(httpCall({ method: 'GET', url: `${base}/hop-away` }));
+    assert.deepEqual([f.code, f.retryable], ['HTTP_REDIRECT_REFUSED', false], location);
+    assert.deepEqual(f.details, { scheme: location.split(':')[0]!.toLowerCase() });
+    assert.match(f.message, /redirected to a [a-z]+: URL; only http and https/);
+  }
+  routes.set('/hop-home', (_req, _body, res) => res.writeHead(301, { location: `${base}/landing` }).end());
+  routes.set('/hop-relative', (_req, _body, res) => res.writeHead(307, { location: '/landing' }).end());
+  routes.set('/landing', (_req, _body, res) => res.writeHead(200).end('landed'));
+  assert.equal((await httpCall({ method: 'GET', url: `${base}/hop-home` })).body, 'landed');
+  assert.equal((await httpCall({ method: 'GET', url: `${base}/hop-relative` })).body, 'landed');
+  // Not following: the 3xx is the answer, whatever its Location.
+  routes.set('/hop-away', (_req, _body, res) => res.writeHead(302, { location: 'file:///etc/passwd' }).end());
+  assert.equal((await httpCall({ method: 'GET', url: `${base}/hop-away`, followRedirects: false })).status, 302);
+});
+
 test('safeUrl drops credentials and query', () => {
   assert.equal(safeUrl('https://u:p@example.com:8443/a/b?token=x#f'), 'https://example.com:8443/a/b');
   assert.equal(safeUrl('nope'), '(invalid URL)');

@@ -11,8 +11,54 @@ import { failure, TaskFailure } from '../../domain/failure.js';
 import { AddressDenied, guardedConnect } from './outbound.js';
 import { redact } from './redact.js';
 
-/** One connection pool for all tasks: keep-alive per origin, redirects followed (at most 5), denied addresses refused (outbound.ts). */
-const dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256, connect: guardedConnect }).compose(interceptors.redirect({ maxRedirections: 5 }));
+/** A redirect to a URL that is not http(s): `file:`, `gopher:`, `data:`… (httpCall turns it into the non-retryable HTTP_REDIRECT_REFUSED). */
+export class RedirectRefused extends Error {
+  constructor(readonly scheme: string) {
+    super(`the server redirected to a ${scheme} URL; only http and https redirects are followed`);
+    this.name = 'RedirectRefused';
+  }
+}
+
+const REDIRECT_STATUSES = new Set([300, 301, 302, 303, 307, 308]);
+
+/**
+ * Sits under the redirect interceptor and sees each hop's response before it does: a Location whose scheme
+ * is not http(s) ends the request with RedirectRefused. Without it undici fails on such a Location with an
+ * invalid-argument error, which read as a retryable network failure although every retry gets the same.
+ */
+const redirectSchemes: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+  // Not following (the redirect interceptor hands such a request down with maxRedirections 0): a 3xx is the answer.
+  if (!handler.onResponseStart || (opts as { maxRedirections?: number }).maxRedirections === 0) return dispatch(opts, handler);
+  const guarded: Dispatcher.DispatchHandler = {
+    onRequestStart: (controller, context) => handler.onRequestStart?.(controller, context),
+    onRequestUpgrade: (controller, status, headers, socket) => handler.onRequestUpgrade?.(controller, status, headers, socket),
+    onResponseStart(controller, status, headers, statusMessage) {
+      const location = REDIRECT_STATUSES.has(status) ? headers.location : undefined;
+      const scheme = typeof location === 'string' ? schemeOf(location, opts) : undefined;
+      if (scheme !== undefined && scheme !== 'http:' && scheme !== 'https:') return controller.abort(new RedirectRefused(scheme));
+      return handler.onResponseStart?.(controller, status, headers, statusMessage);
+    },
+    onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+    onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+    onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
+  };
+  return dispatch(opts, guarded);
+};
+
+/** The scheme of a Location, resolved against the request's URL ("file:"); undefined when it does not parse. */
+function schemeOf(location: string, opts: Dispatcher.DispatchOptions): string | undefined {
+  try {
+    return new URL(location, new URL(opts.path, opts.origin)).protocol;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One connection pool for all tasks: keep-alive per origin, redirects followed (at most 5, http and https
+ * only), denied addresses refused (outbound.ts). compose() applies the first interceptor innermost.
+ */
+const dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256, connect: guardedConnect }).compose(redirectSchemes, interceptors.redirect({ maxRedirections: 5 }));
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
@@ -59,7 +105,10 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
-/** Makes one HTTP request. Throws TaskFailure NETWORK_ERROR, TIMEOUT or ABORTED (all retryable) or HTTP_ADDRESS_DENIED; never for a status. */
+/**
+ * Makes one HTTP request. Throws TaskFailure NETWORK_ERROR, TIMEOUT or ABORTED (all retryable), HTTP_ADDRESS_DENIED
+ * or HTTP_REDIRECT_REFUSED (not retryable); never for a status.
+ */
 export async function httpCall(opts: HttpCallOptions): Promise<HttpResponse> {
   const started = performance.now();
   const outer = opts.signal;
@@ -195,6 +244,9 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 /** undici's errors carry a code (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET…), sometimes on a `cause`. */
 function networkFailure(err: unknown, opts: HttpCallOptions): TaskFailure {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof RedirectRefused) {
+      return failure('HTTP_REDIRECT_REFUSED', `${describe(opts)} was refused: ${e.message}`, false, { details: { scheme: e.scheme.slice(0, -1) } });
+    }
     if (e instanceof AddressDenied) {
       return failure('HTTP_ADDRESS_DENIED', `${describe(opts)} was refused: ${e.message} (see STATUSFLOW_HTTP_DENY)`, false, { details: { host: e.host, address: e.address } });
     }
