@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { redact, REDACTED, secretForms, secretStrings } from './redact.js';
+import { failureForResponse } from './failures.js';
 
 test('secretStrings: values and the token after an auth scheme, longest first; short values are left alone', () => {
   assert.deepEqual(secretStrings(['Bearer abcdef123', 'k-9', { nested: 'xyz-12345' }]), ['Bearer abcdef123', 'abcdef123', 'xyz-12345']);
@@ -99,4 +100,19 @@ test('secretForms: the secret first, each form once, none shorter than 3 charact
   assert.equal(new Set(forms).size, forms.length);
   assert.ok(forms.every((f) => f.length >= 3));
   assert.ok(forms.includes(Buffer.from(TOKEN).toString('base64')));
+});
+
+test('a failure clipped before it is redacted (as the HubSpot and Dropbox errors are) keeps no 6 characters of a secret', () => {
+  const secrets = secretStrings([TOKEN]);
+  const cases = {
+    'text cut inside the token': `${'x'.repeat(4000 - 31)}${TOKEN} more`,
+    'JSON cut inside the token': { data: 'y'.repeat(4000 - 40), echo: { auth: `Bearer ${TOKEN}` } },
+    'message cut inside the token': { message: `${'m'.repeat(490)}${TOKEN}` },
+    'base64 of Basic credentials cut': `${'z'.repeat(3970)}Basic ${Buffer.from(`user:${TOKEN}`).toString('base64')}`,
+  };
+  for (const [name, body] of Object.entries(cases)) {
+    const stored = JSON.stringify(redact(failureForResponse(400, {}, body, 'POST https://api.example.com/x').failure, secrets));
+    for (let i = 0; i + 6 <= TOKEN.length; i++) assert.equal(stored.includes(TOKEN.slice(i, i + 6)), false, `${name}: ${TOKEN.slice(i, i + 6)} kept`);
+    assert.ok(leaked(stored, TOKEN) <= 5, `${name}: ${leaked(stored, TOKEN)}`);
+  }
 });
