@@ -41,6 +41,17 @@ export default tseslint.config(
     },
   },
   {
+    // STYLE.md: nothing in domain/ or expr/ imports a driver or Fastify (types included: they tie the shapes to them).
+    files: ['src/domain/**/*.ts', 'src/expr/**/*.ts'],
+    ignores: ['src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['fastify', '@fastify/*', 'pg', 'better-sqlite3', 'kysely', 'undici'], message: 'domain/ and expr/ are pure: no driver, no Fastify.' }] },
+      ],
+    },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/config.ts', 'src/**/*.test.ts'],
     rules: {

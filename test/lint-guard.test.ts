@@ -26,6 +26,9 @@ const PLANTED: Record<string, string> = {
   'src/domain/breach.ts': "import type { App } from '../api/app.js';\nexport const name = (app: App): string => app.name;\n",
   'src/engine/run.ts': 'export const run = (): void => undefined;\n',
   'src/connectors/breach.ts': "import { run } from '../engine/run.js';\nexport const go = (): void => run();\n",
+  'src/expr/index.ts': 'export const evaluate = (): number => 1;\n',
+  'src/domain/uses-driver.ts': "import type { Kysely } from 'kysely';\nimport type { FastifyInstance } from 'fastify';\nexport type Db = Kysely<object> | FastifyInstance;\n",
+  'src/connectors/uses-expr.ts': "import { evaluate } from '../expr/index.js';\nexport const v = evaluate();\n",
   // Allowed: the API importing the domain, inward.
   'src/domain/ok.ts': 'export const ok = 1;\n',
   'src/api/fine.ts': "import { ok } from '../domain/ok.js';\nexport const fine = ok + 1;\n",
@@ -73,8 +76,11 @@ test('a cycle through a type-only import is reported (import-x/no-cycle skips th
   assert.match(message, /src\/domain\/type-a\.ts → src\/domain\/type-b\.ts → src\/domain\/type-c\.ts → src\/domain\/type-a\.ts/);
 });
 
-test('an import against the layers is reported, type-only too; an inward one is not', () => {
+test('an import against the layers (or of a driver into the domain) is reported, type-only too; an inward one is not', () => {
   assert.deepEqual(rulesFor('src/domain/breach.ts'), ['import-x/no-restricted-paths']);
   assert.deepEqual(rulesFor('src/connectors/breach.ts'), ['import-x/no-restricted-paths']);
-  for (const path of ['src/api/fine.ts', 'src/domain/ok.ts', 'src/api/app.ts', 'src/engine/run.ts']) assert.deepEqual(rulesFor(path), [], path);
+  assert.deepEqual(rulesFor('src/connectors/uses-expr.ts'), ['import-x/no-restricted-paths'], 'connectors import the domain only');
+  const driver = results.find((r) => r.filePath.endsWith('uses-driver.ts'))!.messages;
+  assert.deepEqual(driver.map((m) => `${m.line}:${m.ruleId}`), ['1:no-restricted-imports', '2:no-restricted-imports'], 'the domain imports no driver and no Fastify');
+  for (const path of ['src/api/fine.ts', 'src/domain/ok.ts', 'src/api/app.ts', 'src/engine/run.ts', 'src/expr/index.ts']) assert.deepEqual(rulesFor(path), [], path);
 });
