@@ -72,11 +72,12 @@ export function secretForms(secret: string): string[] {
     JSON.stringify(json).slice(1, -1), // twice: a JSON text kept as a string (a clipped body, an echoed request body)
     asciiJson(secret, (h) => h),
     asciiJson(secret, (h) => h.toUpperCase()),
-    // URL: a component, a form field (space as "+", URLSearchParams' set), lower-case hex, a whole URL.
+    // URL: a component, a form field (space as "+", URLSearchParams' set), lower-case hex, RFC 3986 strict, a whole URL.
     url,
     url.replace(/%20/g, '+'),
     new URLSearchParams({ s: secret }).toString().slice(2),
     url.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+    url.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`), // RFC 3986 strict
     encodeURI(secret),
     // base64 and base64url: the secret alone (padding included), and within any longer text.
     base64,
