@@ -31,7 +31,12 @@ export interface Run {
   status: RunStatus;
   trigger: RunTrigger;
   causeRunId: string | null;
+  /** The (process, entity) of each run before this one in its cause chain, oldest first. */
   chain: ChainLink[];
+  /** Runs before this one in its cause chain (0: no process caused it). */
+  depth: number;
+  /** The first run of its cause chain (itself when no process caused it). */
+  rootRunId: string;
   attempt: number;
   stepIndex: number;
   availableAt: number;
@@ -73,6 +78,8 @@ export function toRun(r: Selectable<RunsTable>): Run {
     trigger: JSON.parse(r.trigger),
     causeRunId: r.cause_run_id,
     chain: JSON.parse(r.chain),
+    depth: Number(r.depth),
+    rootRunId: r.root_run_id ?? r.id,
     attempt: r.attempt,
     stepIndex: r.step_index,
     availableAt: Number(r.available_at),
@@ -114,6 +121,10 @@ export interface NewRun {
   dedupeKey: string | null;
   causeRunId: string | null;
   chain: ChainLink[];
+  /** Default 0 (a run no process caused). */
+  depth?: number;
+  /** Default: the run itself. */
+  rootRunId?: string;
   batchId: string | null;
   availableAt: number;
   queuedAt: string;
@@ -133,6 +144,8 @@ function runRow(r: NewRun) {
     dedupe_key: r.dedupeKey,
     cause_run_id: r.causeRunId,
     chain: JSON.stringify(r.chain),
+    depth: r.depth ?? 0,
+    root_run_id: r.rootRunId ?? r.id,
     attempt: 0,
     step_index: 0,
     available_at: r.availableAt,
@@ -343,6 +356,30 @@ export async function listRuns(db: Executor, f: RunFilter): Promise<Run[]> {
   if (f.beforeId) q = q.where('id', '<', f.beforeId);
   const rows = await q.orderBy('id', 'desc').limit(f.limit).execute();
   return rows.map(toRun);
+}
+
+/** How many runs the cause chain rooted at `rootRunId` has queued so far (the fan-out bound). */
+export async function countRunsOfRoot(db: Executor, orgId: string, rootRunId: string): Promise<number> {
+  const row = await db
+    .selectFrom('runs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('root_run_id', '=', rootRunId)
+    .where('org_id', '=', orgId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** SQLite fast path of countRunsOfRoot. */
+export function countRunsOfRootSync(sq: SqlSync, orgId: string, rootRunId: string): number {
+  return Number(sq.get<{ n: number }>('select count(*) as "n" from "runs" where "root_run_id" = ? and "org_id" = ?', [rootRunId, orgId])!.n);
+}
+
+/**
+ * Postgres: serialises, until the transaction ends, the saves that queue runs into one cause chain, so
+ * two concurrent saves cannot both pass the fan-out bound with the last free place.
+ */
+export async function lockRunTree(trx: Transaction<Tables>, rootRunId: string): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(72417002, hashtext(${rootRunId}))`.execute(trx);
 }
 
 /** Runs a save queued, found by the event id inside their dedupe keys. */
