@@ -43,6 +43,8 @@ export interface Config {
   chainDepthLimit: number;
   /** Loop protection: runs descended from one root run (STATUSFLOW_CHAIN_RUN_LIMIT, default 1000). */
   chainRunLimit: number;
+  /** Most bytes of stored data one list page carries before it ends with a cursor (STATUSFLOW_PAGE_BYTES, default 4 MiB). */
+  pageBytes: number;
   /** Grace period for in-flight runs on shutdown, ms (STATUSFLOW_SHUTDOWN_GRACE_MS, default 10000). */
   shutdownGraceMs: number;
   /**
@@ -122,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
     // At most 100: the stored chain (for the re-entry check) is as long as the depth (005_run_chain.ts).
     chainDepthLimit: int(env, 'STATUSFLOW_CHAIN_DEPTH_LIMIT', 10, 1, 100),
     chainRunLimit: int(env, 'STATUSFLOW_CHAIN_RUN_LIMIT', 1000, 1, 1_000_000),
+    pageBytes: int(env, 'STATUSFLOW_PAGE_BYTES', 4 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     shutdownGraceMs: int(env, 'STATUSFLOW_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     secretKey: secretKeyText === undefined ? undefined : secretKey('STATUSFLOW_SECRET_KEY', secretKeyText),
     previousSecretKeys,

@@ -9,6 +9,7 @@ import { ConnectionCache } from './connection-cache.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SecretBox } from './secrets.js';
 import { EventRelay } from './event-relay.js';
+import { DEFAULT_PAGE_BYTES } from '../domain/page-budget.js';
 
 /** The loop protection limits (Services), each from its setting in config.ts. */
 export interface LoopLimits {
@@ -29,6 +30,8 @@ export interface Services extends LoopLimits {
   /** Process versions by (org, key, version): immutable, so cached. */
   processVersions: ProcessVersionCache;
   bus: Bus;
+  /** Most bytes of stored data one list page carries (STATUSFLOW_PAGE_BYTES; domain/page-budget.ts). */
+  pageBytes: number;
   /** Encrypts and decrypts connection secrets. */
   secretBox: SecretBox;
   /** The connections' rate limits, shared with every other process through the database. */
@@ -43,7 +46,7 @@ export interface Services extends LoopLimits {
  * `secretBox` defaults to a random key that dies with the process: right for tests, wrong for stored data
  * (the CLI always passes the configured key; see cli/runtime.ts).
  */
-export function createServices(database: Database, evaluator: Evaluator, options: Partial<LoopLimits> & { secretBox?: SecretBox } = {}): Services {
+export function createServices(database: Database, evaluator: Evaluator, options: Partial<LoopLimits> & { pageBytes?: number; secretBox?: SecretBox } = {}): Services {
   const bus = new Bus();
   // Workers in other processes hear of new runs through NOTIFY, sent after the queuing commit.
   const { notify } = database;
@@ -58,6 +61,7 @@ export function createServices(database: Database, evaluator: Evaluator, options
     loopLimit: options.loopLimit ?? 3,
     chainDepthLimit: options.chainDepthLimit ?? 10,
     chainRunLimit: options.chainRunLimit ?? 1000,
+    pageBytes: options.pageBytes ?? DEFAULT_PAGE_BYTES,
     secretBox: options.secretBox ?? SecretBox.ephemeral(),
     rateLimiter: new RateLimiter(database),
     connections: new ConnectionCache(),
