@@ -5,7 +5,8 @@
 import { AppError } from '../domain/errors.js';
 import { getEntity } from '../store/entities.js';
 import { dbBool, getProcess } from '../store/processes.js';
-import { FINISHED, getRun, listRuns, listSteps, type Run, type RunStatus, type RunTrigger, type Step } from '../store/runs.js';
+import { readBudgetedPage } from '../domain/page-budget.js';
+import { FINISHED, getRun, getRunsInOrder, listRunSizes, listSteps, type Run, type RunStatus, type RunTrigger, type Step } from '../store/runs.js';
 import { previewRun, type DryRun } from './executor/preview.js';
 import { readEntity } from './entities.js';
 import { queueRun } from './run-queue.js';
@@ -21,11 +22,11 @@ export interface RunFilter {
   before?: string;
 }
 
-/** A page of runs, newest first; `nextId` is set when more follow. */
+/** A page of runs, newest first, bounded by `limit` and the page budget; `nextId` is set when more follow. */
 export async function findRuns(services: Services, ctx: CallContext, f: RunFilter): Promise<{ items: Run[]; nextId: string | null }> {
-  const rows = await listRuns(services.database.db, { orgId: ctx.orgId, process: f.process, entityId: f.entityId, status: f.statuses, batchId: f.batchId, beforeId: f.before, limit: f.limit + 1 });
-  const items = rows.slice(0, f.limit);
-  return { items, nextId: rows.length > f.limit ? items[items.length - 1]!.id : null };
+  const { db } = services.database;
+  const sizes = await listRunSizes(db, { orgId: ctx.orgId, process: f.process, entityId: f.entityId, status: f.statuses, batchId: f.batchId, beforeId: f.before, limit: f.limit + 1 });
+  return readBudgetedPage(sizes, f.limit, services.pageBytes, (ids) => getRunsInOrder(db, ctx.orgId, ids));
 }
 
 /** Runs of one entity, newest first; ENTITY_NOT_FOUND when it does not exist and never had runs. */

@@ -4,6 +4,7 @@ import type { Failure } from '../domain/failure.js';
 import { iso } from './db.js';
 import type { RunStepsTable, RunsTable, Tables } from './schema.js';
 import type { SqlSync } from './sqlite-writer.js';
+import type { SizedRow } from '../domain/page-budget.js';
 
 type Executor = Kysely<Tables> | Transaction<Tables>;
 
@@ -346,16 +347,31 @@ export interface RunFilter {
   limit: number;
 }
 
-/** Newest first. */
-export async function listRuns(db: Executor, f: RunFilter): Promise<Run[]> {
-  let q = db.selectFrom('runs').selectAll().where('org_id', '=', f.orgId);
+function filteredRuns(db: Executor, f: RunFilter) {
+  let q = db.selectFrom('runs').where('org_id', '=', f.orgId);
   if (f.process) q = q.where('process', '=', f.process);
   if (f.entityId) q = q.where('entity_id', '=', f.entityId);
   if (f.status && f.status.length > 0) q = q.where('status', 'in', f.status);
   if (f.batchId) q = q.where('batch_id', '=', f.batchId);
   if (f.beforeId) q = q.where('id', '<', f.beforeId);
-  const rows = await q.orderBy('id', 'desc').limit(f.limit).execute();
-  return rows.map(toRun);
+  return q;
+}
+
+/** The ids and stored sizes (bytes of the JSON columns) of the runs matching `f`, newest first, without reading them. */
+export async function listRunSizes(db: Executor, f: RunFilter): Promise<SizedRow[]> {
+  const bytes = sql<number>`octet_length(trigger) + octet_length(chain) + coalesce(octet_length(error), 0)`;
+  return filteredRuns(db, f).select(['id', bytes.as('bytes')]).orderBy('id', 'desc').limit(f.limit).execute();
+}
+
+/** Runs of one org by id, in the order of `ids`. */
+export async function getRunsInOrder(db: Executor, orgId: string, ids: readonly string[]): Promise<Run[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('runs').selectAll().where('org_id', '=', orgId).where('id', 'in', ids).execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.flatMap((id) => {
+    const row = byId.get(id);
+    return row ? [toRun(row)] : [];
+  });
 }
 
 /** How many runs the cause chain rooted at `rootRunId` has queued so far (the fan-out bound). */

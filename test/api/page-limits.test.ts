@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { newId } from '../../src/domain/ids.js';
+import { insertRuns, updateRun } from '../../src/store/runs.js';
 
 const PAGE_BYTES = 256 * 1024;
 
@@ -115,6 +117,40 @@ for (const dialect of DIALECTS) {
         pages.forEach((p, i) => assert.ok(p.items.length === 1 || sizes[i]! <= PAGE_BYTES, `${url} page ${i}: ${p.items.length} items, ${sizes[i]} bytes`));
         assert.deepEqual(pages.flatMap((p) => p.items.map((x) => x.id)), ids, url);
       }
+    });
+
+    test('large process definitions: processes and versions pages end at the budget, each exactly once', async () => {
+      // ~95 KB per definition: 25 tasks with a 3,800-character body expression each (the limit is 4,000).
+      const process = (variant: number) => ({
+        name: `Big ${variant}`,
+        entityType: 'row',
+        trigger: { manual: true },
+        tasks: Array.from({ length: 25 }, (_, i) => ({ key: `call_${i}`, kind: 'http.request', input: { method: 'POST', url: "'http://127.0.0.1:9/x'", body: `'${String(variant).padEnd(3800, 'z')}'` } })),
+      });
+      for (let v = 0; v < 7; v++) assert.ok([200, 201].includes((await t.call('PUT', '/api/v1/processes/big_history', process(v))).statusCode));
+      for (let k = 0; k < 4; k++) assert.equal((await t.call('PUT', `/api/v1/processes/big_${k}`, process(100 + k))).statusCode, 201);
+      const versions = await walk('/api/v1/processes/big_history/versions?limit=500');
+      assert.equal(versions.refused, undefined);
+      assert.ok(versions.pages.length >= 3, `${versions.pages.length} pages`);
+      versions.pages.forEach((p, i) => assert.ok(p.items.length === 1 || versions.sizes[i]! <= PAGE_BYTES, `versions page ${i}: ${versions.sizes[i]} bytes`));
+      assert.deepEqual(versions.pages.flatMap((p) => p.items.map((x) => (x as unknown as { version: number }).version)), [7, 6, 5, 4, 3, 2, 1]);
+      const list = await walk('/api/v1/processes?limit=500');
+      assert.ok(list.pages.length >= 2, `${list.pages.length} pages`);
+      list.pages.forEach((p, i) => assert.ok(p.items.length === 1 || list.sizes[i]! <= PAGE_BYTES, `processes page ${i}: ${list.sizes[i]} bytes`));
+      assert.deepEqual(list.pages.flatMap((p) => p.items.map((x) => (x as unknown as { key: string }).key)), ['big_0', 'big_1', 'big_2', 'big_3', 'big_history']);
+    });
+
+    test('runs with large errors: run lists end pages at the budget, each run exactly once', async () => {
+      const { db } = t.services.database;
+      const now = Date.now();
+      const ids = Array.from({ length: 12 }, () => newId());
+      await insertRuns(db, ids.map((id) => ({ id, orgId: t.defaultOrgId, process: 'noisy', processVersion: 1, entityType: 'row', entityId: newId(), trigger: { type: 'manual' as const }, dedupeKey: null, causeRunId: null, chain: [], batchId: null, availableAt: now, queuedAt: new Date(now).toISOString() })));
+      for (const id of ids) await updateRun(db, id, null, { status: 'failed', error: { code: 'HTTP_ERROR', message: 'e'.repeat(60_000), retryable: false } });
+      const { pages, sizes, refused } = await walk('/api/v1/runs?process=noisy&limit=500');
+      assert.equal(refused, undefined);
+      assert.ok(pages.length >= 3, `${pages.length} pages`);
+      pages.forEach((p, i) => assert.ok(p.items.length === 1 || sizes[i]! <= PAGE_BYTES, `runs page ${i}: ${sizes[i]} bytes`));
+      assert.deepEqual(pages.flatMap((p) => p.items.map((x) => x.id)), [...ids].reverse());
     });
   });
 }
