@@ -152,5 +152,21 @@ for (const dialect of DIALECTS) {
       pages.forEach((p, i) => assert.ok(p.items.length === 1 || sizes[i]! <= PAGE_BYTES, `runs page ${i}: ${sizes[i]} bytes`));
       assert.deepEqual(pages.flatMap((p) => p.items.map((x) => x.id)), [...ids].reverse());
     });
+
+    test('large entity type definitions: the entity types list ends pages at the budget, each type exactly once', async () => {
+      // ~95 KB per definition: 25 requirements with a 3,800-character condition each.
+      const type = (k: number) => ({
+        ...ROW_TYPE,
+        name: `Wide ${k}`,
+        requirements: Array.from({ length: 25 }, (_, i) => ({ key: `r_${i}`, condition: `'${String(k).padEnd(3800, 'w')}' != ''`, message: 'never fails' })),
+      });
+      for (let k = 0; k < 5; k++) assert.equal((await t.call('PUT', `/api/v1/entity-types/wide_${k}`, type(k))).statusCode, 201);
+      const { pages, sizes, refused } = await walk('/api/v1/entity-types?limit=500');
+      assert.equal(refused, undefined);
+      assert.ok(pages.length >= 2, `${pages.length} pages`);
+      pages.forEach((p, i) => assert.ok(p.items.length === 1 || sizes[i]! <= PAGE_BYTES, `entity types page ${i}: ${sizes[i]} bytes`));
+      const keys = pages.flatMap((p) => p.items.map((x) => (x as unknown as { key: string }).key));
+      assert.deepEqual(keys, ['big', 'row', 'wide_0', 'wide_1', 'wide_2', 'wide_3', 'wide_4']);
+    });
   });
 }
