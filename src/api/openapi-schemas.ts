@@ -21,7 +21,10 @@ const listQuery = {
 } as const;
 const list = (item: object) => ({
   type: 'object',
-  properties: { items: { type: 'array', items: item }, nextCursor: { type: ['string', 'null'] } },
+  properties: {
+    items: { type: 'array', items: item },
+    nextCursor: { type: ['string', 'null'], description: 'set when more items follow; a page ends early (fewer than limit) at the byte budget' },
+  },
 });
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, { description: 'Error', ...errorBody }]));
 
@@ -267,8 +270,8 @@ export const docs = {
     summary: 'List entities, newest first',
     security: secured,
     params: typeParams,
-    querystring: { type: 'object', properties: { ...listQuery.properties, status: { type: 'string', description: 'one status or several, comma-separated' }, where: { type: 'string', description: 'JSONata condition; an entity matches when it gives true' } } },
-    response: { 200: list(entity), ...errors(400, 401, 404) },
+    querystring: { type: 'object', properties: { ...listQuery.properties, status: { type: 'string', description: 'one status or several, comma-separated' }, where: { type: 'string', description: 'JSONata condition; an entity matches when it gives true (422 WHERE_TOO_EXPENSIVE when it cannot be evaluated within its limits)' } } },
+    response: { 200: list(entity), ...errors(400, 401, 404, 422) },
   },
   getEntity: { tags: ['entities'], summary: 'Get an entity with its current requirement results', security: secured, params: entityParams, response: { 200: { type: 'object', properties: { ...entity.properties, requirements: savedEntity.properties.requirements } }, ...errors(401, 404) } },
   updateEntity: { tags: ['entities'], summary: 'Update attributes and/or ask for a status (If-Match: "<version>" optional)', security: secured, params: entityParams, body: saveBody, response: { 200: savedEntity, ...errors(400, 401, 403, 404, 409, 413, 422) } },
