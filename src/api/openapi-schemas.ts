@@ -196,6 +196,7 @@ const runStep = {
     startedAt: { type: ['string', 'null'] },
     finishedAt: { type: ['string', 'null'] },
     note: { type: 'string', description: 'dry run only: outputs of earlier tasks it read were null' },
+    omitted: { type: 'boolean', description: 'present (true) when input and output were left out to keep the run detail within the page budget; GET /runs/{id}/steps has them' },
   },
 };
 const runDetail = { type: 'object', properties: { ...runSummary.properties, dryRun: { type: 'boolean', description: 'present (true) only on a dry run, which is never stored (id null)' }, steps: { type: 'array', items: runStep } } };
@@ -285,6 +286,7 @@ export const docs = {
     response: { 200: list(runSummary), ...errors(400, 401) },
   },
   getRun: { tags: ['runs'], summary: 'Get a run with its steps', security: secured, params: idParams, response: { 200: runDetail, ...errors(401, 404) } },
+  runSteps: { tags: ['runs'], summary: 'Steps of a run with their input and output, by task order (pages bounded by bytes)', security: secured, params: idParams, querystring: listQuery, response: { 200: list(runStep), ...errors(400, 401, 404) } },
   retryRun: {
     tags: ['runs'],
     summary: 'Retry a failed or cancelled run: from the failed step (default) or from the start',

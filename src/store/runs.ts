@@ -62,6 +62,8 @@ export interface Step {
   error: Failure | null;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Set when input and output were left out of a run detail to keep it within the page budget. */
+  omitted?: true;
 }
 
 const json = (v: string | null): unknown => (v === null ? null : JSON.parse(v));
@@ -335,6 +337,29 @@ export async function getRunById(db: Executor, id: string): Promise<Run | undefi
 export async function listSteps(db: Executor, runId: string): Promise<Step[]> {
   const rows = await db.selectFrom('run_steps').selectAll().where('run_id', '=', runId).orderBy('idx').execute();
   return rows.map(toStep);
+}
+
+/** The indexes (as text) and stored sizes (bytes of input, output and error) of a run's steps after `afterIdx`, without reading them. */
+export async function listStepSizes(db: Executor, runId: string, page: { afterIdx?: number; limit: number }): Promise<SizedRow[]> {
+  let query = db
+    .selectFrom('run_steps')
+    .select([sql<string>`cast(idx as text)`.as('id'), sql<number>`coalesce(octet_length(input), 0) + coalesce(octet_length(output), 0) + coalesce(octet_length(error), 0)`.as('bytes')])
+    .where('run_id', '=', runId);
+  if (page.afterIdx !== undefined) query = query.where('idx', '>', page.afterIdx);
+  return query.orderBy('idx').limit(page.limit).execute();
+}
+
+/**
+ * The steps of a run at `idxs`, in order. `withData: false` leaves input and output unread (null;
+ * errors are clipped small when written): the run detail lists steps past the page budget that way,
+ * marked `omitted`.
+ */
+export async function listStepsAt(db: Executor, runId: string, idxs: readonly number[], withData: boolean): Promise<Step[]> {
+  if (idxs.length === 0) return [];
+  const base = db.selectFrom('run_steps').where('run_id', '=', runId).where('idx', 'in', idxs).orderBy('idx');
+  if (withData) return (await base.selectAll().execute()).map(toStep);
+  const rows = await base.select(['run_id', 'idx', 'task', 'status', 'attempts', 'error', 'started_at', 'finished_at']).execute();
+  return rows.map((r) => ({ ...toStep({ ...r, org_id: '', input: null, output: null }), omitted: true }));
 }
 
 export interface RunFilter {

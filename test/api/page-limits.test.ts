@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { DIALECTS } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { newId } from '../../src/domain/ids.js';
-import { insertRuns, updateRun } from '../../src/store/runs.js';
+import { insertRuns, updateRun, writeStep } from '../../src/store/runs.js';
 
 const PAGE_BYTES = 256 * 1024;
 
@@ -167,6 +167,31 @@ for (const dialect of DIALECTS) {
       pages.forEach((p, i) => assert.ok(p.items.length === 1 || sizes[i]! <= PAGE_BYTES, `entity types page ${i}: ${sizes[i]} bytes`));
       const keys = pages.flatMap((p) => p.items.map((x) => (x as unknown as { key: string }).key));
       assert.deepEqual(keys, ['big', 'row', 'wide_0', 'wide_1', 'wide_2', 'wide_3', 'wide_4']);
+    });
+
+    test('a run with large steps: the detail stays within the budget, the steps list pages through them in full', async () => {
+      const { db } = t.services.database;
+      const now = Date.now();
+      const id = newId();
+      await insertRuns(db, [{ id, orgId: t.defaultOrgId, process: 'wordy', processVersion: 1, entityType: 'row', entityId: newId(), trigger: { type: 'manual' }, dedupeKey: null, causeRunId: null, chain: [], batchId: null, availableAt: now, queuedAt: new Date(now).toISOString() }]);
+      for (let idx = 0; idx < 8; idx++) {
+        const at = new Date().toISOString();
+        await writeStep(db, { runId: id, orgId: t.defaultOrgId, idx, task: `call_${idx}`, status: 'succeeded', attempts: 1, input: { n: idx }, output: { body: `${idx}`.padEnd(60_000, 'o') }, startedAt: at, finishedAt: at });
+      }
+      const detail = await t.call('GET', `/api/v1/runs/${id}`);
+      assert.equal(detail.statusCode, 200, detail.body);
+      assert.ok(Buffer.byteLength(detail.body) <= PAGE_BYTES, `${Buffer.byteLength(detail.body)} bytes`);
+      const steps = detail.json().steps as Array<{ task: string; output: unknown; omitted?: boolean }>;
+      assert.deepEqual(steps.map((s) => s.task), Array.from({ length: 8 }, (_, i) => `call_${i}`), 'every step is listed');
+      const omitted = steps.filter((s) => s.omitted);
+      assert.ok(omitted.length > 0 && omitted.every((s) => s.output === null));
+      assert.ok(!steps[0]!.omitted, 'the first steps come in full');
+      const { pages, sizes, refused } = await walk(`/api/v1/runs/${id}/steps?limit=500`);
+      assert.equal(refused, undefined);
+      assert.ok(pages.length >= 2, `${pages.length} pages`);
+      pages.forEach((p, i) => assert.ok(p.items.length === 1 || sizes[i]! <= PAGE_BYTES, `steps page ${i}: ${sizes[i]} bytes`));
+      const all = pages.flatMap((p) => p.items as unknown as Array<{ task: string; output: { body: string } }>);
+      assert.deepEqual(all.map((s) => s.output.body.slice(0, 1)), ['0', '1', '2', '3', '4', '5', '6', '7']);
     });
   });
 }
