@@ -5,8 +5,8 @@
  * while their sizes fit the budget and then ends with a cursor, so a large page is never materialised.
  */
 
-/** Bytes counted per item on top of its measured columns (ids, timestamps, field names). */
-export const ITEM_OVERHEAD_BYTES = 300;
+/** Bytes counted per item on top of its measured columns (ids, timestamps, field names, small JSON like an event's actor). */
+export const ITEM_OVERHEAD_BYTES = 1024;
 
 /** Default page budget (STATUSFLOW_PAGE_BYTES): a few JSON.stringify milliseconds, well below memory limits. */
 export const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;
