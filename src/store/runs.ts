@@ -339,7 +339,12 @@ export async function listSteps(db: Executor, runId: string): Promise<Step[]> {
   return rows.map(toStep);
 }
 
-/** The indexes (as text) and stored sizes (bytes of input, output and error) of a run's steps after `afterIdx`, without reading them. */
+/**
+ * The indexes (as text) and stored sizes (bytes of input, output and error) of a run's steps after
+ * `afterIdx`, without reading them into memory. On SQLite, measuring `output` and `error` walks the
+ * overflow pages of the columns before them (entity-events' listEventSizes avoids that); a run has at
+ * most 50 steps, so this costs at most one pass over the run's own steps on disk.
+ */
 export async function listStepSizes(db: Executor, runId: string, page: { afterIdx?: number; limit: number }): Promise<SizedRow[]> {
   let query = db
     .selectFrom('run_steps')
