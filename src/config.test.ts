@@ -28,3 +28,14 @@ test('STATUSFLOW_HTTP_DENY: unset → metadata and link-local; a list replaces i
     (err: unknown) => err instanceof ConfigError && /STATUSFLOW_HTTP_DENY: "intranet" is not a network/.test(err.message),
   );
 });
+
+test('loop protection and page budget settings: defaults, values, and a ConfigError naming a bad one', () => {
+  const defaults = loadConfig({});
+  assert.deepEqual([defaults.loopLimit, defaults.chainDepthLimit, defaults.chainRunLimit, defaults.pageBytes], [3, 10, 1000, 4 * 1024 * 1024]);
+  const set = loadConfig({ STATUSFLOW_CHAIN_DEPTH_LIMIT: '25', STATUSFLOW_CHAIN_RUN_LIMIT: '5000', STATUSFLOW_PAGE_BYTES: '1048576' });
+  assert.deepEqual([set.chainDepthLimit, set.chainRunLimit, set.pageBytes], [25, 5000, 1048576]);
+  // The stored chain is as long as the depth: more than 100 is refused.
+  assert.throws(() => loadConfig({ STATUSFLOW_CHAIN_DEPTH_LIMIT: '101' }), /STATUSFLOW_CHAIN_DEPTH_LIMIT must be an integer from 1 to 100/);
+  assert.throws(() => loadConfig({ STATUSFLOW_CHAIN_RUN_LIMIT: '0' }), /STATUSFLOW_CHAIN_RUN_LIMIT/);
+  assert.throws(() => loadConfig({ STATUSFLOW_PAGE_BYTES: '4MB' }), /STATUSFLOW_PAGE_BYTES/);
+});

@@ -39,6 +39,12 @@ export interface Config {
   leaseMs: number;
   /** Loop protection: times a process may re-enter itself for one entity in a chain (STATUSFLOW_LOOP_LIMIT, default 3). */
   loopLimit: number;
+  /** Loop protection: runs one behind the other in one cause chain (STATUSFLOW_CHAIN_DEPTH_LIMIT, default 10). */
+  chainDepthLimit: number;
+  /** Loop protection: runs descended from one root run (STATUSFLOW_CHAIN_RUN_LIMIT, default 1000). */
+  chainRunLimit: number;
+  /** Most bytes of stored data one list page carries before it ends with a cursor (STATUSFLOW_PAGE_BYTES, default 4 MiB). */
+  pageBytes: number;
   /** Grace period for in-flight runs on shutdown, ms (STATUSFLOW_SHUTDOWN_GRACE_MS, default 10000). */
   shutdownGraceMs: number;
   /**
@@ -115,6 +121,10 @@ export function loadConfig(env: Env = process.env): Config {
     pollMs: int(env, 'STATUSFLOW_POLL_MS', 1000, 10, 60_000),
     leaseMs: int(env, 'STATUSFLOW_LEASE_MS', 30_000, 500, 3_600_000),
     loopLimit: int(env, 'STATUSFLOW_LOOP_LIMIT', 3, 1, 100),
+    // At most 100: the stored chain (for the re-entry check) is as long as the depth (005_run_chain.ts).
+    chainDepthLimit: int(env, 'STATUSFLOW_CHAIN_DEPTH_LIMIT', 10, 1, 100),
+    chainRunLimit: int(env, 'STATUSFLOW_CHAIN_RUN_LIMIT', 1000, 1, 1_000_000),
+    pageBytes: int(env, 'STATUSFLOW_PAGE_BYTES', 4 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     shutdownGraceMs: int(env, 'STATUSFLOW_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     secretKey: secretKeyText === undefined ? undefined : secretKey('STATUSFLOW_SECRET_KEY', secretKeyText),
     previousSecretKeys,

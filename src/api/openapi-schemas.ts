@@ -21,7 +21,10 @@ const listQuery = {
 } as const;
 const list = (item: object) => ({
   type: 'object',
-  properties: { items: { type: 'array', items: item }, nextCursor: { type: ['string', 'null'] } },
+  properties: {
+    items: { type: 'array', items: item },
+    nextCursor: { type: ['string', 'null'], description: 'set when more items follow; a page ends early (fewer than limit) at the byte budget' },
+  },
 });
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, { description: 'Error', ...errorBody }]));
 
@@ -193,6 +196,7 @@ const runStep = {
     startedAt: { type: ['string', 'null'] },
     finishedAt: { type: ['string', 'null'] },
     note: { type: 'string', description: 'dry run only: outputs of earlier tasks it read were null' },
+    omitted: { type: 'boolean', description: 'present (true) when input and output were left out to keep the run detail within the page budget; GET /runs/{id}/steps has them' },
   },
 };
 const runDetail = { type: 'object', properties: { ...runSummary.properties, dryRun: { type: 'boolean', description: 'present (true) only on a dry run, which is never stored (id null)' }, steps: { type: 'array', items: runStep } } };
@@ -267,8 +271,8 @@ export const docs = {
     summary: 'List entities, newest first',
     security: secured,
     params: typeParams,
-    querystring: { type: 'object', properties: { ...listQuery.properties, status: { type: 'string', description: 'one status or several, comma-separated' }, where: { type: 'string', description: 'JSONata condition; an entity matches when it gives true' } } },
-    response: { 200: list(entity), ...errors(400, 401, 404) },
+    querystring: { type: 'object', properties: { ...listQuery.properties, status: { type: 'string', description: 'one status or several, comma-separated' }, where: { type: 'string', description: 'JSONata condition; an entity matches when it gives true (422 WHERE_TOO_EXPENSIVE when it cannot be evaluated within its limits)' } } },
+    response: { 200: list(entity), ...errors(400, 401, 404, 422) },
   },
   getEntity: { tags: ['entities'], summary: 'Get an entity with its current requirement results', security: secured, params: entityParams, response: { 200: { type: 'object', properties: { ...entity.properties, requirements: savedEntity.properties.requirements } }, ...errors(401, 404) } },
   updateEntity: { tags: ['entities'], summary: 'Update attributes and/or ask for a status (If-Match: "<version>" optional)', security: secured, params: entityParams, body: saveBody, response: { 200: savedEntity, ...errors(400, 401, 403, 404, 409, 413, 422) } },
@@ -282,6 +286,7 @@ export const docs = {
     response: { 200: list(runSummary), ...errors(400, 401) },
   },
   getRun: { tags: ['runs'], summary: 'Get a run with its steps', security: secured, params: idParams, response: { 200: runDetail, ...errors(401, 404) } },
+  runSteps: { tags: ['runs'], summary: 'Steps of a run with their input and output, by task order (pages bounded by bytes)', security: secured, params: idParams, querystring: listQuery, response: { 200: list(runStep), ...errors(400, 401, 404) } },
   retryRun: {
     tags: ['runs'],
     summary: 'Retry a failed or cancelled run: from the failed step (default) or from the start',

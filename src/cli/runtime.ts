@@ -55,7 +55,7 @@ export async function openServices(config: Config, warn: Warn = toStderr): Promi
   const database = openConfiguredDatabase(config);
   const applied = await migrate(database);
   const evaluator = createEvaluator({ threads: config.exprThreads, timeoutMs: config.exprTimeoutMs, maxMemoryMb: config.exprMemoryMb });
-  const services = createServices(database, evaluator, { loopLimit: config.loopLimit, secretBox });
+  const services = createServices(database, evaluator, { loopLimit: config.loopLimit, chainDepthLimit: config.chainDepthLimit, chainRunLimit: config.chainRunLimit, pageBytes: config.pageBytes, secretBox });
   if (config.previousSecretKeys.length > 0) {
     const { resealed, unreadable } = await resealSecrets(services);
     warn(`secret key rotation: ${resealed} connection(s) re-encrypted with key ${secretBox.fingerprint}`);

@@ -46,7 +46,8 @@ export const ERRORS = {
   ENTITY_REQUIREMENTS_FAILED: { status: 422, message: 'The save was refused by enforced requirements.' },
   TRANSITION_NOT_ALLOWED: { status: 422, message: 'There is no declared transition to the requested status.' },
   TRANSITION_REQUIREMENTS_UNMET: { status: 422, message: 'The requested transition’s requirements are not met.' },
-  PROCESS_LOOP_DETECTED: { status: 422, message: 'A process would re-enter itself for the same entity deeper than the loop limit.' },
+  PROCESS_LOOP_DETECTED: { status: 422, message: 'A chain of process runs would pass a loop protection bound: re-entry of one process for one entity, depth, or fan-out.' },
+  WHERE_TOO_EXPENSIVE: { status: 422, message: 'The where condition could not be evaluated within its time or memory limits; simplify it or narrow the list.' },
   TRANSITION_LOOP: { status: 422, message: 'Automatic transitions did not settle within the hop limit.' },
   // 429 / 5xx
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },

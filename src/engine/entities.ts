@@ -1,8 +1,20 @@
 /** Reading, listing and deleting entities (saving is in save.ts). */
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { deleteEntity, getEntity, getEntitySync, insertEvent, listEntities, listEvents, type EntityEvent, type EntityRecord } from '../store/entities.js';
-import { expressionInput } from './requirements.js';
+import { readBudgetedPage } from '../domain/page-budget.js';
+import {
+  deleteEntity,
+  getEntitiesInOrder,
+  getEntity,
+  getEntitySync,
+  getEventsInOrder,
+  insertEvent,
+  listEntitySizes,
+  listEventSizes,
+  type EntityEvent,
+  type EntityRecord,
+} from '../store/entities.js';
+import { findEntitiesWhere } from './entity-where.js';
 import { checkOrThrow } from './expressions.js';
 import type { CallContext, Services } from './services.js';
 
@@ -49,13 +61,10 @@ export interface EntityListQuery {
   after?: string;
 }
 
-/** Most rows a `where` listing examines for one page; past it the page ends early with a cursor. */
-const WHERE_SCAN_LIMIT = 10_000;
-const WHERE_CHUNK = 500;
-
 /**
- * Newest first. Without `where` one indexed query; with `where` the rows are read in chunks and the
- * condition is evaluated in the expression worker (an entity matches when it gives exactly `true`).
+ * Newest first, each page bounded by `limit` and by the page budget in bytes (services.pageBytes):
+ * the rows' sizes are measured first, then only the rows that fit are read. With `where` see
+ * entity-where.ts.
  */
 export async function findEntities(
   services: Services,
@@ -68,40 +77,17 @@ export async function findEntities(
   for (const s of q.statuses ?? []) {
     if (!known.has(s)) throw new AppError('STATUS_UNKNOWN', `"${s}" is not a status of ${type}.`, { status: s, allowed: [...known] });
   }
-  const { db } = services.database;
-  const base = { orgId: ctx.orgId, type, statuses: q.statuses };
+  const { db, dialect } = services.database;
+  const query = { orgId: ctx.orgId, type, statuses: q.statuses, beforeId: q.after, limit: q.limit };
   if (!q.where) {
-    const rows = await listEntities(db, { ...base, beforeId: q.after, limit: q.limit + 1 });
-    const items = rows.slice(0, q.limit);
-    return { items, nextId: rows.length > q.limit ? items[items.length - 1]!.id : null };
+    const sizes = await listEntitySizes(db, dialect, { ...query, limit: q.limit + 1 });
+    return readBudgetedPage(sizes, q.limit, services.pageBytes, (ids) => getEntitiesInOrder(db, ctx.orgId, type, ids));
   }
   checkOrThrow(q.where, 'where', loaded.definition.attributes.map((a) => a.key));
-  const items: EntityRecord[] = [];
-  let cursor = q.after;
-  let scanned = 0;
-  for (;;) {
-    const chunk = await listEntities(db, { ...base, beforeId: cursor, limit: WHERE_CHUNK });
-    if (chunk.length === 0) return { items, nextId: null };
-    const inputs = chunk.map((e) => expressionInput(e));
-    const outcomes = await services.evaluator.evaluateForEach(q.where, inputs);
-    for (let i = 0; i < chunk.length; i++) {
-      const outcome = outcomes[i]!;
-      if (outcome.ok && outcome.value === true) {
-        items.push(chunk[i]!);
-        if (items.length === q.limit) {
-          const more = i < chunk.length - 1 || chunk.length === WHERE_CHUNK;
-          return { items, nextId: more ? chunk[i]!.id : null };
-        }
-      }
-    }
-    scanned += chunk.length;
-    cursor = chunk[chunk.length - 1]!.id;
-    if (chunk.length < WHERE_CHUNK) return { items, nextId: null };
-    if (scanned >= WHERE_SCAN_LIMIT) return { items, nextId: cursor };
-  }
+  return findEntitiesWhere(services, query, q.where);
 }
 
-/** Events of one entity, oldest first; still listed after the entity was deleted. */
+/** Events of one entity, oldest first, bounded by `limit` and the page budget; still listed after the entity was deleted. */
 export async function entityEvents(
   services: Services,
   ctx: CallContext,
@@ -110,8 +96,10 @@ export async function entityEvents(
   q: { limit: number; after?: string },
 ): Promise<{ items: EntityEvent[]; nextId: string | null }> {
   await services.entityTypes.loadFresh(ctx.orgId, type);
-  const rows = await listEvents(services.database.db, ctx.orgId, id, q.after, q.limit + 1);
-  if (rows.length === 0 ? !q.after : rows[0]!.entityType !== type) await readEntity(services, ctx, type, id);
-  const items = rows.slice(0, q.limit);
-  return { items, nextId: rows.length > q.limit ? items[items.length - 1]!.id : null };
+  const { db } = services.database;
+  const sizes = await listEventSizes(db, ctx.orgId, id, q.after, q.limit + 1);
+  const result = await readBudgetedPage(sizes, q.limit, services.pageBytes, (ids) => getEventsInOrder(db, ctx.orgId, id, ids));
+  const first = result.items[0];
+  if (first ? first.entityType !== type : !q.after) await readEntity(services, ctx, type, id);
+  return result;
 }

@@ -1,7 +1,8 @@
 /** Entity type definitions: validate, store (versioned), read, delete. */
 import { parseEntityTypeDefinition, type EntityTypeDefinition } from '../domain/entity-type.js';
 import { AppError, invalid, type FieldIssue } from '../domain/errors.js';
-import { deleteEntityType, getEntityType, getEntityTypeVersion, listEntityTypes, putEntityType, type StoredEntityType } from '../store/entity-types.js';
+import { readBudgetedPage } from '../domain/page-budget.js';
+import { deleteEntityType, getEntityType, getEntityTypeVersion, listEntityTypes, listEntityTypeSizes, putEntityType, type StoredEntityType } from '../store/entity-types.js';
 import { hasEntitiesOfType } from '../store/entities.js';
 import { processesOfEntityType, triggerStatusesOf } from '../store/processes.js';
 import { expressionChecker } from './expressions.js';
@@ -52,8 +53,12 @@ export async function getType(services: Services, ctx: CallContext, key: string)
   return toView(stored);
 }
 
-export async function listTypes(services: Services, ctx: CallContext): Promise<EntityTypeView[]> {
-  return (await listEntityTypes(services.database.db, ctx.orgId)).map(toView);
+/** A page of entity types by key, bounded by `limit` and the page budget; `nextKey` is set when more follow. */
+export async function listTypes(services: Services, ctx: CallContext, page: { afterKey?: string; limit: number }): Promise<{ items: EntityTypeView[]; nextKey: string | null }> {
+  const { db } = services.database;
+  const sizes = await listEntityTypeSizes(db, ctx.orgId, { afterKey: page.afterKey, limit: page.limit + 1 });
+  const { items, nextId } = await readBudgetedPage(sizes, page.limit, services.pageBytes, (keys) => listEntityTypes(db, ctx.orgId, keys));
+  return { items: items.map(toView), nextKey: nextId };
 }
 
 /** 409 ENTITY_TYPE_IN_USE while entities of the type exist or a process uses it. */

@@ -2,6 +2,7 @@
 import type { Transaction } from 'kysely';
 import { AppError, invalid, type FieldIssue } from '../domain/errors.js';
 import { isKey } from '../domain/keys.js';
+import { readBudgetedPage } from '../domain/page-budget.js';
 import { parseProcessDefinition, type ProcessDefinition } from '../domain/process.js';
 import { TASK_KINDS } from '../connectors/registry.js';
 import { getConnection } from '../store/connections.js';
@@ -15,6 +16,8 @@ import {
   getProcess as getStored,
   listProcesses as listStored,
   listProcessVersions as listStoredVersions,
+  listProcessSizes,
+  listProcessVersionSizes,
   putProcess as putStored,
   type RunCounts,
   type StoredProcess,
@@ -131,13 +134,10 @@ export async function listProcesses(
   page: { afterKey?: string; limit: number },
 ): Promise<{ items: ProcessWithRuns[]; nextKey: string | null }> {
   const { db } = services.database;
-  const rows = await listStored(db, ctx.orgId, { afterKey: page.afterKey, limit: page.limit + 1 });
-  const items = rows.slice(0, page.limit);
+  const sizes = await listProcessSizes(db, ctx.orgId, { afterKey: page.afterKey, limit: page.limit + 1 });
+  const { items, nextId } = await readBudgetedPage(sizes, page.limit, services.pageBytes, (keys) => listStored(db, ctx.orgId, { keys }));
   const counts = await countRunsByStatus(db, ctx.orgId, items.map((p) => p.key));
-  return {
-    items: items.map((p) => ({ ...toProcessView(p), runs: counts[p.key] ?? emptyRunCounts() })),
-    nextKey: rows.length > page.limit ? items[items.length - 1]!.key : null,
-  };
+  return { items: items.map((p) => ({ ...toProcessView(p), runs: counts[p.key] ?? emptyRunCounts() })), nextKey: nextId };
 }
 
 /** Versions of an existing process, newest first; `nextVersion` is set when older ones follow. */
@@ -149,9 +149,12 @@ export async function listProcessVersions(
 ): Promise<{ items: ProcessVersionView[]; nextVersion: number | null }> {
   const { db } = services.database;
   if (!(await getStored(db, ctx.orgId, key))) throw notFound(key);
-  const rows = await listStoredVersions(db, ctx.orgId, key, { beforeVersion: page.beforeVersion, limit: page.limit + 1 });
-  const items = rows.slice(0, page.limit).map((v) => ({ version: v.version, ...v.definition, createdAt: v.createdAt }));
-  return { items, nextVersion: rows.length > page.limit ? items[items.length - 1]!.version : null };
+  const sizes = await listProcessVersionSizes(db, ctx.orgId, key, { beforeVersion: page.beforeVersion, limit: page.limit + 1 });
+  const { items: rows, nextId } = await readBudgetedPage(sizes, page.limit, services.pageBytes, (versions) =>
+    listStoredVersions(db, ctx.orgId, key, { versions: versions.map(Number) }),
+  );
+  const items = rows.map((v) => ({ version: v.version, ...v.definition, createdAt: v.createdAt }));
+  return { items, nextVersion: nextId === null ? null : Number(nextId) };
 }
 
 /** Deletes a process. Its runs keep their pinned version (versions are never deleted). */

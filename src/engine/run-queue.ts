@@ -1,15 +1,32 @@
 /**
  * Queuing runs: by a save (every status entered starts the enabled processes it triggers, in the
- * save's own transaction) or by hand. Loop protection lives here.
+ * save's own transaction) or by hand. Loop protection lives here (docs/processes.md "Loop protection"):
+ * - re-entry: one process may run for one entity at most `loopLimit` times within a cause chain;
+ * - depth: a chain holds at most `chainDepthLimit` runs one behind the other, whatever the processes
+ *   and entities (a process whose `entity.create` makes an entity of its own type started 2,037
+ *   runs in 10 s before this bound: each new entity was a new entity, so re-entry never matched);
+ * - fan-out: the runs descended from one root run are at most `chainRunLimit` (two creates per run
+ *   double the runs at every level: 18,211 entities in 10 s before this bound).
+ * A save that would break one is refused with PROCESS_LOOP_DETECTED; the causing step fails with it.
+ * The chain a run stores is bounded by the depth limit; depth and root are two columns.
  */
 import type { Transaction } from 'kysely';
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { findTriggeredProcesses, findTriggeredProcessesSync } from '../store/processes.js';
-import { insertRuns, insertRunsSync, type ChainLink, type NewRun, type RunTrigger } from '../store/runs.js';
+import {
+  countRunsOfRoot,
+  countRunsOfRootSync,
+  insertRuns,
+  insertRunsSync,
+  lockRunTree,
+  type ChainLink,
+  type NewRun,
+  type RunTrigger,
+} from '../store/runs.js';
 import type { SqlSync } from '../store/sqlite-writer.js';
 import type { Tables } from '../store/schema.js';
-import type { Services } from './services.js';
+import type { LoopLimits, Services } from './services.js';
 
 /** The run whose task made a save: its id, process, entity and the chain that led to it. */
 export interface SaveCause {
@@ -17,6 +34,10 @@ export interface SaveCause {
   process: string;
   entityId: string;
   chain: ChainLink[];
+  /** The causing run's depth in its chain (0: no process caused it). */
+  depth: number;
+  /** The first run of the causing run's chain. */
+  rootRunId: string;
   /** `<run id>:<task key>`: makes the task's save happen once even when the step is repeated. */
   key: string;
 }
@@ -52,6 +73,10 @@ export async function queueTriggeredRuns(
   if (s.entered.length === 0) return [];
   const runs = planTriggeredRuns(services, s, triggered ?? (await findTriggeredProcesses(trx, s.orgId, s.entityType, s.entered)));
   if (runs.length === 0) return [];
+  if (s.cause) {
+    await lockRunTree(trx, s.cause.rootRunId);
+    checkFanOut(services, s.cause, runs.length, await countRunsOfRoot(trx, s.orgId, s.cause.rootRunId));
+  }
   const inserted = new Set(await insertRuns(trx, runs));
   return runs.filter((r) => inserted.has(r.id)).map((r) => ({ id: r.id, process: r.process }));
 }
@@ -61,24 +86,44 @@ export function queueTriggeredRunsSync(sq: SqlSync, services: Services, s: Trigg
   if (s.entered.length === 0) return [];
   const runs = planTriggeredRuns(services, s, findTriggeredProcessesSync(sq, s.orgId, s.entityType, s.entered));
   if (runs.length === 0) return [];
+  // The single SQLite writer runs this write alone: nothing to lock.
+  if (s.cause) checkFanOut(services, s.cause, runs.length, countRunsOfRootSync(sq, s.orgId, s.cause.rootRunId));
   const inserted = new Set(insertRunsSync(sq, runs));
   return runs.filter((r) => inserted.has(r.id)).map((r) => ({ id: r.id, process: r.process }));
 }
 
-/** The runs the triggered processes start, after the loop check. */
+/** Refuses the save when its runs would take the chain past the fan-out bound. */
+function checkFanOut(limits: LoopLimits, cause: SaveCause, adding: number, existing: number): void {
+  if (existing + adding <= limits.chainRunLimit) return;
+  throw new AppError(
+    'PROCESS_LOOP_DETECTED',
+    `This chain of runs (started by run ${cause.rootRunId}) has queued ${existing} runs; ${adding} more would pass the limit of ${limits.chainRunLimit} runs per chain. The save was not made.`,
+    { reason: 'fan_out', rootRunId: cause.rootRunId, runs: existing, adding, limit: limits.chainRunLimit },
+  );
+}
+
+/** The runs the triggered processes start, after the depth and re-entry checks. */
 function planTriggeredRuns(services: Services, s: TriggeringSave, triggered: Array<{ key: string; version: number; triggerStatus: string }>): NewRun[] {
   if (triggered.length === 0) return [];
   const chain = chainAfter(s.cause);
+  const depth = s.cause ? s.cause.depth + 1 : 0;
+  if (s.cause && depth >= services.chainDepthLimit) {
+    throw new AppError(
+      'PROCESS_LOOP_DETECTED',
+      `This save would start run number ${depth + 1} of one chain of runs, each caused by the one before (started by run ${s.cause.rootRunId}); the depth limit is ${services.chainDepthLimit}. The save was not made.`,
+      { reason: 'depth', process: triggered[0]!.key, entityId: s.entityId, depth, limit: services.chainDepthLimit, rootRunId: s.cause.rootRunId, chain },
+    );
+  }
   const now = Date.now();
   const queuedAt = new Date(now).toISOString();
   const runs: NewRun[] = [];
   for (const p of triggered) {
-    const depth = chain.filter(([process, entity]) => process === p.key && entity === s.entityId).length;
-    if (depth >= services.loopLimit) {
+    const reentries = chain.filter(([process, entity]) => process === p.key && entity === s.entityId).length;
+    if (reentries >= services.loopLimit) {
       throw new AppError(
         'PROCESS_LOOP_DETECTED',
-        `Process "${p.key}" has already run ${depth} times for this entity in this chain of runs; the loop limit is ${services.loopLimit}. The save was not made.`,
-        { process: p.key, entityId: s.entityId, depth, limit: services.loopLimit, chain },
+        `Process "${p.key}" has already run ${reentries} times for this entity in this chain of runs; the loop limit is ${services.loopLimit}. The save was not made.`,
+        { reason: 'reentry', process: p.key, entityId: s.entityId, depth: reentries, limit: services.loopLimit, chain },
       );
     }
     const trigger: RunTrigger = { type: 'status', status: p.triggerStatus, batchId: null, actor: s.actor };
@@ -93,6 +138,8 @@ function planTriggeredRuns(services: Services, s: TriggeringSave, triggered: Arr
       dedupeKey: `${s.orgId}:${p.key}:${s.eventId}:${p.triggerStatus}`,
       causeRunId: s.cause?.runId ?? null,
       chain,
+      depth,
+      rootRunId: s.cause?.rootRunId,
       batchId: null,
       availableAt: now,
       queuedAt,

@@ -5,11 +5,16 @@
 import { AppError } from '../domain/errors.js';
 import { getEntity } from '../store/entities.js';
 import { dbBool, getProcess } from '../store/processes.js';
-import { FINISHED, getRun, listRuns, listSteps, type Run, type RunStatus, type RunTrigger, type Step } from '../store/runs.js';
+import { fitPage, readBudgetedPage } from '../domain/page-budget.js';
+import { PROCESS_LIMITS } from '../domain/process.js';
+import { FINISHED, getRun, getRunsInOrder, listRunSizes, listSteps, listStepsAt, listStepSizes, type Run, type RunStatus, type RunTrigger, type Step } from '../store/runs.js';
 import { previewRun, type DryRun } from './executor/preview.js';
 import { readEntity } from './entities.js';
 import { queueRun } from './run-queue.js';
 import type { CallContext, Services } from './services.js';
+
+/** Steps a run can have: one per task. */
+const MAX_STEPS = PROCESS_LIMITS.tasks;
 
 export interface RunFilter {
   process?: string;
@@ -21,11 +26,11 @@ export interface RunFilter {
   before?: string;
 }
 
-/** A page of runs, newest first; `nextId` is set when more follow. */
+/** A page of runs, newest first, bounded by `limit` and the page budget; `nextId` is set when more follow. */
 export async function findRuns(services: Services, ctx: CallContext, f: RunFilter): Promise<{ items: Run[]; nextId: string | null }> {
-  const rows = await listRuns(services.database.db, { orgId: ctx.orgId, process: f.process, entityId: f.entityId, status: f.statuses, batchId: f.batchId, beforeId: f.before, limit: f.limit + 1 });
-  const items = rows.slice(0, f.limit);
-  return { items, nextId: rows.length > f.limit ? items[items.length - 1]!.id : null };
+  const { db } = services.database;
+  const sizes = await listRunSizes(db, { orgId: ctx.orgId, process: f.process, entityId: f.entityId, status: f.statuses, batchId: f.batchId, beforeId: f.before, limit: f.limit + 1 });
+  return readBudgetedPage(sizes, f.limit, services.pageBytes, (ids) => getRunsInOrder(db, ctx.orgId, ids));
 }
 
 /** Runs of one entity, newest first; ENTITY_NOT_FOUND when it does not exist and never had runs. */
@@ -36,11 +41,29 @@ export async function entityRuns(services: Services, ctx: CallContext, type: str
   return result;
 }
 
-/** A run with its steps, or RUN_NOT_FOUND (also for runs of other organizations). */
+/**
+ * A run with its steps, or RUN_NOT_FOUND (also for runs of other organizations). Steps whose input and
+ * output would take the detail past the page budget come without them (`omitted`); runSteps pages
+ * through them in full. (50 tasks with 1 MB answers each would otherwise make one ~100 MB response.)
+ */
 export async function readRun(services: Services, ctx: CallContext, id: string): Promise<{ run: Run; steps: Step[] }> {
-  const run = await getRun(services.database.db, ctx.orgId, id);
+  const { db } = services.database;
+  const run = await getRun(db, ctx.orgId, id);
   if (!run) throw notFound(id);
-  return { run, steps: await listSteps(services.database.db, run.id) };
+  const sizes = await listStepSizes(db, run.id, { limit: MAX_STEPS });
+  const fit = fitPage(sizes, sizes.length, services.pageBytes);
+  if (fit === sizes.length) return { run, steps: await listSteps(db, run.id) };
+  const idxs = sizes.map((r) => Number(r.id));
+  return { run, steps: [...(await listStepsAt(db, run.id, idxs.slice(0, fit), true)), ...(await listStepsAt(db, run.id, idxs.slice(fit), false))] };
+}
+
+/** Steps of a run with their input and output, by index, bounded by `limit` and the page budget. */
+export async function runSteps(services: Services, ctx: CallContext, id: string, page: { afterIdx?: number; limit: number }): Promise<{ items: Step[]; nextId: string | null }> {
+  const { db } = services.database;
+  const run = await getRun(db, ctx.orgId, id);
+  if (!run) throw notFound(id);
+  const sizes = await listStepSizes(db, run.id, { afterIdx: page.afterIdx, limit: page.limit + 1 });
+  return readBudgetedPage(sizes, page.limit, services.pageBytes, (idxs) => listStepsAt(db, run.id, idxs.map(Number), true));
 }
 
 /**

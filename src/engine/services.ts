@@ -9,8 +9,19 @@ import { ConnectionCache } from './connection-cache.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SecretBox } from './secrets.js';
 import { EventRelay } from './event-relay.js';
+import { DEFAULT_PAGE_BYTES } from '../domain/page-budget.js';
 
-export interface Services {
+/** The loop protection limits (Services), each from its setting in config.ts. */
+export interface LoopLimits {
+  /** Times one process may run for one entity within one cause chain (STATUSFLOW_LOOP_LIMIT). */
+  loopLimit: number;
+  /** Runs one behind the other in one cause chain (STATUSFLOW_CHAIN_DEPTH_LIMIT). */
+  chainDepthLimit: number;
+  /** Runs descended from one root run, the root included (STATUSFLOW_CHAIN_RUN_LIMIT). */
+  chainRunLimit: number;
+}
+
+export interface Services extends LoopLimits {
   database: Database;
   evaluator: Evaluator;
   entityTypes: EntityTypeCache;
@@ -19,8 +30,8 @@ export interface Services {
   /** Process versions by (org, key, version): immutable, so cached. */
   processVersions: ProcessVersionCache;
   bus: Bus;
-  /** Loop protection: how often one process may re-enter itself for one entity in a cause chain. */
-  loopLimit: number;
+  /** Most bytes of stored data one list page carries (STATUSFLOW_PAGE_BYTES; domain/page-budget.ts). */
+  pageBytes: number;
   /** Encrypts and decrypts connection secrets. */
   secretBox: SecretBox;
   /** The connections' rate limits, shared with every other process through the database. */
@@ -35,7 +46,7 @@ export interface Services {
  * `secretBox` defaults to a random key that dies with the process: right for tests, wrong for stored data
  * (the CLI always passes the configured key; see cli/runtime.ts).
  */
-export function createServices(database: Database, evaluator: Evaluator, options: { loopLimit?: number; secretBox?: SecretBox } = {}): Services {
+export function createServices(database: Database, evaluator: Evaluator, options: Partial<LoopLimits> & { pageBytes?: number; secretBox?: SecretBox } = {}): Services {
   const bus = new Bus();
   // Workers in other processes hear of new runs through NOTIFY, sent after the queuing commit.
   const { notify } = database;
@@ -48,6 +59,9 @@ export function createServices(database: Database, evaluator: Evaluator, options
     processVersions: new ProcessVersionCache(database),
     bus,
     loopLimit: options.loopLimit ?? 3,
+    chainDepthLimit: options.chainDepthLimit ?? 10,
+    chainRunLimit: options.chainRunLimit ?? 1000,
+    pageBytes: options.pageBytes ?? DEFAULT_PAGE_BYTES,
     secretBox: options.secretBox ?? SecretBox.ephemeral(),
     rateLimiter: new RateLimiter(database),
     connections: new ConnectionCache(),

@@ -1,5 +1,6 @@
 /** Entity types: the current definition per (org, key) plus every earlier version. */
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { SizedRow } from '../domain/page-budget.js';
 import type { EntityTypesTable, Tables } from './schema.js';
 import { iso } from './db.js';
 import type { SqlSync } from './sqlite-writer.js';
@@ -61,9 +62,19 @@ export function getEntityTypeVersionSync(s: SqlSync, orgId: string, key: string)
   return s.get<{ version: number }>('select "version" from "entity_types" where "org_id" = ? and "key" = ?', [orgId, key])?.version;
 }
 
-export async function listEntityTypes(db: Executor, orgId: string): Promise<StoredEntityType[]> {
-  const rows = await db.selectFrom('entity_types').selectAll().where('org_id', '=', orgId).orderBy('key').execute();
+/** Entity types ordered by key; `keys` picks some. */
+export async function listEntityTypes(db: Executor, orgId: string, keys?: readonly string[]): Promise<StoredEntityType[]> {
+  let query = db.selectFrom('entity_types').selectAll().where('org_id', '=', orgId);
+  if (keys !== undefined) query = query.where('key', 'in', keys.length > 0 ? keys : ['']);
+  const rows = await query.orderBy('key').execute();
   return rows.map(toStored);
+}
+
+/** The keys and stored definition sizes (bytes) of entity types after `afterKey`, by key, without reading them. */
+export async function listEntityTypeSizes(db: Executor, orgId: string, page: { afterKey?: string; limit: number }): Promise<SizedRow[]> {
+  let query = db.selectFrom('entity_types').select(['key as id', sql<number>`octet_length(definition)`.as('bytes')]).where('org_id', '=', orgId);
+  if (page.afterKey !== undefined) query = query.where('key', '>', page.afterKey);
+  return query.orderBy('key').limit(page.limit).execute();
 }
 
 /**

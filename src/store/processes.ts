@@ -7,6 +7,7 @@ import type { ProcessDefinition } from '../domain/process.js';
 import type { Dialect } from './db.js';
 import { iso } from './db.js';
 import type { SqlSync } from './sqlite-writer.js';
+import type { SizedRow } from '../domain/page-budget.js';
 import type { ProcessesTable, Tables } from './schema.js';
 
 export type Executor = Kysely<Tables> | Transaction<Tables>;
@@ -59,12 +60,20 @@ export async function getProcess(db: Executor, orgId: string, key: string, forUp
   return row && toStored(row);
 }
 
-/** Processes ordered by key; `afterKey` and `limit` page through them. */
-export async function listProcesses(db: Executor, orgId: string, page: { afterKey?: string; limit?: number } = {}): Promise<StoredProcess[]> {
+/** Processes ordered by key; `afterKey` and `limit` page through them, `keys` picks some. */
+export async function listProcesses(db: Executor, orgId: string, page: { afterKey?: string; limit?: number; keys?: readonly string[] } = {}): Promise<StoredProcess[]> {
   let query = db.selectFrom('processes').selectAll().where('org_id', '=', orgId);
   if (page.afterKey !== undefined) query = query.where('key', '>', page.afterKey);
+  if (page.keys !== undefined) query = query.where('key', 'in', page.keys.length > 0 ? page.keys : ['']);
   if (page.limit !== undefined) query = query.limit(page.limit);
   return (await query.orderBy('key').execute()).map(toStored);
+}
+
+/** The keys and stored definition sizes (bytes) of the processes listProcesses would return, without reading them. */
+export async function listProcessSizes(db: Executor, orgId: string, page: { afterKey?: string; limit: number }): Promise<SizedRow[]> {
+  let query = db.selectFrom('processes').select(['key as id', sql<number>`octet_length(definition)`.as('bytes')]).where('org_id', '=', orgId);
+  if (page.afterKey !== undefined) query = query.where('key', '>', page.afterKey);
+  return query.orderBy('key').limit(page.limit).execute();
 }
 
 /**
@@ -136,13 +145,25 @@ export async function listProcessVersions(
   db: Executor,
   orgId: string,
   key: string,
-  page: { beforeVersion?: number; limit?: number } = {},
+  page: { beforeVersion?: number; limit?: number; versions?: readonly number[] } = {},
 ): Promise<StoredProcessVersion[]> {
   let query = db.selectFrom('process_versions').selectAll().where('org_id', '=', orgId).where('key', '=', key);
   if (page.beforeVersion !== undefined) query = query.where('version', '<', page.beforeVersion);
+  if (page.versions !== undefined) query = query.where('version', 'in', page.versions.length > 0 ? page.versions : [-1]);
   if (page.limit !== undefined) query = query.limit(page.limit);
   const rows = await query.orderBy('version', 'desc').execute();
   return rows.map((row) => ({ key: row.key, version: row.version, definition: JSON.parse(row.definition) as ProcessDefinition, createdAt: iso(row.created_at) }));
+}
+
+/** The versions (as text) and stored definition sizes (bytes) listProcessVersions would return, without reading them. */
+export async function listProcessVersionSizes(db: Executor, orgId: string, key: string, page: { beforeVersion?: number; limit: number }): Promise<SizedRow[]> {
+  let query = db
+    .selectFrom('process_versions')
+    .select([sql<string>`cast(version as text)`.as('id'), sql<number>`octet_length(definition)`.as('bytes')])
+    .where('org_id', '=', orgId)
+    .where('key', '=', key);
+  if (page.beforeVersion !== undefined) query = query.where('version', '<', page.beforeVersion);
+  return query.orderBy('version', 'desc').limit(page.limit).execute();
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Failure } from '../domain/failure.js';
 import { iso } from './db.js';
 import type { RunStepsTable, RunsTable, Tables } from './schema.js';
 import type { SqlSync } from './sqlite-writer.js';
+import type { SizedRow } from '../domain/page-budget.js';
 
 type Executor = Kysely<Tables> | Transaction<Tables>;
 
@@ -31,7 +32,12 @@ export interface Run {
   status: RunStatus;
   trigger: RunTrigger;
   causeRunId: string | null;
+  /** The (process, entity) of each run before this one in its cause chain, oldest first. */
   chain: ChainLink[];
+  /** Runs before this one in its cause chain (0: no process caused it). */
+  depth: number;
+  /** The first run of its cause chain (itself when no process caused it). */
+  rootRunId: string;
   attempt: number;
   stepIndex: number;
   availableAt: number;
@@ -56,6 +62,8 @@ export interface Step {
   error: Failure | null;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Set when input and output were left out of a run detail to keep it within the page budget. */
+  omitted?: true;
 }
 
 const json = (v: string | null): unknown => (v === null ? null : JSON.parse(v));
@@ -73,6 +81,8 @@ export function toRun(r: Selectable<RunsTable>): Run {
     trigger: JSON.parse(r.trigger),
     causeRunId: r.cause_run_id,
     chain: JSON.parse(r.chain),
+    depth: Number(r.depth),
+    rootRunId: r.root_run_id ?? r.id,
     attempt: r.attempt,
     stepIndex: r.step_index,
     availableAt: Number(r.available_at),
@@ -114,6 +124,10 @@ export interface NewRun {
   dedupeKey: string | null;
   causeRunId: string | null;
   chain: ChainLink[];
+  /** Default 0 (a run no process caused). */
+  depth?: number;
+  /** Default: the run itself. */
+  rootRunId?: string;
   batchId: string | null;
   availableAt: number;
   queuedAt: string;
@@ -133,6 +147,8 @@ function runRow(r: NewRun) {
     dedupe_key: r.dedupeKey,
     cause_run_id: r.causeRunId,
     chain: JSON.stringify(r.chain),
+    depth: r.depth ?? 0,
+    root_run_id: r.rootRunId ?? r.id,
     attempt: 0,
     step_index: 0,
     available_at: r.availableAt,
@@ -323,6 +339,34 @@ export async function listSteps(db: Executor, runId: string): Promise<Step[]> {
   return rows.map(toStep);
 }
 
+/**
+ * The indexes (as text) and stored sizes (bytes of input, output and error) of a run's steps after
+ * `afterIdx`, without reading them into memory. On SQLite, measuring `output` and `error` walks the
+ * overflow pages of the columns before them (entity-events' listEventSizes avoids that); a run has at
+ * most 50 steps, so this costs at most one pass over the run's own steps on disk.
+ */
+export async function listStepSizes(db: Executor, runId: string, page: { afterIdx?: number; limit: number }): Promise<SizedRow[]> {
+  let query = db
+    .selectFrom('run_steps')
+    .select([sql<string>`cast(idx as text)`.as('id'), sql<number>`coalesce(octet_length(input), 0) + coalesce(octet_length(output), 0) + coalesce(octet_length(error), 0)`.as('bytes')])
+    .where('run_id', '=', runId);
+  if (page.afterIdx !== undefined) query = query.where('idx', '>', page.afterIdx);
+  return query.orderBy('idx').limit(page.limit).execute();
+}
+
+/**
+ * The steps of a run at `idxs`, in order. `withData: false` leaves input and output unread (null;
+ * errors are clipped small when written): the run detail lists steps past the page budget that way,
+ * marked `omitted`.
+ */
+export async function listStepsAt(db: Executor, runId: string, idxs: readonly number[], withData: boolean): Promise<Step[]> {
+  if (idxs.length === 0) return [];
+  const base = db.selectFrom('run_steps').where('run_id', '=', runId).where('idx', 'in', idxs).orderBy('idx');
+  if (withData) return (await base.selectAll().execute()).map(toStep);
+  const rows = await base.select(['run_id', 'idx', 'task', 'status', 'attempts', 'error', 'started_at', 'finished_at']).execute();
+  return rows.map((r) => ({ ...toStep({ ...r, org_id: '', input: null, output: null }), omitted: true }));
+}
+
 export interface RunFilter {
   orgId: string;
   process?: string;
@@ -333,16 +377,55 @@ export interface RunFilter {
   limit: number;
 }
 
-/** Newest first. */
-export async function listRuns(db: Executor, f: RunFilter): Promise<Run[]> {
-  let q = db.selectFrom('runs').selectAll().where('org_id', '=', f.orgId);
+function filteredRuns(db: Executor, f: RunFilter) {
+  let q = db.selectFrom('runs').where('org_id', '=', f.orgId);
   if (f.process) q = q.where('process', '=', f.process);
   if (f.entityId) q = q.where('entity_id', '=', f.entityId);
   if (f.status && f.status.length > 0) q = q.where('status', 'in', f.status);
   if (f.batchId) q = q.where('batch_id', '=', f.batchId);
   if (f.beforeId) q = q.where('id', '<', f.beforeId);
-  const rows = await q.orderBy('id', 'desc').limit(f.limit).execute();
-  return rows.map(toRun);
+  return q;
+}
+
+/** The ids and stored sizes (bytes of the JSON columns) of the runs matching `f`, newest first, without reading them. */
+export async function listRunSizes(db: Executor, f: RunFilter): Promise<SizedRow[]> {
+  const bytes = sql<number>`octet_length(trigger) + octet_length(chain) + coalesce(octet_length(error), 0)`;
+  return filteredRuns(db, f).select(['id', bytes.as('bytes')]).orderBy('id', 'desc').limit(f.limit).execute();
+}
+
+/** Runs of one org by id, in the order of `ids`. */
+export async function getRunsInOrder(db: Executor, orgId: string, ids: readonly string[]): Promise<Run[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('runs').selectAll().where('org_id', '=', orgId).where('id', 'in', ids).execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.flatMap((id) => {
+    const row = byId.get(id);
+    return row ? [toRun(row)] : [];
+  });
+}
+
+/** How many runs the cause chain rooted at `rootRunId` has queued so far (the fan-out bound). */
+export async function countRunsOfRoot(db: Executor, orgId: string, rootRunId: string): Promise<number> {
+  const row = await db
+    .selectFrom('runs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('root_run_id', '=', rootRunId)
+    .where('org_id', '=', orgId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** SQLite fast path of countRunsOfRoot. */
+export function countRunsOfRootSync(sq: SqlSync, orgId: string, rootRunId: string): number {
+  return Number(sq.get<{ n: number }>('select count(*) as "n" from "runs" where "root_run_id" = ? and "org_id" = ?', [rootRunId, orgId])!.n);
+}
+
+/**
+ * Postgres: serialises, until the transaction ends, the saves that queue runs into one cause chain, so
+ * two concurrent saves cannot both pass the fan-out bound with the last free place.
+ */
+export async function lockRunTree(trx: Transaction<Tables>, rootRunId: string): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(72417002, hashtext(${rootRunId}))`.execute(trx);
 }
 
 /** Runs a save queued, found by the event id inside their dedupe keys. */

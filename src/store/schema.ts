@@ -118,8 +118,12 @@ export interface RunsTable {
   dedupe_key: string | null;
   /** The run whose save queued this one (loop protection). */
   cause_run_id: string | null;
-  /** JSON: [[process, entityId], …] of the runs that led here, oldest first. */
+  /** JSON: [[process, entityId], …] of the runs that led here, oldest first (never longer than the depth limit). */
   chain: string;
+  /** Runs before this one in its cause chain (0: no process caused it). */
+  depth: ColumnType<number, number | undefined, number>;
+  /** The first run of the cause chain (a root run names itself): the fan-out bound counts by it. */
+  root_run_id: string | null;
   /** Attempt of the current step (1-based); 0 before the first. */
   attempt: number;
   /** Index of the next task to run; tasks before it are checkpointed in run_steps. */

@@ -26,6 +26,9 @@ export interface TestAppOptions {
   bodyLimit?: number;
   worker?: ExecutorOptions;
   loopLimit?: number;
+  chainDepthLimit?: number;
+  chainRunLimit?: number;
+  pageBytes?: number;
   /** Receives the app's log lines (JSON) at `logLevel` (default: no logs at all). */
   logStream?: { write(line: string): void };
   logLevel?: string;
@@ -34,7 +37,7 @@ export interface TestAppOptions {
 export async function startTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await openTestDatabase(dialect);
   const evaluator = createEvaluator({ threads: 1, timeoutMs: 1000 });
-  const services = createServices(database, evaluator, { loopLimit: options.loopLimit });
+  const services = createServices(database, evaluator, { loopLimit: options.loopLimit, chainDepthLimit: options.chainDepthLimit, chainRunLimit: options.chainRunLimit, pageBytes: options.pageBytes });
   const { organization } = await bootstrap(services, ADMIN_KEY);
   const logging = options.logStream ? { logStream: options.logStream, logLevel: options.logLevel ?? 'trace' } : { logLevel: 'silent' };
   const app = await buildApp({ services, defaultOrgId: organization.id, version: 'test', bodyLimit: options.bodyLimit, ...logging });

@@ -26,9 +26,8 @@ export function entityTypeRoutes(app: FastifyInstance, services: Services): void
   app.get<{ Querystring: Record<string, unknown> }>('/api/v1/entity-types', { config: { permission: 'read' }, schema: docs.listEntityTypes }, async (request) => {
     const limit = parseLimit(request.query.limit);
     const after = decodeCursor(request.query.cursor);
-    const all = (await listTypes(services, callContext(request))).filter((t) => after === undefined || t.key > after);
-    const items = all.slice(0, limit);
-    return page(items, all.length > limit ? items[items.length - 1]!.key : null);
+    const { items, nextKey } = await listTypes(services, callContext(request), { afterKey: after, limit });
+    return page(items, nextKey);
   });
 
   app.get<{ Params: KeyParams }>('/api/v1/entity-types/:key', { config: { permission: 'read' }, schema: docs.getEntityType }, async (request) => {

@@ -5,7 +5,7 @@ import { AppError } from '../../domain/errors.js';
 import { looksLikeId } from '../../domain/ids.js';
 import { isKey } from '../../domain/keys.js';
 import { triggerView } from '../../engine/executor/preview.js';
-import { cancelRun, entityRuns, findRuns, processEntity, readRun, retryRun } from '../../engine/runs.js';
+import { cancelRun, entityRuns, findRuns, processEntity, readRun, retryRun, runSteps } from '../../engine/runs.js';
 import type { Services } from '../../engine/services.js';
 import type { Run, RunStatus, Step } from '../../store/runs.js';
 import { RUN_STATUSES } from '../../store/processes.js';
@@ -51,8 +51,12 @@ export function runSummary(r: Run) {
 
 /** A run with its steps (detail and the answers of retry, cancel and process). */
 export function runDetail(r: { run: Run; steps: Step[] }) {
-  const steps = r.steps.map((s) => ({ task: s.task, status: s.status, attempts: s.attempts, input: s.input, output: s.output, error: s.error, startedAt: s.startedAt, finishedAt: s.finishedAt }));
-  return { ...runSummary(r.run), steps };
+  return { ...runSummary(r.run), steps: r.steps.map(stepView) };
+}
+
+function stepView(s: Step) {
+  const view = { task: s.task, status: s.status, attempts: s.attempts, input: s.input, output: s.output, error: s.error, startedAt: s.startedAt, finishedAt: s.finishedAt };
+  return s.omitted ? { ...view, omitted: true } : view;
 }
 
 function badQuery(path: string, message: string): AppError {
@@ -113,6 +117,14 @@ export function runRoutes(app: FastifyInstance, services: Services, options: Run
 
   app.get<{ Params: IdParams }>('/api/v1/runs/:id', { config: { permission: 'read' }, schema: docs.getRun }, async (request) => {
     return runDetail(await readRun(services, callContext(request), runId(request.params.id)));
+  });
+
+  app.get<{ Params: IdParams; Querystring: Query }>('/api/v1/runs/:id/steps', { config: { permission: 'read' }, schema: docs.runSteps }, async (request) => {
+    const cursor = decodeCursor(request.query.cursor);
+    if (cursor !== undefined && !/^\d{1,4}$/.test(cursor)) throw new AppError('INVALID_CURSOR');
+    const from = { afterIdx: cursor === undefined ? undefined : Number(cursor), limit: parseLimit(request.query.limit) };
+    const result = await runSteps(services, callContext(request), runId(request.params.id), from);
+    return page(result.items.map(stepView), result.nextId);
   });
 
   app.post<{ Params: IdParams }>('/api/v1/runs/:id/retry', { config: { permission: 'entities' }, schema: docs.retryRun }, async (request, reply) => {

@@ -12,7 +12,7 @@ function outcome(r: SaveResult): EntitySaveOutcome {
 
 export function entityActions(services: Services, run: Run, taskKey: string): TaskContext['entities'] {
   const ctx: CallContext = { orgId: run.orgId, actor: { type: 'run', id: run.id, process: run.process } };
-  const cause: SaveCause = { runId: run.id, process: run.process, entityId: run.entityId, chain: run.chain, key: `${run.id}:${taskKey}` };
+  const cause: SaveCause = { runId: run.id, process: run.process, entityId: run.entityId, chain: run.chain, depth: run.depth, rootRunId: run.rootRunId, key: `${run.id}:${taskKey}` };
   return {
     async update(change) {
       return outcome(await saveEntity(services, ctx, run.entityType, { id: run.entityId, attributes: change.attributes ?? {}, status: change.status, cause }));
