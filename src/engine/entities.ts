@@ -83,7 +83,7 @@ export async function findEntities(
     const chunk = await listEntities(db, { ...base, beforeId: cursor, limit: WHERE_CHUNK });
     if (chunk.length === 0) return { items, nextId: null };
     const inputs = chunk.map((e) => expressionInput(e));
-    const outcomes = await services.evaluator.evaluateForEach(q.where, inputs);
+    const outcomes = await services.evaluator.evaluateForEach(q.where, inputs, { org: ctx.orgId });
     for (let i = 0; i < chunk.length; i++) {
       const outcome = outcomes[i]!;
       if (outcome.ok && outcome.value === true) {
