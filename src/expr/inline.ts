@@ -6,11 +6,13 @@
  * "Cheap by construction" is decided from the syntax tree, conservatively: literals, field paths
  * (names only: no filters, sorting, grouping, positional or focus bindings), arithmetic, comparisons,
  * boolean and string concatenation, conditionals, array and object constructors, and a short list of
- * built-ins whose cost is linear in their arguments (no regular expressions, no padding, no ranges,
- * no variables other than `$` and `$$`). Such an expression visits each input value at most once
- * per node, so its cost is bounded by (nodes × input size); both are capped (MAX_NODES, and inputs
- * larger than MAX_INPUT_VALUES go to the worker). JSONata's own step timeout (INLINE_BUDGET_MS)
- * stays armed as a backstop: a call that hits it is answered by the worker, and an expression that
+ * built-ins whose cost is linear in their arguments (no padding, no ranges, no variables other than
+ * `$` and `$$`), and regular expressions only when regex.ts proves them linear per start position
+ * (a regex call cannot be interrupted, so a step budget is no protection for it). Such an expression
+ * visits each input value at most once per node, so its cost is bounded by (nodes × input size);
+ * both are capped (MAX_NODES, and inputs larger than MAX_INPUT_VALUES go to the worker). JSONata's
+ * own step timeout (INLINE_BUDGET_MS) stays armed as a backstop for the rest: a call that hits it
+ * is answered by the worker, and an expression that
  * hits it STRIKES times is sent to the worker from then on. Before JSONata, fast.ts's compiled
  * closures are tried: they answer the commonest shapes on scalar data without JSONata at all.
  */
