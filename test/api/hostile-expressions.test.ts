@@ -11,7 +11,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { eventually } from '../support/target.js';
 import { watchEventLoop } from '../support/event-loop.js';
 
-/** Six adjacent bounded quantifiers then an unbounded one: ~1–2 s each on 35 characters (×3 per 5 more), all accepted by safe-regex2. */
+/** Six adjacent bounded quantifiers then an unbounded one: 1.2–3.4 s each on 35–40 characters (×3 per 5 more), all accepted by safe-regex2. */
 const six = (atom: string) => atom.repeat(6);
 const HOSTILE = {
   requirement: `/${six('a{0,16}')}a*$/`,
@@ -19,12 +19,16 @@ const HOSTILE = {
   where: `/${'\\w{0,16}\\d{0,16}'.repeat(3)}\\w*!/`,
   whereDots: `/${six('.{0,16}')}.*!$/`,
 };
-const SLOW_A = 'a'.repeat(35) + '#';
-const SLOW_1 = '1'.repeat(35) + '#';
+const SLOW_A = 'a'.repeat(40) + '#';
+const SLOW_1 = '1'.repeat(40) + '#';
 /** The longest the event loop may be blocked at once (issue 10). */
 const MAX_BLOCK_MS = 100;
-/** What monitorEventLoopDelay may show on this shared, overloaded machine (scheduling, not our work); one hostile regex on the loop is ≥ 1.2 s. */
-const MAX_DELAY_MS = 600;
+/**
+ * What monitorEventLoopDelay may show on a shared, overloaded machine (up to ~340 ms seen here at a
+ * load average of 20 on 2 cores, with ≤ 20 ms of it main-thread work); one hostile regex run on the
+ * loop blocks it for seconds.
+ */
+const MAX_DELAY_MS = 1_000;
 
 const THING = {
   name: 'Thing',
@@ -67,9 +71,12 @@ for (const dialect of DIALECTS) {
     after(() => t?.close());
 
     /** Org A's work: saves (enforced requirement), real runs and a dry run, every evaluation in the worker. None may fail. */
-    async function innocentWork(rounds: number): Promise<void> {
+    async function innocentWork(rounds: number): Promise<number> {
+      let slowest = 0;
       for (let i = 0; i < rounds; i++) {
+        const start = Date.now();
         const saved = await t.call('POST', '/api/v1/entities/ledger', { attributes: { lines: [1, 2, i] } });
+        slowest = Math.max(slowest, Date.now() - start);
         assert.equal(saved.statusCode, 201, `save ${i}: ${saved.body}`);
         const entity = saved.json();
         assert.equal(entity.requirements.find((r: { key: string }) => r.key === 'always').passed, true);
@@ -82,6 +89,7 @@ for (const dialect of DIALECTS) {
         }, 60_000, 'the run to finish');
         assert.equal(finished.status, 'succeeded', `run ${i}: ${JSON.stringify(finished.error)}`);
       }
+      return slowest;
     }
 
     test('exponential regexes in a requirement, a task input and a where never block the event loop; the other org saves meanwhile', async (ctx) => {
@@ -125,7 +133,7 @@ for (const dialect of DIALECTS) {
       ctx.diagnostic(figures);
     });
 
-    test("a viewer's looping hostile where requests fail none of the other organization's saves, runs or dry runs", async () => {
+    test("a viewer's looping hostile where requests fail none of the other organization's saves, runs or dry runs", async (ctx) => {
       let stop = false;
       let requests = 0;
       const flood = async (where: string) => {
@@ -136,13 +144,15 @@ for (const dialect of DIALECTS) {
         }
       };
       const floods = [flood(`$contains(code, ${HOSTILE.where})`), flood(`$contains(name, ${HOSTILE.whereDots})`)];
+      let slowest = 0;
       try {
-        await innocentWork(3);
+        slowest = await innocentWork(3);
       } finally {
         stop = true;
         await Promise.all(floods);
       }
       assert.ok(requests >= 2, `${requests} hostile requests ran beside`);
+      ctx.diagnostic(`${requests} hostile where requests beside 3 saves, 3 dry runs and 3 runs of the other org, all succeeded; slowest save ${slowest} ms`);
     });
   });
 }
