@@ -201,8 +201,8 @@ if (dialect === 'sqlite' && !HTTP_ONLY) {
 
 // 4. the expression worker: 4 requirements in one evaluateMany round-trip
 const snapshot = (i: number) => ({ id: newId(), type: order.key, status: undefined, attributes: attrs(i) });
-if (!HTTP_ONLY) await measure('requirements: evaluateMany round-trip (4 conditions)', COUNT, 1, (i) => evaluateRequirements(evaluator, order, snapshot(i)));
-if (!HTTP_ONLY) await measure('requirements: evaluateMany round-trip (4 conditions)', COUNT, CONCURRENCY, (i) => evaluateRequirements(evaluator, order, snapshot(i)));
+if (!HTTP_ONLY) await measure('requirements: evaluateMany round-trip (4 conditions)', COUNT, 1, (i) => evaluateRequirements(evaluator, order, snapshot(i), organization.id));
+if (!HTTP_ONLY) await measure('requirements: evaluateMany round-trip (4 conditions)', COUNT, CONCURRENCY, (i) => evaluateRequirements(evaluator, order, snapshot(i), organization.id));
 
 // 5. the whole pipeline without HTTP
 for (const inFlight of HTTP_ONLY ? [CONCURRENCY] : [1, CONCURRENCY]) {

@@ -53,6 +53,7 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong on the server.' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'The server is shutting down or overloaded; retry.' },
+  EXPRESSION_BUSY: { status: 503, message: 'The expression workers were busy for too long; nothing was evaluated or saved — retry.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

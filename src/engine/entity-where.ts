@@ -13,6 +13,7 @@ import { AppError } from '../domain/errors.js';
 import { fitPage, ITEM_OVERHEAD_BYTES, type SizedRow } from '../domain/page-budget.js';
 import { getEntitiesInOrder, listEntitySizes, type EntityRecord, type ListEntitiesQuery } from '../store/entities.js';
 import { expressionInput } from './requirements.js';
+import { refuseIfBusy } from './expressions.js';
 import type { Services } from './services.js';
 
 /** Rows measured per query. */
@@ -25,7 +26,7 @@ const WHERE_SCAN_BUDGETS = 16;
  * Outcomes that say the condition could not be evaluated on a whole batch of rows (the pool stops a
  * batch that overran its time or crashed its worker), not that a row failed it.
  */
-const UNEVALUATED = new Set(['EXPR_TIMEOUT', 'EXPR_RESOURCE_LIMIT']);
+const UNEVALUATED = new Set(['EXPR_TIMEOUT', 'EXPR_RESOURCE_LIMIT', 'EXPR_BUSY']);
 
 /** One page of the entities matching `where`, newest first, from `q.beforeId` on. */
 export async function findEntitiesWhere(services: Services, q: ListEntitiesQuery, where: string): Promise<{ items: EntityRecord[]; nextId: string | null }> {
@@ -49,12 +50,14 @@ export async function findEntitiesWhere(services: Services, q: ListEntitiesQuery
     if (batch.length === 0) return { items, nextId: null };
     const bytes = new Map(batch.map((r) => [r.id, Number(r.bytes) + ITEM_OVERHEAD_BYTES]));
     const rows = await getEntitiesInOrder(db, q.orgId, q.type, batch.map((r) => r.id));
-    const outcomes = await services.evaluator.evaluateForEach(where, rows.map((e) => expressionInput(e)));
+    const outcomes = await services.evaluator.evaluateForEach(where, rows.map((e) => expressionInput(e)), { org: q.orgId });
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       const outcome = outcomes[i]!;
       if (!outcome.ok && UNEVALUATED.has(outcome.error.code)) {
         if (items.length > 0) return { items, nextId: cursor ?? null };
+        // Not evaluated for load (other calls held the workers): a 503 to retry, not the condition's fault.
+        if (outcome.error.code === 'EXPR_BUSY') refuseIfBusy([outcome]);
         throw new AppError(
           'WHERE_TOO_EXPENSIVE',
           `The where condition could not be evaluated on this page's entities: ${outcome.error.message}. Simplify the condition or narrow the list (status=, a smaller limit).`,

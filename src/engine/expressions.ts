@@ -1,8 +1,9 @@
 /** Expression checks at the engine edge: adapts src/expr's findings to the error catalogue. */
 import { RESERVED_ATTRIBUTE_KEYS } from '../domain/keys.js';
-import { invalid, type FieldIssue } from '../domain/errors.js';
+import { AppError, invalid, type FieldIssue } from '../domain/errors.js';
+import type { Failure } from '../domain/failure.js';
 import type { ExpressionChecker } from '../domain/entity-type.js';
-import { checkExpression, type ExprIssue } from '../expr/index.js';
+import { checkExpression, type EvalOutcome, type ExprIssue } from '../expr/index.js';
 
 /** The checker the domain's definition parsers receive. */
 export const expressionChecker: ExpressionChecker = (source, knownFields) =>
@@ -24,3 +25,22 @@ export function checkOrThrow(source: string, path: string, knownFields: readonly
     throw invalid('EXPRESSION_INVALID', result.errors.map((e) => issueToField(path, e)));
   }
 }
+
+/**
+ * A task expression's failed outcome as the step's failure. EXPR_BUSY means it was never evaluated
+ * (it waited longer than the evaluator's maxWaitMs behind other calls: load, not the expression):
+ * EXPRESSION_BUSY, retryable. Anything else — its own error, or its own time limit — is
+ * EXPRESSION_FAILED and not retryable: the same expression on the same data fails the same way.
+ */
+export function expressionFailure(where: string, error: { code: string; message: string }): Failure {
+  const busy = error.code === 'EXPR_BUSY';
+  return { code: busy ? 'EXPRESSION_BUSY' : 'EXPRESSION_FAILED', message: `${where}: ${error.message}`, retryable: busy, details: { code: error.code } };
+}
+
+/** Requirements that could not be evaluated for load say nothing about the entity: the request is refused, 503, to be retried. */
+export function refuseIfBusy(outcomes: readonly EvalOutcome[]): void {
+  const busy = outcomes.find((o) => !o.ok && o.error.code === 'EXPR_BUSY');
+  if (busy && !busy.ok) throw new AppError('EXPRESSION_BUSY', `${ERRORS_BUSY} (${busy.error.message})`);
+}
+
+const ERRORS_BUSY = 'The requirements could not be evaluated: the expression workers were busy for too long. Nothing was saved; retry';

@@ -2,6 +2,7 @@
 import type { RequirementResult } from '../domain/transitions.js';
 import type { Evaluator } from '../expr/index.js';
 import type { LoadedEntityType } from './entity-type-cache.js';
+import { refuseIfBusy } from './expressions.js';
 
 export interface EntitySnapshot {
   id: string;
@@ -29,15 +30,21 @@ export function expressionInput(e: EntitySnapshot, now: string = isoNow()): Reco
   return { ...e.attributes, entity: { id: e.id, type: e.type, status: e.status, attributes: e.attributes }, now };
 }
 
-/** A requirement passes only when its condition evaluates to exactly `true`; an error is a failure. */
+/**
+ * A requirement passes only when its condition evaluates to exactly `true`; an error is a failure —
+ * except EXPR_BUSY (not evaluated, for load), which refuses the whole request (503 EXPRESSION_BUSY):
+ * it must not fail a requirement, let alone move the entity through a `whenFailing` transition.
+ */
 export async function evaluateRequirements(
   evaluator: Evaluator,
   type: LoadedEntityType,
   entity: EntitySnapshot,
+  orgId: string,
 ): Promise<RequirementResult[]> {
   const reqs = type.definition.requirements;
   if (reqs.length === 0) return [];
-  const outcomes = await evaluator.evaluateMany(type.conditions, expressionInput(entity));
+  const outcomes = await evaluator.evaluateMany(type.conditions, expressionInput(entity), { org: orgId });
+  refuseIfBusy(outcomes);
   return reqs.map((r, i) => {
     const outcome = outcomes[i]!;
     const result: RequirementResult = {

@@ -105,7 +105,7 @@ async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntity
   const { attributes, changed } = applyAttributePatch(def, current?.attributes, req.attributes ?? {}, current ? 'update' : 'create');
 
   const id = current?.id ?? newId();
-  const requirements = await evaluateRequirements(services.evaluator, type, { id, type: type.key, status: current?.status, attributes });
+  const requirements = await evaluateRequirements(services.evaluator, type, { id, type: type.key, status: current?.status, attributes }, ctx.orgId);
   const refused = enforcedFailures(requirements);
   if (refused.length > 0) {
     throw new AppError('ENTITY_REQUIREMENTS_FAILED', `The save was refused: ${refused.map((r) => r.message).join('; ')}`, {

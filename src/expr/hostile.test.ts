@@ -52,6 +52,18 @@ describe('hostile expressions', () => {
     await expectFailure('$match(name, /(a|a)+$/)', ['EXPR_TIMEOUT'], new RegExp(`did not finish within ${TIMEOUT_MS} ms`));
   });
 
+  it('regexes that pass both checks yet backtrack exponentially (issue 10): never on the calling thread, stopped in the worker', async () => {
+    const slow = { name: 'a'.repeat(50) + '!' }; // ~10 s or more of backtracking for either
+    for (const re of [`/${'a{0,16}'.repeat(6)}a*$/`, `/${'[ab]{0,16}'.repeat(6)}[ac]*$/`]) {
+      const source = `$contains(name, ${re})`;
+      const start = performance.now();
+      const [outcome] = await evaluator.evaluateMany([source], slow);
+      assert.ok(outcome && !outcome.ok && outcome.error.code === 'EXPR_TIMEOUT', `${source}: ${JSON.stringify(outcome)}`);
+      assert.ok(performance.now() - start < TIMEOUT_MS + RESTART_MS);
+    }
+    await expectResponsive();
+  });
+
   it('uninterruptible built-in (quadratic $distinct): worker stopped at the time limit', async () => {
     await expectFailure('$distinct([1..100000])', ['EXPR_TIMEOUT']);
   });

@@ -1,5 +1,5 @@
 // Public API of the expression module: JSONata 2.x with guard rails (see docs/expressions.md).
-export type { CheckOptions, EvalErrorCode, EvalOutcome, Evaluator, EvaluatorOptions, ExprCheck, ExprIssue } from './types.js';
+export type { CheckOptions, EvalCall, EvalErrorCode, EvalOutcome, Evaluator, EvaluatorOptions, ExprCheck, ExprIssue } from './types.js';
 export { checkExpression, MAX_SOURCE_LENGTH } from './check.js';
 export { createEvaluator } from './pool.js';
 export { MAX_REGEX_LENGTH } from './policy.js';

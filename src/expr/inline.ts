@@ -6,11 +6,13 @@
  * "Cheap by construction" is decided from the syntax tree, conservatively: literals, field paths
  * (names only: no filters, sorting, grouping, positional or focus bindings), arithmetic, comparisons,
  * boolean and string concatenation, conditionals, array and object constructors, and a short list of
- * built-ins whose cost is linear in their arguments (no regular expressions, no padding, no ranges,
- * no variables other than `$` and `$$`). Such an expression visits each input value at most once
- * per node, so its cost is bounded by (nodes × input size); both are capped (MAX_NODES, and inputs
- * larger than MAX_INPUT_VALUES go to the worker). JSONata's own step timeout (INLINE_BUDGET_MS)
- * stays armed as a backstop: a call that hits it is answered by the worker, and an expression that
+ * built-ins whose cost is linear in their arguments (no padding, no ranges, no variables other than
+ * `$` and `$$`), and regular expressions only when regex.ts proves them linear per start position
+ * (a regex call cannot be interrupted, so a step budget is no protection for it). Such an expression
+ * visits each input value at most once per node, so its cost is bounded by (nodes × input size);
+ * both are capped (MAX_NODES, and inputs larger than MAX_INPUT_VALUES go to the worker). JSONata's
+ * own step timeout (INLINE_BUDGET_MS) stays armed as a backstop for the rest: a call that hits it
+ * is answered by the worker, and an expression that
  * hits it STRIKES times is sent to the worker from then on. Before JSONata, fast.ts's compiled
  * closures are tried: they answer the commonest shapes on scalar data without JSONata at all.
  */
@@ -19,6 +21,7 @@ import { analyze } from './check.js';
 import { copyPlain, guardedBuiltins, type Limits } from './guards.js';
 import { compileFast, NO_ANSWER, REGEX_INPUT_CHARS, type FastExpression } from './fast.js';
 import { evaluationFailure } from './outcome.js';
+import { linearRegex, MAX_CHECKS } from './regex.js';
 import type { AstNode } from './policy.js';
 import type { EvalOutcome } from './types.js';
 
@@ -39,6 +42,7 @@ const FUNCTIONS = new Set([
 ]);
 
 type Builtins = Awaited<ReturnType<typeof guardedBuiltins>>;
+type Builtin = Builtins extends Map<string, infer F> ? F : never;
 type Compiled = { expression: jsonata.Expression; options: { timeout?: number }; regex: boolean; fast: FastExpression | undefined };
 
 export class InlineEvaluator {
@@ -80,6 +84,7 @@ export class InlineEvaluator {
     if (!smallInput(input, slow.some((i) => compiled[i]!.regex) ? REGEX_INPUT_CHARS : INPUT_CHARS)) return undefined;
     for (const i of slow) {
       const outcome = await this.#evaluate(compiled[i]!, input);
+      if (outcome === 'refused') return undefined;
       if (outcome === 'too slow') {
         const source = sources[i]!;
         const strikes = (this.#strikes.get(source) ?? 0) + 1;
@@ -92,7 +97,7 @@ export class InlineEvaluator {
     return outcomes;
   }
 
-  async #evaluate(c: Compiled, input: unknown): Promise<EvalOutcome | 'too slow'> {
+  async #evaluate(c: Compiled, input: unknown): Promise<EvalOutcome | 'too slow' | 'refused'> {
     c.options.timeout = this.budgetMs;
     try {
       const value: unknown = await c.expression.evaluate(input);
@@ -100,6 +105,7 @@ export class InlineEvaluator {
       return { ok: true, value: copyPlain(value, this.limits) };
     } catch (err) {
       if ((err as { code?: unknown } | null)?.code === 'D1012') return 'too slow';
+      if (err instanceof LongRegexSubject) return 'refused';
       return evaluationFailure(err, this.limits);
     }
   }
@@ -114,6 +120,7 @@ export class InlineEvaluator {
     const kind = expression && cheap(expression.ast() as AstNode);
     if (expression && kind) {
       for (const [name, fn] of this.#builtins!) expression.assign(name, fn);
+      if (kind === 'regex') expression.assign('contains', shortRegexSubjects(this.#builtins!.get('contains')!));
       // The result limit charges a string its length plus 2 (its quotes), as copyPlain does on JSONata's results.
       const maxStringChars = Math.min(INPUT_CHARS, this.limits.maxResultBytes - 2);
       compiled = { expression, options, regex: kind === 'regex', fast: compileFast(expression.ast() as AstNode, maxStringChars) };
@@ -124,16 +131,34 @@ export class InlineEvaluator {
   }
 }
 
+/** Thrown by the inline `$contains` for a regex over a string longer than REGEX_INPUT_CHARS. */
+class LongRegexSubject extends Error {}
+
+/**
+ * `$contains` that refuses to run a regex on a string longer than REGEX_INPUT_CHARS: the input's
+ * strings are checked before evaluation (smallInput), but `a & b & c` builds longer ones, and a
+ * linear-per-start regex is still quadratic over a search. The call then goes to the worker.
+ */
+function shortRegexSubjects(contains: Builtin): Builtin {
+  return {
+    ...contains,
+    implementation(this: unknown, str: unknown, token: unknown): unknown {
+      if (typeof token === 'function' && typeof str === 'string' && str.length > REGEX_INPUT_CHARS) throw new LongRegexSubject();
+      return contains.implementation.call(this, str, token);
+    },
+  };
+}
+
 /** Longest string in an input evaluated inline; with a regular expression in the expression, REGEX_INPUT_CHARS. */
 const INPUT_CHARS = 10_000;
 
 /**
- * 'cheap': every construct is linear in the input; 'regex': the same, plus regular expressions that
- * backtrack at most quadratically (see simpleRegex), so inputs must hold short strings only;
+ * 'cheap': every construct is linear in the input; 'regex': the same, plus regular expressions proven
+ * to backtrack at most O(n × atoms) per start position (regex.ts), so they run on short strings only;
  * false: the expression belongs in the worker.
  */
 export function cheap(ast: AstNode): 'cheap' | 'regex' | false {
-  const budget: Budget = { nodes: MAX_NODES, regex: false };
+  const budget: Budget = { nodes: MAX_NODES, regex: false, checks: MAX_CHECKS };
   if (!node(ast, budget)) return false;
   return budget.regex ? 'regex' : 'cheap';
 }
@@ -142,40 +167,8 @@ type Node = AstNode & Record<string, unknown>;
 interface Budget {
   nodes: number;
   regex: boolean;
-}
-
-/**
- * A regular expression whose matching time is at most quadratic in the string: no backreferences or
- * lookaround, no alternation, and at most one unbounded quantifier (`*`, `+`, `{n,}`, or `{m,n}` with
- * n > 16), which applies to a single character, class or escape rather than a group.
- */
-export function simpleRegex(re: RegExp): boolean {
-  const src = re.source;
-  if (/\\[1-9k]|\(\?[=!<]|\|/.test(src)) return false;
-  let unbounded = 0;
-  let inClass = false;
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i]!;
-    if (c === '\\') {
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      continue;
-    }
-    if (c === '[') inClass = true;
-    let quantifier: 'bounded' | 'unbounded' | undefined;
-    if (c === '*' || c === '+') quantifier = 'unbounded';
-    else if (c === '{') {
-      const m = /^\{(\d+)(,(\d*))?\}/.exec(src.slice(i));
-      if (m) quantifier = m[2] !== undefined && (m[3] === '' || Number(m[3]) > 16) ? 'unbounded' : 'bounded';
-    }
-    if (quantifier === 'unbounded') {
-      if (++unbounded > 1 || src[i - 1] === ')') return false;
-    }
-  }
-  return true;
+  /** Comparisons left for linearRegex (shared by the expression's regexes). */
+  checks: number;
 }
 
 function node(value: unknown, budget: Budget): boolean {
@@ -199,7 +192,7 @@ function node(value: unknown, budget: Budget): boolean {
       return all(n.expressions);
     case 'regex':
       budget.regex = true;
-      return n.value instanceof RegExp && simpleRegex(n.value);
+      return n.value instanceof RegExp && linearRegex(n.value, budget);
     case 'path': {
       const steps = n.steps ?? [];
       return steps.length > 0 && steps.every((s, i) => (s.type === 'name' || (i === 0 && s.type === 'variable')) && node(s, budget));

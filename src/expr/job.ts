@@ -4,6 +4,8 @@ import type { EvalOutcome } from './types.js';
 /** A call (or a chunk of an evaluateForEach call) waiting in the pool. */
 export interface Job {
   wire: WireJob;
+  /** The organization the call is made for (its queue in the pool). */
+  org: string;
   /** Number of outcomes it answers with. */
   count: number;
   settle(outcomes: EvalOutcome[]): void;
@@ -35,7 +37,8 @@ export function blame(job: Job, running: number, code: string, message: string, 
   }
   const others = job.wire.sources.filter((_, i) => i !== running);
   return {
-    wire: { id: retryId, sources: others, input: job.wire.input },
+    wire: { ...job.wire, id: retryId, sources: others },
+    org: job.org,
     count: others.length,
     reject: job.reject,
     settle(outcomes) {

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
 import { blame, failed, timedOut, type Job } from './job.js';
-import { READY, type JobResult, type WireJob, type WorkerConfig } from './protocol.js';
+import { BUSY_MESSAGE, clock, Progress, PROGRESS_BYTES, READY, type JobResult, type WireJob, type WorkerConfig } from './protocol.js';
+import { FairQueue } from './fair-queue.js';
 import { startWorker } from './thread.js';
 import { InlineEvaluator } from './inline.js';
 import type { EvalOutcome, Evaluator, EvaluatorOptions } from './types.js';
@@ -14,12 +14,12 @@ const FOR_EACH_CHUNK = 64;
 interface Slot {
   worker?: Worker;
   ready: boolean;
-  /** Sent to the worker and not answered yet; the worker runs them in this order. */
+  /** Sent to the worker and not answered yet; the worker takes them round-robin by organization. */
   inFlight: Job[];
-  /** When the head of `inFlight` started running (about). */
+  /** The last sign of life: READY, an answer, or work sent to an idle worker. */
   since: number;
-  /** Written by the worker before each evaluation: [job id, index of the source or input]. */
-  progress?: Int32Array;
+  /** Written by the worker: which job it is running, and since when. */
+  progress?: Progress;
   timer?: NodeJS.Timeout;
 }
 
@@ -33,6 +33,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
   const threads = Math.max(1, Math.floor(positive('threads', options.threads, 1)));
   const timeoutMs = positive('timeoutMs', options.timeoutMs, 1000);
+  const maxWaitMs = positive('maxWaitMs', options.maxWaitMs, 30 * timeoutMs);
   const maxMemoryMb = positive('maxMemoryMb', options.maxMemoryMb, 64);
   const config: Omit<WorkerConfig, 'progress'> = {
     limits: {
@@ -45,27 +46,35 @@ export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
     cacheChars: 200_000,
   };
   const slots: Slot[] = Array.from({ length: threads }, () => ({ ready: false, inFlight: [], since: 0 }));
-  const pending: Job[] = [];
-  let nextId = 1;
+  /** Calls waiting for a worker, served round-robin by organization. */
+  const pending = new FairQueue<Job>();
+  let lastId = 0;
   let flushQueued = false;
   let closed = false;
 
+  /** Job ids; never 0 as an Int32 (0 means "between jobs" in the progress cells). */
+  function newId(): number {
+    lastId++;
+    if ((lastId | 0) === 0) lastId++;
+    return lastId;
+  }
+
   function spawn(slot: Slot): Worker {
-    const progress = new SharedArrayBuffer(8);
-    slot.progress = new Int32Array(progress);
+    const progress = new SharedArrayBuffer(PROGRESS_BYTES);
+    slot.progress = new Progress(progress);
     const worker = startWorker({ ...config, progress }, maxMemoryMb);
     let crash: Error | undefined;
     worker.on('message', (message: JobResult[] | typeof READY) => {
       if (slot.worker !== worker) return;
       if (message === READY) {
         slot.ready = true;
-        slot.since = performance.now();
+        slot.since = clock();
         arm(slot);
         return;
       }
       for (const result of message) answered(slot, result);
       if (slot.inFlight.length === 0) worker.unref();
-      if (pending.length > 0) flush();
+      if (pending.size > 0) flush();
     });
     worker.on('error', (err) => (crash = err));
     worker.on('exit', () => {
@@ -77,47 +86,56 @@ export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
     return worker;
   }
 
-  /** Make sure a watchdog runs while the slot has work; `since` is when its head job started. */
+  /** Make sure a watchdog runs while the slot has work. */
   function arm(slot: Slot): void {
     if (!slot.ready || slot.inFlight.length === 0) return;
     slot.timer ??= setTimeout(() => watch(slot), timeoutMs).unref();
   }
 
+  /**
+   * The job the worker says it is running is stopped once it has run `timeoutMs`. With none running
+   * (between jobs) for `timeoutMs` while work is in flight, the worker is stuck outside any job.
+   */
   function watch(slot: Slot): void {
     slot.timer = undefined;
     if (!slot.ready || slot.inFlight.length === 0) return;
-    const elapsed = performance.now() - slot.since;
+    const now = clock();
+    const running = slot.progress?.read();
+    const job = running && slot.inFlight.find((j) => (j.wire.id | 0) === running.id);
+    const since = job ? running.startedAt : Math.max(slot.since, running?.startedAt ?? 0);
+    const elapsed = now - since;
     if (elapsed < timeoutMs) {
       slot.timer = setTimeout(() => watch(slot), timeoutMs - elapsed + 1).unref();
       return;
     }
-    stop(slot, 'EXPR_TIMEOUT', `Evaluation did not finish within ${timeoutMs} ms and was stopped`);
+    stop(slot, job ?? slot.inFlight[0]!, job ? running.index : -1, 'EXPR_TIMEOUT', `Evaluation did not finish within ${timeoutMs} ms and was stopped`);
   }
 
   function answered(slot: Slot, result: JobResult): void {
-    // The worker answers in order, so this is the head; look it up anyway rather than trust it.
     const index = slot.inFlight.findIndex((job) => job.wire.id === result.id);
     if (index === -1) return;
     const job = slot.inFlight.splice(index, 1)[0]!;
-    slot.since = performance.now();
+    slot.since = clock();
     if (job.group && !job.group.timedOut) job.group.timedOut = result.outcomes.find(timedOut);
     job.settle(result.outcomes);
   }
 
-  /** Blame the running job, replace the worker, and send the other jobs again. */
-  function stop(slot: Slot, code: string, message: string): void {
-    const { worker, progress } = slot;
+  /**
+   * Replace the worker; fail only `culprit`'s expression at `index` (the one running). Every other job
+   * in flight — queued behind it, or finished with its answer not yet posted — is evaluated again.
+   */
+  function stop(slot: Slot, culprit: Job, index: number, code: string, message: string): void {
+    const { worker } = slot;
     slot.worker = undefined;
     slot.ready = false;
     if (worker) void worker.terminate().catch(() => undefined);
-    const [culprit, ...innocent] = slot.inFlight;
+    const others = slot.inFlight.filter((job) => job !== culprit);
     slot.inFlight = [];
     if (!closed) spawn(slot); // start the replacement now rather than on the next call
-    // The shared cell holds the id as an Int32 (`| 0`), so compare it that way.
-    const running = progress && culprit && Atomics.load(progress, 0) === (culprit.wire.id | 0) ? Atomics.load(progress, 1) : -1;
-    const retry = culprit ? blame(culprit, running, code, message, nextId++) : undefined;
-    pending.unshift(...(retry ? [retry] : []), ...innocent);
-    if (pending.length > 0) flush();
+    const retry = blame(culprit, index, code, message, newId());
+    if (retry) pending.unshift(retry.org, retry);
+    for (const job of others.reverse()) pending.unshift(job.org, job);
+    if (pending.size > 0) flush();
   }
 
   function died(slot: Slot, crash: Error | undefined): void {
@@ -126,35 +144,46 @@ export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
       // It never loaded: an installation problem, not the expressions' fault.
       slot.worker = undefined;
       for (const job of slot.inFlight.splice(0)) job.reject(new Error(`expression worker failed to start: ${reason}`));
-      if (pending.length > 0) flush();
+      if (pending.size > 0) flush();
       return;
     }
     const outOfMemory = (crash as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
     const message = outOfMemory
       ? `Evaluation ran out of memory (limit ${maxMemoryMb} MB) and was stopped`
       : `Evaluation crashed its worker: ${reason}`;
-    stop(slot, 'EXPR_RESOURCE_LIMIT', message);
+    const running = slot.progress?.read();
+    const job = running && slot.inFlight.find((j) => (j.wire.id | 0) === running.id);
+    if (job || slot.inFlight.length > 0) stop(slot, job ?? slot.inFlight[0]!, job ? running.index : -1, 'EXPR_RESOURCE_LIMIT', message);
+    else spawn(slot);
   }
+
+  /** Most jobs one organization has in flight on one worker: the rest of its room is left to others. */
+  const ORG_IN_FLIGHT = MAX_IN_FLIGHT / 2;
 
   function flush(): void {
     flushQueued = false;
     if (closed) return;
     const batches = new Map<Slot, Job[]>();
-    while (pending.length > 0) {
-      let slot = slots[0]!;
-      for (const s of slots) if (s.inFlight.length < slot.inFlight.length) slot = s;
-      if (slot.inFlight.length >= MAX_IN_FLIGHT) break;
-      const job = pending.shift()!;
-      const skip = job.group?.timedOut;
-      if (skip && !skip.ok) {
-        job.settle(failed(job.count, skip.error.code, `Not evaluated, an earlier input timed out: ${skip.error.message}`));
-        continue;
+    const now = clock();
+    for (const slot of [...slots].sort((a, b) => a.inFlight.length - b.inFlight.length)) {
+      while (slot.inFlight.length < MAX_IN_FLIGHT) {
+        const job = pending.take((org) => slot.inFlight.filter((j) => j.org === org).length < ORG_IN_FLIGHT);
+        if (!job) break;
+        const skip = job.group?.timedOut;
+        if (skip && !skip.ok) {
+          job.settle(failed(job.count, skip.error.code, `Not evaluated, an earlier input timed out: ${skip.error.message}`));
+          continue;
+        }
+        if (now > job.wire.notAfter) {
+          job.settle(failed(job.count, 'EXPR_BUSY', BUSY_MESSAGE));
+          continue;
+        }
+        if (slot.inFlight.length === 0) slot.since = now;
+        slot.inFlight.push(job);
+        const batch = batches.get(slot);
+        if (batch) batch.push(job);
+        else batches.set(slot, [job]);
       }
-      if (slot.inFlight.length === 0) slot.since = performance.now();
-      slot.inFlight.push(job);
-      const batch = batches.get(slot);
-      if (batch) batch.push(job);
-      else batches.set(slot, [job]);
     }
     for (const [slot, batch] of batches) send(slot, batch);
   }
@@ -179,10 +208,11 @@ export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
     arm(slot);
   }
 
-  function enqueue(wire: WireJob, count: number, group?: Job['group']): Promise<EvalOutcome[]> {
+  function enqueue(org: string, sources: readonly string[], data: { input: unknown } | { inputs: readonly unknown[] }, count: number, group?: Job['group']): Promise<EvalOutcome[]> {
     if (closed) return Promise.reject(new Error('Evaluator is closed'));
+    const wire: WireJob = { id: newId(), org, notAfter: clock() + maxWaitMs, sources, ...data };
     return new Promise((settle, reject) => {
-      pending.push({ wire, count, settle, reject, group });
+      pending.push(org, { wire, org, count, settle, reject, group });
       if (!flushQueued) {
         flushQueued = true;
         queueMicrotask(flush);
@@ -194,21 +224,21 @@ export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
   const inline = options.inline === false ? undefined : new InlineEvaluator(config.limits);
 
   return {
-    async evaluateMany(sources, input) {
+    async evaluateMany(sources, input, call = {}) {
       if (closed) throw new Error('Evaluator is closed');
       if (sources.length === 0) return [];
       // Cheap expressions on small inputs are answered here, without a round trip (inline.ts).
       const answered = inline && (await inline.evaluateMany(sources, input));
       if (closed) throw new Error('Evaluator is closed');
-      return answered || enqueue({ id: nextId++, sources, input }, sources.length);
+      return answered || enqueue(call.org ?? '', sources, { input }, sources.length);
     },
 
-    async evaluateForEach(source, inputs) {
+    async evaluateForEach(source, inputs, call = {}) {
       const group = {};
       const chunks: Promise<EvalOutcome[]>[] = [];
       for (let i = 0; i < inputs.length; i += FOR_EACH_CHUNK) {
         const part = inputs.length <= FOR_EACH_CHUNK ? inputs : inputs.slice(i, i + FOR_EACH_CHUNK);
-        chunks.push(enqueue({ id: nextId++, sources: [source], inputs: part }, part.length, group));
+        chunks.push(enqueue(call.org ?? '', [source], { inputs: part }, part.length, group));
       }
       return (await Promise.all(chunks)).flat();
     },
@@ -224,7 +254,7 @@ export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
         if (slot.worker) stopping.push(slot.worker.terminate());
         slot.worker = undefined;
       }
-      for (const job of pending.splice(0)) job.reject(gone);
+      for (const job of pending.clear()) job.reject(gone);
       await Promise.all(stopping);
     },
   };

@@ -38,17 +38,28 @@ export type EvalErrorCode =
   | 'EXPR_TOO_LONG'
   | 'EXPR_EVAL_ERROR'
   | 'EXPR_TIMEOUT'
-  | 'EXPR_RESOURCE_LIMIT';
+  | 'EXPR_RESOURCE_LIMIT'
+  /** Not evaluated: it waited longer than `maxWaitMs` for a worker (load, not the expression's fault; retry). */
+  | 'EXPR_BUSY';
 
 /** The outcome of evaluating one expression against one input. Failures are data. */
 export type EvalOutcome = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } };
 
+/** Who a call is made for. */
+export interface EvalCall {
+  /**
+   * The organization: workers serve organizations round-robin, so one organization's expressions
+   * cannot starve another's. Calls without one share a single queue.
+   */
+  org?: string;
+}
+
 /** Evaluates expressions in isolated worker threads. */
 export interface Evaluator {
   /** Evaluate several expressions against one input (one round-trip to a worker). */
-  evaluateMany(sources: readonly string[], input: unknown): Promise<EvalOutcome[]>;
+  evaluateMany(sources: readonly string[], input: unknown, call?: EvalCall): Promise<EvalOutcome[]>;
   /** Evaluate one expression against many inputs (used to filter lists). */
-  evaluateForEach(source: string, inputs: readonly unknown[]): Promise<EvalOutcome[]>;
+  evaluateForEach(source: string, inputs: readonly unknown[], call?: EvalCall): Promise<EvalOutcome[]>;
   /** Terminate all workers; pending calls reject. Idempotent. */
   close(): Promise<void>;
 }
@@ -61,6 +72,8 @@ export interface EvaluatorOptions {
   threads?: number;
   /** Hard time limit for one message: one evaluateMany call or one chunk of evaluateForEach (default 1000). */
   timeoutMs?: number;
+  /** A call not started within this time is answered EXPR_BUSY without being evaluated (default 30 × timeoutMs). */
+  maxWaitMs?: number;
   /** Old-generation heap of each worker in MB (default 64). */
   maxMemoryMb?: number;
   /** Largest result, and largest string built during evaluation, in bytes (approx., default 1 MB). */

@@ -3,7 +3,8 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { analyze, type CompileOptions } from './check.js';
 import { copyPlain, guardedBuiltins, type Limits } from './guards.js';
 import { evaluationFailure, failed } from './outcome.js';
-import { READY, type JobResult, type WireJob, type WorkerConfig } from './protocol.js';
+import { BUSY_MESSAGE, clock, Progress, READY, type JobResult, type WireJob, type WorkerConfig } from './protocol.js';
+import { FairQueue } from './fair-queue.js';
 import type { EvalOutcome } from './types.js';
 import type jsonata from 'jsonata';
 
@@ -16,7 +17,7 @@ const limits: Limits = config.limits;
 /** Soft budget per job, inside the pool's hard timeout, so most slow expressions end without killing the worker. */
 const softBudgetMs = Math.max(1, Math.floor(limits.timeoutMs * 0.75));
 const builtins = await guardedBuiltins(limits);
-const progress = new Int32Array(config.progress);
+const progress = new Progress(config.progress);
 const cache = new Map<string, Compiled>();
 let cachedChars = 0;
 
@@ -71,45 +72,56 @@ async function evaluate(source: string, input: unknown, deadline: number): Promi
 }
 
 async function run(job: WireJob): Promise<JobResult> {
+  const count = job.inputs ? job.inputs.length : job.sources.length;
+  // Waited too long behind other calls (load, not this call's doing): not evaluated, the caller may retry.
+  if (clock() > job.notAfter) return { id: job.id, outcomes: Array.from({ length: count }, () => fail('EXPR_BUSY', BUSY_MESSAGE)) };
   const deadline = Date.now() + softBudgetMs;
   const outcomes: EvalOutcome[] = [];
-  const count = job.inputs ? job.inputs.length : job.sources.length;
-  Atomics.store(progress, 0, job.id);
+  progress.start(job.id);
   for (let i = 0; i < count; i++) {
-    Atomics.store(progress, 1, i);
+    progress.at(i);
     const source = job.inputs ? job.sources[0] : job.sources[i];
     outcomes.push(await evaluate(source ?? '', job.inputs ? job.inputs[i] : job.input, deadline));
   }
+  progress.idle();
   return { id: job.id, outcomes };
 }
 
-const queue: WireJob[] = [];
+/** Received jobs, served round-robin by organization. */
+const queue = new FairQueue<WireJob>();
 let draining = false;
 
 /**
- * Answers are posted in batches: when the queue is empty, or every `postEveryMs` while busy
- * (the pool restarts its watchdog on each answer, so answers must not be held back long).
+ * Answers are posted in batches: when the queue is empty, when the worker yields to its event loop
+ * (at least every millisecond while busy, so calls that arrive meanwhile take their turn in the
+ * round), and before a job of another organization starts — a finished answer is never held back
+ * while someone else's job runs (and perhaps hangs: the pool would then have to evaluate it again).
  */
-const postEveryMs = Math.max(1, Math.floor(limits.timeoutMs / 10));
-
 async function drain(): Promise<void> {
   draining = true;
   let done: JobResult[] = [];
-  let posted = Date.now();
-  for (let job = queue.shift(); job; job = queue.shift()) {
+  let doneOrg: string | undefined;
+  let yielded = Date.now();
+  const post = () => {
+    if (done.length > 0) port.postMessage(done);
+    done = [];
+  };
+  for (let job = queue.take(); job; job = queue.take()) {
+    if (job.org !== doneOrg) post();
     done.push(await run(job));
-    if (Date.now() - posted >= postEveryMs) {
-      port.postMessage(done);
-      done = [];
-      posted = Date.now();
+    doneOrg = job.org;
+    if (Date.now() - yielded >= 1) {
+      post();
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = Date.now();
     }
   }
-  if (done.length > 0) port.postMessage(done);
+  post();
   draining = false;
 }
 
 port.on('message', (jobs: WireJob[]) => {
-  for (const job of jobs) queue.push(job);
+  for (const job of jobs) queue.push(job.org, job);
   if (!draining) void drain();
 });
 port.postMessage(READY);

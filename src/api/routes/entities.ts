@@ -108,7 +108,7 @@ export function entityRoutes(app: FastifyInstance, services: Services): void {
     const ctx = callContext(request);
     const loaded = await services.entityTypes.loadFresh(ctx.orgId, type);
     const entity = await readEntity(services, ctx, type, idParam(type, request.params.id));
-    const requirements = await evaluateRequirements(services.evaluator, loaded, entity);
+    const requirements = await evaluateRequirements(services.evaluator, loaded, entity, ctx.orgId);
     return withEtag(reply, entity.version).send({ ...entityView(entity), requirements: requirementsView(requirements) });
   });
 

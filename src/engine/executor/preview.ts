@@ -11,6 +11,7 @@ import type { EntityView } from '../../connectors/types.js';
 import type { Evaluator } from '../../expr/index.js';
 import type { RunTrigger } from '../../store/runs.js';
 import { evaluatedInput, expressionContext } from './run-run.js';
+import { expressionFailure } from '../expressions.js';
 
 /** One task as the dry run saw it. */
 export interface PreviewStep {
@@ -62,6 +63,8 @@ export interface DryRun {
 
 export interface PreviewRequest {
   evaluator: Evaluator;
+  /** The organization the dry run is made for (its share of the expression workers). */
+  org: string;
   process: string;
   version: number;
   definition: ProcessDefinition;
@@ -110,7 +113,7 @@ async function previewTask(r: PreviewRequest, task: ProcessDefinition['tasks'][n
     base.note = `Earlier tasks do not run in a dry run: ${earlier.map((k) => `tasks.${k}.output`).join(', ')} ${earlier.length === 1 ? 'was' : 'were'} null here.`;
   }
   const context = expressionContext(r.entity, outputs, { id: null, process: r.process, attempt: 1, trigger: r.trigger, dryRun: true });
-  const values = sources.length > 0 ? await r.evaluator.evaluateMany(sources, context) : [];
+  const values = sources.length > 0 ? await r.evaluator.evaluateMany(sources, context, { org: r.org }) : [];
 
   const whenValue = task.when ? values[0]! : undefined;
   if (whenValue?.ok && whenValue.value !== true) return { ...base, status: 'skipped' };
@@ -118,8 +121,7 @@ async function previewTask(r: PreviewRequest, task: ProcessDefinition['tasks'][n
     const v = values[k]!;
     if (!v.ok) {
       const where = task.when && k === 0 ? 'when' : exprs[k - (task.when ? 1 : 0)]![0];
-      const error: Failure = { code: 'EXPRESSION_FAILED', message: `${task.key}.${where}: ${v.error.message}`, retryable: false, details: { code: v.error.code } };
-      return { ...base, status: 'failed', error };
+      return { ...base, status: 'failed', error: expressionFailure(`${task.key}.${where}`, v.error) };
     }
   }
   const input = evaluatedInput(task, exprs, values.slice(task.when ? 1 : 0).map((v) => (v as { value: unknown }).value));

@@ -19,6 +19,7 @@ import { entityActions } from './entity-actions.js';
 import { connectionContextFor, secretValues } from '../connection-context.js';
 import { redact } from '../../connectors/kit/redact.js';
 import { raceAbort } from '../abort.js';
+import { expressionFailure } from '../expressions.js';
 
 export interface RunDeps {
   services: Services;
@@ -124,7 +125,7 @@ async function runStep(
   const exprs = taskExpressions(task, kind);
   const sources = [...(task.when ? [task.when] : []), ...exprs.map(([, source]) => source)];
   const context = expressionContext(entity, outputs, { id: run.id, process: run.process, attempt, trigger: run.trigger });
-  const values = sources.length > 0 ? await deps.services.evaluator.evaluateMany(sources, context) : [];
+  const values = sources.length > 0 ? await deps.services.evaluator.evaluateMany(sources, context, { org: run.orgId }) : [];
   // A task whose `when` is not true is skipped, even when its input could not be evaluated.
   const whenValue = task.when ? values[0]! : undefined;
   if (whenValue?.ok && whenValue.value !== true) {
@@ -134,7 +135,7 @@ async function runStep(
     const v = values[k]!;
     if (!v.ok) {
       const where = task.when && k === 0 ? 'when' : exprs[k - (task.when ? 1 : 0)]![0];
-      return { kind: 'failed', failure: nonRetryable('EXPRESSION_FAILED', `${task.key}.${where}: ${v.error.message}`, { code: v.error.code }), step: done({}) };
+      return { kind: 'failed', failure: expressionFailure(`${task.key}.${where}`, v.error), step: done({}) };
     }
   }
   const input = evaluatedInput(task, exprs, values.slice(task.when ? 1 : 0).map((v) => (v as { value: unknown }).value));
