@@ -1,5 +1,6 @@
 // Lint: TypeScript rules, no import cycles, and the inward dependency rule of STYLE.md
-// (api → engine → store → domain → expr; only src/config.ts reads process.env).
+// (api → engine → store → domain → expr; only src/config.ts, and src/config-client.ts for the fast client
+// commands, read process.env).
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
@@ -33,7 +34,7 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/config.ts', 'src/**/*.test.ts'],
+    ignores: ['src/config.ts', 'src/config-client.ts', 'src/**/*.test.ts'],
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration in src/config.ts only.' }],
     },

@@ -122,6 +122,14 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
+/**
+ * `statusflow demo`: the server's configuration with the demo's defaults — data in ./demo-data and
+ * listening on loopback only (HOST), since the demo's admin key is printed to the terminal.
+ */
+export function loadDemoConfig(env: Env = process.env): Config {
+  return loadConfig({ ...env, STATUSFLOW_DATA_DIR: env.STATUSFLOW_DATA_DIR || './demo-data', HOST: env.HOST || '127.0.0.1' });
+}
+
 function denyList(raw: string | undefined): readonly string[] {
   if (raw === undefined) return DEFAULT_DENIED_NETWORKS;
   const entries = raw.trim().toLowerCase() === 'none' ? [] : raw.split(',').map((e) => e.trim()).filter(Boolean);

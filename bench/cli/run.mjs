@@ -1,0 +1,43 @@
+// `statusflow --help` start-up time (goal: ≤ 300 ms on this machine, issue 13). Runs the build
+// (`npm run build` first) N times per command, one after another, and prints wall-clock figures next to
+// bare `node -e 0`, so the CLI's own share is visible on a loaded machine.
+// Usage: node bench/cli/run.mjs [runs=20] [--json file]
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const main = `${root}dist/cli/main.js`;
+if (!existsSync(main)) {
+  console.error('no build: run "npm run build" first');
+  process.exit(1);
+}
+const runs = Number(process.argv[2] ?? 20) || 20;
+const jsonAt = process.argv.indexOf('--json');
+const cases = [
+  ['node -e 0 (baseline)', ['-e', '0']],
+  ['statusflow --version', [main, '--version']],
+  ['statusflow --help', [main, '--help']],
+  ['statusflow apply --help', [main, 'apply', '--help']],
+];
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const results = [];
+console.log(`cli bench: ${runs} runs per command, node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start`);
+for (const [name, args] of cases) {
+  const wall = [];
+    for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    wall.push(performance.now() - t0);
+    if (r.status !== 0) throw new Error(`${name} exited ${r.status}: ${r.stderr}`);
+  }
+  wall.sort((a, b) => a - b);
+  const row = { name, runs, minMs: +wall[0].toFixed(1), p50Ms: +pct(wall, 50).toFixed(1), p90Ms: +pct(wall, 90).toFixed(1), maxMs: +wall[wall.length - 1].toFixed(1) };
+  results.push(row);
+  console.log(`${name.padEnd(26)} min ${row.minMs.toFixed(0).padStart(4)} ms   p50 ${row.p50Ms.toFixed(0).padStart(4)} ms   p90 ${row.p90Ms.toFixed(0).padStart(4)} ms   max ${row.maxMs.toFixed(0).padStart(4)} ms`);
+}
+const help = results.find((r) => r.name === 'statusflow --help');
+console.log(`goal: statusflow --help p50 ≤ 300 ms → ${help.p50Ms <= 300 ? 'met' : 'NOT met'} (${help.p50Ms} ms)`);
+if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], `${JSON.stringify({ at: new Date().toISOString(), node: process.version, loadavg: loadavg(), results }, null, 2)}\n`);
