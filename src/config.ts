@@ -123,11 +123,12 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 /**
- * `statusflow demo`: the server's configuration with the demo's defaults — data in ./demo-data and
- * listening on loopback only (HOST), since the demo's admin key is printed to the terminal.
+ * `statusflow demo`: the server's configuration with the demo's defaults — data in ./demo-data,
+ * embedded SQLite, and listening on loopback only (HOST), since the demo's admin key is printed.
  */
 export function loadDemoConfig(env: Env = process.env): Config {
-  return loadConfig({ ...env, STATUSFLOW_DATA_DIR: env.STATUSFLOW_DATA_DIR || './demo-data', HOST: env.HOST || '127.0.0.1' });
+  // Always embedded SQLite (DATABASE_URL is ignored), and quiet logs unless LOG_LEVEL asks otherwise.
+  return loadConfig({ ...env, DATABASE_URL: '', STATUSFLOW_DATA_DIR: env.STATUSFLOW_DATA_DIR || './demo-data', HOST: env.HOST || '127.0.0.1', LOG_LEVEL: env.LOG_LEVEL || 'warn' });
 }
 
 function denyList(raw: string | undefined): readonly string[] {
