@@ -30,7 +30,7 @@ export function printRun(run: RunDetail): void {
     `  process   ${run.process} v${run.processVersion}`,
     `  entity    ${run.entityType}/${run.entityId}`,
     `  status    ${run.status}${run.attempt ? ` (attempt ${run.attempt})` : ''}`,
-    `  trigger   ${run.trigger.type}${run.trigger.status ? ` (status ${run.trigger.status})` : ''}`,
+    `  trigger   ${run.trigger.status ? `${run.trigger.type}: entered ${run.trigger.status}` : run.trigger.type}`,
   ];
   if (run.queuedAt) out.push(`  queued    ${when(run.queuedAt)}`);
   if (run.startedAt) out.push(`  started   ${when(run.startedAt)}`);
