@@ -66,7 +66,9 @@ describe('statusflow CLI against a real server', () => {
 
   const cli = (args: string[], extraEnv: Record<string, string> = {}): Promise<Result> =>
     new Promise((ok) => {
-      const child = spawn(process.execPath, [...cliArgs(), ...args], { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+      // The commands run in a temp folder: tsx (when the build is not current) must be found from there too.
+      const node = cliArgs().map((a) => (a === 'tsx' ? import.meta.resolve('tsx') : a));
+      const child = spawn(process.execPath, [...node, ...args], { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -187,6 +189,18 @@ describe('statusflow CLI against a real server', () => {
     assert.equal(cancel.code, 1);
     assert.match(cancel.stderr, /RUN_FINISHED \(409\)/);
     assert.equal((await cli(['run', '01J00000000000000000000000'])).code, 1);
+  });
+
+  test('migrate (a server command): applies the migrations to a fresh data folder, then has nothing to do', async () => {
+    const data = join(dir, 'migrate-data');
+    const first = await cli(['migrate'], { STATUSFLOW_DATA_DIR: data });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^applied: /);
+    const second = await cli(['migrate'], { STATUSFLOW_DATA_DIR: data });
+    assert.equal(second.stdout.trim(), 'database is up to date');
+    const bad = await cli(['migrate'], { STATUSFLOW_DATA_DIR: data, PORT: 'eighty' });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^configuration error: PORT must be an integer/);
   });
 
   test('no key → exit 2 with a hint; no server → exit 1 naming the URL', async () => {

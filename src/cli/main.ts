@@ -89,6 +89,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     return;
   }
   if (err instanceof Error && err.name === 'ConfigError') process.stderr.write(`configuration error: ${err.message}\n`);
+  else if ((err as { code?: unknown }).code === 'EADDRINUSE') process.stderr.write(`statusflow: ${(err as Error).message}: another program uses that port; set PORT to a free one\n`);
   else console.error(err);
   process.exit(EXIT.error);
 });

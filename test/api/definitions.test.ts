@@ -179,6 +179,9 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await exported(), before, 'nothing applied: not even the new type');
       const dry = await t.call('POST', '/api/v1/apply?prune=true&dryRun=true', { entityTypes: [] });
       assert.equal(dry.statusCode, 409, 'a dry run refuses what the apply would refuse');
+      const empty = await t.call('POST', '/api/v1/apply?prune=true', {});
+      assert.equal(empty.statusCode, 400, 'an empty document never prunes everything');
+      assert.equal(empty.json().error.details.fields[0].code, 'prune_without_sections');
     });
 
     test('roles: editors apply types and processes but not connection changes; viewers cannot apply; bad flags → 400', async () => {

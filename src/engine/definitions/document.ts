@@ -55,9 +55,9 @@ export const MAX_OBJECTS = 500;
 
 /**
  * Checks the outline (sections are lists of objects with unique valid keys) and lists the objects in
- * dependency order. Throws DEFINITIONS_INVALID listing every problem.
+ * dependency order. With `prune`, at least one section must be present. Throws DEFINITIONS_INVALID listing every problem.
  */
-export function readDocument(body: unknown): DocumentItem[] {
+export function readDocument(body: unknown, prune = false): DocumentItem[] {
   if (!isRecord(body)) {
     throw new AppError('DEFINITIONS_INVALID', 'The document must be an object with "entityTypes", "connections" and/or "processes".', {
       fields: [{ path: '', code: 'type', message: 'must be an object' }],
@@ -65,6 +65,10 @@ export function readDocument(body: unknown): DocumentItem[] {
   }
   const issues: FieldIssue[] = [];
   const known: readonly string[] = SECTIONS.map(([name]) => name);
+  // An empty or truncated file must not wipe an organization: pruning needs the sections written out (even as []).
+  if (prune && !known.some((name) => Array.isArray(body[name]))) {
+    issues.push({ path: '', code: 'prune_without_sections', message: 'prune with a document that has none of entityTypes, connections, processes would delete everything; write the sections out (an empty list is fine) if that is what you mean' });
+  }
   for (const name of Object.keys(body)) {
     if (!known.includes(name)) issues.push({ path: name, code: 'unknown', message: `is not a section; use ${known.join(', ')}` });
   }

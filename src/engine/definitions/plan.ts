@@ -60,7 +60,7 @@ export interface Plan {
 
 /** Validates the document and plans its application; throws DEFINITIONS_INVALID listing every problem of every object. */
 export async function planApply(services: Services, ctx: CallContext, body: unknown, prune: boolean): Promise<Plan> {
-  const items = readDocument(body);
+  const items = readDocument(body, prune);
   const { db } = services.database;
   const storedTypes = new Map((await listEntityTypes(db, ctx.orgId)).map((t) => [t.key, t]));
   const storedConnections = new Map((await listConnections(db, ctx.orgId)).map((c) => [c.key, c]));
