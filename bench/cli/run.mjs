@@ -28,20 +28,26 @@ const cases = [
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const results = [];
-console.log(`cli bench: ${runs} runs per command, node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start`);
-for (const [name, args] of cases) {
-  const wall = [];
-    for (let i = 0; i < runs; i++) {
+console.log(`cli bench: ${runs} rounds, node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start`);
+console.log('each round runs every command once, in turn, so load that comes and goes weighs on all of them alike;');
+console.log('"over node" is the median of (command − bare node) within a round: what the CLI itself costs');
+// Interleaved: round after round of every case.
+const wall = cases.map(() => []);
+for (let i = 0; i < runs; i++) {
+  cases.forEach(([name, args], c) => {
     const t0 = performance.now();
     const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
-    wall.push(performance.now() - t0);
+    wall[c].push(performance.now() - t0);
     if (r.status !== 0) throw new Error(`${name} exited ${r.status}: ${r.stderr}`);
-  }
-  wall.sort((a, b) => a - b);
-  const row = { name, runs, minMs: +wall[0].toFixed(1), p50Ms: +pct(wall, 50).toFixed(1), p90Ms: +pct(wall, 90).toFixed(1), maxMs: +wall[wall.length - 1].toFixed(1) };
-  results.push(row);
-  console.log(`${name.padEnd(26)} min ${row.minMs.toFixed(0).padStart(4)} ms   p50 ${row.p50Ms.toFixed(0).padStart(4)} ms   p90 ${row.p90Ms.toFixed(0).padStart(4)} ms   max ${row.maxMs.toFixed(0).padStart(4)} ms`);
+  });
 }
+cases.forEach(([name], c) => {
+  const over = wall[c].map((ms, i) => ms - wall[0][i]).sort((a, b) => a - b);
+  const sorted = [...wall[c]].sort((a, b) => a - b);
+  const row = { name, runs, minMs: +sorted[0].toFixed(1), p50Ms: +pct(sorted, 50).toFixed(1), p90Ms: +pct(sorted, 90).toFixed(1), maxMs: +sorted[sorted.length - 1].toFixed(1), overNodeP50Ms: +pct(over, 50).toFixed(1) };
+  results.push(row);
+  console.log(`${name.padEnd(26)} min ${row.minMs.toFixed(0).padStart(4)} ms   p50 ${row.p50Ms.toFixed(0).padStart(4)} ms   p90 ${row.p90Ms.toFixed(0).padStart(4)} ms   max ${row.maxMs.toFixed(0).padStart(4)} ms   over node p50 ${row.overNodeP50Ms.toFixed(0).padStart(4)} ms`);
+});
 
 const freePort = () => new Promise((ok) => { const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); }); });
 async function demoOnce() {
