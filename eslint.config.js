@@ -1,6 +1,6 @@
 // Lint: TypeScript rules, no import cycles, and the inward dependency rule of STYLE.md
-// (api → engine → store → domain → expr; connectors import domain only; only src/config.ts reads
-// process.env). test/lint-guard.test.ts plants a value cycle, a type cycle and a layer breach and fails
+// (api → engine → store → domain → expr; connectors import domain only; only src/config.ts, and src/config-client.ts for the fast client
+// commands, read process.env). test/lint-guard.test.ts plants a value cycle, a type cycle and a layer breach and fails
 // if any of them passes: without `import-x/parsers` below, import-x/no-cycle parsed no .ts file and never fired.
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
@@ -10,7 +10,7 @@ import statusflow from './scripts/lint/no-import-cycle.js';
 const layer = (target, ...from) => ({ target: `./src/${target}`, from: from.map((f) => `./src/${f}`) });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'console/dist/**', 'bench/results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'demo-data/**', 'console/dist/**', 'bench/results/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -53,7 +53,7 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/config.ts', 'src/**/*.test.ts'],
+    ignores: ['src/config.ts', 'src/config-client.ts', 'src/**/*.test.ts'],
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration in src/config.ts only.' }],
     },

@@ -132,6 +132,15 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
+/**
+ * `statusflow demo`: the server's configuration with the demo's defaults — data in ./demo-data,
+ * embedded SQLite, and listening on loopback only (HOST), since the demo's admin key is printed.
+ */
+export function loadDemoConfig(env: Env = process.env): Config {
+  // Always embedded SQLite (DATABASE_URL is ignored), and quiet logs unless LOG_LEVEL asks otherwise.
+  return loadConfig({ ...env, DATABASE_URL: '', STATUSFLOW_DATA_DIR: env.STATUSFLOW_DATA_DIR || './demo-data', HOST: env.HOST || '127.0.0.1', LOG_LEVEL: env.LOG_LEVEL || 'warn' });
+}
+
 function denyList(raw: string | undefined): readonly string[] {
   if (raw === undefined) return DEFAULT_DENIED_NETWORKS;
   const entries = raw.trim().toLowerCase() === 'none' ? [] : raw.split(',').map((e) => e.trim()).filter(Boolean);

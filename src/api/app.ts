@@ -12,6 +12,7 @@ import { entityRoutes } from './routes/entities.js';
 import { entityTypeRoutes } from './routes/entity-types.js';
 import { processRoutes } from './routes/processes.js';
 import { connectionRoutes } from './routes/connections.js';
+import { definitionRoutes } from './routes/definitions.js';
 import { runRoutes, type RunRouteOptions } from './routes/runs.js';
 import { streamRoutes, type StreamRouteOptions } from './routes/stream.js';
 
@@ -85,6 +86,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   entityRoutes(app, options.services);
   processRoutes(app, options.services);
   connectionRoutes(app, options.services);
+  await definitionRoutes(app, options.services);
   runRoutes(app, options.services, options.runs);
   streamRoutes(app, options.services, options.stream);
   adminRoutes(app, options.services, { authenticator, defaultOrgId: options.defaultOrgId, version: options.version });

@@ -1,35 +1,95 @@
 #!/usr/bin/env node
-/** The `statusflow` command. */
-import { ConfigError, loadConfig } from '../config.js';
-import { migrateCommand } from './migrate.js';
-import { start } from './start.js';
-import { worker } from './worker.js';
+/**
+ * The `statusflow` command. `start`, `worker`, `migrate` and `demo` run the server: their code (and the
+ * server's configuration) is imported only when one of them runs. Every other command is a client of
+ * the REST API and loads nothing of the server, so `statusflow --help` and the client commands start
+ * fast (bench/cli measures it). Exit codes: docs/cli.md and exit.ts.
+ */
+import { Command, CommanderError } from 'commander';
+import { loadClientConfig } from '../config-client.js';
+import { registerApply } from './apply.js';
+import { ApiClient } from './client.js';
+import { registerEntities } from './entities.js';
+import { CliError, EXIT } from './exit.js';
+import { registerExport } from './export.js';
+import { registerProcess } from './process.js';
+import { registerRun } from './run.js';
+import { registerRuns } from './runs.js';
+import { registerTypes } from './types.js';
+import { CLI_VERSION } from './version.js';
 
-const USAGE = `usage: statusflow <command>
+const ENVIRONMENT = `
+Exit codes: 0 ok, 1 error (the server's error code is printed), 2 wrong usage, 3 some items failed.
 
-commands:
-  start     run the API server and workers (embedded SQLite unless DATABASE_URL is set)
-  worker    run workers only (scale out on Postgres)
-  migrate   apply database migrations and exit
+Client commands talk to the server at --url (STATUSFLOW_URL, default http://localhost:4600)
+with the API key --key (STATUSFLOW_API_KEY). Server commands read PORT, HOST, STATUSFLOW_DATA_DIR,
+DATABASE_URL, STATUSFLOW_ADMIN_KEY, LOG_LEVEL (see docs/operating.md). Every command: docs/cli.md.`;
 
-environment: PORT, HOST, STATUSFLOW_DATA_DIR, DATABASE_URL, STATUSFLOW_ADMIN_KEY, LOG_LEVEL (see README)`;
+/** Runs a server command: its module and the server configuration are loaded now, not at start-up. */
+async function serverCommand(name: 'start' | 'worker' | 'migrate' | 'demo'): Promise<void> {
+  const { loadConfig } = await import('../config.js');
+  if (name === 'start') return (await import('./start.js')).start(loadConfig());
+  if (name === 'worker') return (await import('./worker.js')).worker(loadConfig());
+  if (name === 'migrate') return (await import('./migrate.js')).migrateCommand(loadConfig());
+  const { loadDemoConfig } = await import('../config.js');
+  return (await import('./demo.js')).demo(loadDemoConfig());
+}
+
+function buildProgram(): Command {
+  const config = loadClientConfig();
+  const program = new Command('statusflow')
+    .description('Statusflow: entities, requirements, statuses and API processes')
+    .version(CLI_VERSION, '-v, --version', 'print the version')
+    .option('--url <url>', 'the Statusflow server (default: STATUSFLOW_URL or http://localhost:4600)')
+    .option('--key <key>', 'API key (default: STATUSFLOW_API_KEY)')
+    .addHelpText('after', ENVIRONMENT)
+    .showSuggestionAfterError()
+    // Usage errors become exit 2 (below) instead of commander's process.exit(1).
+    .exitOverride();
+  const client = () => {
+    const o = program.opts<{ url?: string; key?: string }>();
+    return new ApiClient({ url: o.url ?? config.url, apiKey: o.key ?? config.apiKey });
+  };
+
+  program.command('start').description('run the API server and workers (embedded SQLite unless DATABASE_URL is set)').action(() => serverCommand('start'));
+  program.command('worker').description('run workers only (to scale out on Postgres)').action(() => serverCommand('worker'));
+  program.command('migrate').description('apply database migrations and exit').action(() => serverCommand('migrate'));
+  program
+    .command('demo')
+    .description('the whole loop with no accounts: a server on embedded SQLite, sandbox HubSpot and Dropbox on loopback, an example applied and sample orders')
+    .action(() => serverCommand('demo'));
+  registerApply(program, client, config.variable);
+  registerExport(program, client);
+  registerTypes(program, client);
+  registerEntities(program, client);
+  registerProcess(program, client);
+  registerRuns(program, client);
+  registerRun(program, client);
+  return program;
+}
 
 async function main(argv: string[]): Promise<void> {
-  const command = argv[0];
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
-    console.log(USAGE);
+  const program = buildProgram();
+  if (argv.length === 0) {
+    program.outputHelp();
     return;
   }
-  const config = loadConfig();
-  if (command === 'start') return start(config);
-  if (command === 'migrate') return migrateCommand(config);
-  if (command === 'worker') return worker(config);
-  console.error(`unknown command "${command}"\n\n${USAGE}`);
-  process.exitCode = 2;
+  await program.parseAsync(argv, { from: 'user' });
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError) console.error(`configuration error: ${err.message}`);
+  if (err instanceof CommanderError) {
+    // Help and version "errors" are commander's way of saying it printed them.
+    process.exitCode = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code) ? EXIT.ok : EXIT.usage;
+    return;
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`statusflow: ${err.message}\n${err.lines.map((l) => `${l}\n`).join('')}`);
+    process.exitCode = err.exitCode;
+    return;
+  }
+  if (err instanceof Error && err.name === 'ConfigError') process.stderr.write(`configuration error: ${err.message}\n`);
+  else if ((err as { code?: unknown }).code === 'EADDRINUSE') process.stderr.write(`statusflow: ${(err as Error).message}: another program uses that port; set PORT to a free one\n`);
   else console.error(err);
-  process.exit(1);
+  process.exit(EXIT.error);
 });

@@ -6,7 +6,7 @@ export const ERRORS = {
   // 400 — the request itself is wrong
   BAD_REQUEST: { status: 400, message: 'The request is invalid.' },
   INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json (POST /apply also takes application/yaml).' },
   VALIDATION_FAILED: { status: 400, message: 'The request body does not match the expected shape.' },
   INVALID_QUERY: { status: 400, message: 'A query parameter is invalid.' },
   INVALID_CURSOR: { status: 400, message: 'The cursor is not one this server issued.' },
@@ -18,6 +18,8 @@ export const ERRORS = {
   STATUS_UNKNOWN: { status: 400, message: 'The status is not one of the entity type’s statuses.' },
   PROCESS_INVALID: { status: 400, message: 'The process definition is invalid.' },
   CONNECTION_INVALID: { status: 400, message: 'The connection is invalid (unknown provider, or config or secrets that do not fit it).' },
+  INVALID_YAML: { status: 400, message: 'The request body is not valid YAML.' },
+  DEFINITIONS_INVALID: { status: 400, message: 'The definitions document is invalid; each problem names the object (kind and key) and the field.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request line and headers are too large (at most 16 KB together): a path or query this long is not one this API serves.' },
   // 401 / 403
@@ -41,6 +43,7 @@ export const ERRORS = {
   PROCESS_WRONG_ENTITY_TYPE: { status: 409, message: 'The process belongs to another entity type.' },
   PROCESS_DISABLED: { status: 409, message: 'The process is disabled; enable it to run it (dry runs still work).' },
   API_KEY_SELF_DELETE: { status: 409, message: 'An API key cannot delete itself.' },
+  PRUNE_REFUSED: { status: 409, message: 'Pruning would delete definitions that entities, runs or processes still depend on; nothing was applied.' },
   CONNECTION_IN_USE: { status: 409, message: 'A process uses the connection (delete or change those tasks first).' },
   // 422 — the request is well formed but the rules refuse it
   ENTITY_REQUIREMENTS_FAILED: { status: 422, message: 'The save was refused by enforced requirements.' },

@@ -25,6 +25,7 @@ import { isUniqueViolation } from '../store/entities.js';
 import { listLinks, type StoredLink } from '../store/links.js';
 import type { Kysely, Transaction } from 'kysely';
 import type { Tables } from '../store/schema.js';
+import type { Dialect } from '../store/db.js';
 import { buildConnectionContext, loadConnection, NO_LINKS, secretContext, secretValues } from './connection-context.js';
 import { readEntity } from './entities.js';
 import { SecretsUnreadableError } from './secrets.js';
@@ -95,12 +96,16 @@ function parseWithSchema(schema: z.ZodType, value: unknown, prefix: string, issu
   return undefined;
 }
 
-/**
- * Creates or replaces a connection. `secrets` omitted keeps the stored ones (same provider only), so the
- * config can be edited without entering the secrets again. A provider change is refused while a process
- * uses the connection. Throws CONNECTION_INVALID listing every problem.
- */
-export async function putConnection(services: Services, ctx: CallContext, key: string, body: unknown): Promise<{ connection: ConnectionApiView; created: boolean }> {
+/** A connection body checked against its provider's schemas; `secrets` undefined: keep the stored ones. */
+export interface ParsedConnection {
+  provider: Provider;
+  name: string | undefined;
+  config: Record<string, unknown>;
+  secrets: Record<string, unknown> | undefined;
+}
+
+/** Validates a connection body (PUT /connections/{key}, or one connection of an applied document). Throws CONNECTION_INVALID listing every problem. */
+export function parseConnectionBody(body: unknown): ParsedConnection {
   const parsedBody = PutBody.safeParse(body);
   if (!parsedBody.success) throw invalid('CONNECTION_INVALID', fromZod(parsedBody.error, [], body, Object.keys(PutBody.shape)));
   const b = parsedBody.data;
@@ -114,40 +119,17 @@ export async function putConnection(services: Services, ctx: CallContext, key: s
   const config = parseWithSchema(provider.configSchema, b.config ?? {}, 'config', issues);
   const secrets = b.secrets === undefined ? undefined : parseWithSchema(provider.secretsSchema, b.secrets, 'secrets', issues);
   if (issues.length > 0) throw invalid('CONNECTION_INVALID', issues);
+  return { provider, name: b.name, config: config!, secrets };
+}
 
-  const { dialect, db } = services.database;
-  const write = () =>
-    db.transaction().execute(async (trx) => {
-      const existing = await getStored(trx, ctx.orgId, key, dialect === 'postgres' ? 'update' : 'none');
-      const keep = existing !== undefined && existing.provider === provider.name && secrets === undefined;
-      let sealed: string;
-      let names: string[];
-      if (keep) {
-        sealed = existing.sealedSecrets;
-        names = existing.secretNames;
-      } else {
-        // A new connection, or another provider: the secrets must be given (or the provider must need none).
-        const missing: FieldIssue[] = [];
-        const given = secrets ?? parseWithSchema(provider.secretsSchema, {}, 'secrets', missing);
-        if (!given) {
-          const why = existing ? `The provider changed: give the ${provider.name} secrets.` : 'A new connection needs its secrets.';
-          throw invalid('CONNECTION_INVALID', missing, `${why} ${missing[0]?.path}: ${missing[0]?.message}`);
-        }
-        sealed = services.secretBox.seal(JSON.stringify(given), secretContext(ctx.orgId, key));
-        names = Object.keys(given).sort();
-      }
-      if (existing && existing.provider !== provider.name) {
-        const users = await processesUsing(trx, ctx.orgId, key);
-        if (users.length > 0) {
-          throw new AppError('CONNECTION_IN_USE', `Connection "${key}" is used by ${describeUsers(users)}; its provider cannot change while they use it.`, {
-            connection: key,
-            processes: users,
-          });
-        }
-      }
-      const stored = await writeConnection(trx, { orgId: ctx.orgId, key, provider: provider.name, name: b.name ?? existing?.name ?? key, config: config!, sealedSecrets: sealed, secretNames: names }, existing, new Date().toISOString());
-      return { stored, created: existing === undefined };
-    });
+/**
+ * Creates or replaces a connection. `secrets` omitted keeps the stored ones (same provider only), so the
+ * config can be edited without entering the secrets again. A provider change is refused while a process
+ * uses the connection. Throws CONNECTION_INVALID listing every problem.
+ */
+export async function putConnection(services: Services, ctx: CallContext, key: string, body: unknown): Promise<{ connection: ConnectionApiView; created: boolean }> {
+  const parsed = parseConnectionBody(body);
+  const write = () => services.database.db.transaction().execute((trx) => writeConnectionIn(trx, services, ctx.orgId, key, parsed));
   let result;
   try {
     result = await write();
@@ -158,6 +140,46 @@ export async function putConnection(services: Services, ctx: CallContext, key: s
   }
   services.connections.forget(ctx.orgId, key);
   return { connection: toConnectionView(result.stored), created: result.created };
+}
+
+/** The write of putConnection inside the caller's transaction; forget the cached connection after the commit. */
+export async function writeConnectionIn(
+  trx: Transaction<Tables>,
+  services: Services,
+  orgId: string,
+  key: string,
+  parsed: ParsedConnection,
+): Promise<{ stored: StoredConnection; created: boolean }> {
+  const { provider, secrets } = parsed;
+  const existing = await getStored(trx, orgId, key, services.database.dialect === 'postgres' ? 'update' : 'none');
+  const keep = existing !== undefined && existing.provider === provider.name && secrets === undefined;
+  let sealed: string;
+  let names: string[];
+  if (keep) {
+    sealed = existing.sealedSecrets;
+    names = existing.secretNames;
+  } else {
+    // A new connection, or another provider: the secrets must be given (or the provider must need none).
+    const missing: FieldIssue[] = [];
+    const given = secrets ?? parseWithSchema(provider.secretsSchema, {}, 'secrets', missing);
+    if (!given) {
+      const why = existing ? `The provider changed: give the ${provider.name} secrets.` : 'A new connection needs its secrets.';
+      throw invalid('CONNECTION_INVALID', missing, `${why} ${missing[0]?.path}: ${missing[0]?.message}`);
+    }
+    sealed = services.secretBox.seal(JSON.stringify(given), secretContext(orgId, key));
+    names = Object.keys(given).sort();
+  }
+  if (existing && existing.provider !== provider.name) {
+    const users = await processesUsing(trx, orgId, key);
+    if (users.length > 0) {
+      throw new AppError('CONNECTION_IN_USE', `Connection "${key}" is used by ${describeUsers(users)}; its provider cannot change while they use it.`, {
+        connection: key,
+        processes: users,
+      });
+    }
+  }
+  const stored = await writeConnection(trx, { orgId, key, provider: provider.name, name: parsed.name ?? existing?.name ?? key, config: parsed.config, sealedSecrets: sealed, secretNames: names }, existing, new Date().toISOString());
+  return { stored, created: existing === undefined };
 }
 
 export async function getConnection(services: Services, ctx: CallContext, key: string): Promise<ConnectionApiView> {
@@ -176,19 +198,22 @@ export async function listConnections(services: Services, ctx: CallContext, page
 /** Deletes a connection unless a process's current definition uses it (CONNECTION_IN_USE). Its links are kept. */
 export async function deleteConnection(services: Services, ctx: CallContext, key: string): Promise<void> {
   const { dialect, db } = services.database;
-  await db.transaction().execute(async (trx) => {
-    // Postgres: lock the row, so a process being saved with this connection either commits first (and is
-    // seen below) or waits and then finds the connection gone (engine/processes.ts).
-    const existing = await getStored(trx, ctx.orgId, key, dialect === 'postgres' ? 'update' : 'none');
-    if (!existing) throw notFound(key);
-    const users = await processesUsing(trx, ctx.orgId, key);
-    if (users.length > 0) {
-      throw new AppError('CONNECTION_IN_USE', `Connection "${key}" is used by ${describeUsers(users)}; change or delete them first.`, { connection: key, processes: users });
-    }
-    await deleteStored(trx, ctx.orgId, key);
-  });
+  await db.transaction().execute((trx) => deleteConnectionIn(trx, dialect, ctx.orgId, key));
   services.connections.forget(ctx.orgId, key);
   await services.rateLimiter.forget(ctx.orgId, key);
+}
+
+/** deleteConnection inside the caller's transaction; forget the cached connection and its rate limit after the commit. */
+export async function deleteConnectionIn(trx: Transaction<Tables>, dialect: Dialect, orgId: string, key: string): Promise<void> {
+  // Postgres: lock the row, so a process being saved with this connection either commits first (and is
+  // seen below) or waits and then finds the connection gone (engine/processes.ts).
+  const existing = await getStored(trx, orgId, key, dialect === 'postgres' ? 'update' : 'none');
+  if (!existing) throw notFound(key);
+  const users = await processesUsing(trx, orgId, key);
+  if (users.length > 0) {
+    throw new AppError('CONNECTION_IN_USE', `Connection "${key}" is used by ${describeUsers(users)}; change or delete them first.`, { connection: key, processes: users });
+  }
+  await deleteStored(trx, orgId, key);
 }
 
 /**

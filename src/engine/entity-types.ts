@@ -6,6 +6,9 @@ import { deleteEntityType, getEntityType, getEntityTypeVersion, listEntityTypes,
 import { hasEntitiesOfType } from '../store/entities.js';
 import { processesOfEntityType, triggerStatusesOf } from '../store/processes.js';
 import { expressionChecker } from './expressions.js';
+import type { Transaction } from 'kysely';
+import type { Dialect } from '../store/db.js';
+import type { Tables } from '../store/schema.js';
 import type { CallContext, Services } from './services.js';
 
 export interface EntityTypeView extends EntityTypeDefinition {
@@ -30,21 +33,28 @@ export async function putType(
   const { definition, warnings } = parseEntityTypeDefinition(body, expressionChecker);
   const text = JSON.stringify(definition);
   const now = new Date().toISOString();
-  const statuses = new Set(definition.statuses.map((st) => st.key));
   const result = await services.database.db.transaction().execute(async (trx) => {
     const put = await putEntityType(trx, ctx.orgId, key, text, now, services.database.dialect === 'postgres');
-    // A status that starts a process cannot disappear from under it (the row lock above orders us with process saves).
-    const orphaned = (await triggerStatusesOf(trx, ctx.orgId, key)).filter((p) => !statuses.has(p.triggerStatus));
-    if (orphaned.length > 0) {
-      throw invalid(
-        'ENTITY_TYPE_INVALID',
-        orphaned.map((p) => ({ path: 'statuses', code: 'status_in_use', message: `status "${p.triggerStatus}" starts process "${p.key}"; change or delete the process first`, process: p.key, status: p.triggerStatus })),
-      );
-    }
+    await checkTriggerStatusesKept(trx, ctx.orgId, key, definition);
     return put;
   });
   services.entityTypes.forget(ctx.orgId, key);
   return { type: toView(result.stored), created: result.created, warnings };
+}
+
+/**
+ * A status that starts a process cannot disappear from under it: ENTITY_TYPE_INVALID naming the processes.
+ * Run inside the transaction that writes the type (the type's row lock orders us with process saves).
+ */
+export async function checkTriggerStatusesKept(trx: Transaction<Tables>, orgId: string, key: string, definition: EntityTypeDefinition): Promise<void> {
+  const statuses = new Set(definition.statuses.map((st) => st.key));
+  const orphaned = (await triggerStatusesOf(trx, orgId, key)).filter((p) => !statuses.has(p.triggerStatus));
+  if (orphaned.length > 0) {
+    throw invalid(
+      'ENTITY_TYPE_INVALID',
+      orphaned.map((p) => ({ path: 'statuses', code: 'status_in_use', message: `status "${p.triggerStatus}" starts process "${p.key}"; change or delete the process first`, process: p.key, status: p.triggerStatus })),
+    );
+  }
 }
 
 export async function getType(services: Services, ctx: CallContext, key: string): Promise<EntityTypeView> {
@@ -63,23 +73,26 @@ export async function listTypes(services: Services, ctx: CallContext, page: { af
 
 /** 409 ENTITY_TYPE_IN_USE while entities of the type exist or a process uses it. */
 export async function deleteType(services: Services, ctx: CallContext, key: string): Promise<void> {
-  await services.database.db.transaction().execute(async (trx) => {
-    // Postgres: lock the type row first; saves and process PUTs share-lock it, so none can slip in meanwhile.
-    if (services.database.dialect === 'postgres') await getEntityTypeVersion(trx, ctx.orgId, key, 'update');
-    if (await hasEntitiesOfType(trx, ctx.orgId, key)) {
-      throw new AppError('ENTITY_TYPE_IN_USE', `Entity type "${key}" still has entities; delete them first.`, { entityType: key });
-    }
-    const processes = await processesOfEntityType(trx, ctx.orgId, key);
-    if (processes.length > 0) {
-      const names = processes.map((p) => `"${p}"`).join(', ');
-      throw new AppError('ENTITY_TYPE_IN_USE', `Entity type "${key}" is used by process ${names}; delete those processes or point them at another type first.`, {
-        entityType: key,
-        processes,
-      });
-    }
-    if (!(await deleteEntityType(trx, ctx.orgId, key))) {
-      throw new AppError('ENTITY_TYPE_NOT_FOUND', `No entity type "${key}".`, { entityType: key });
-    }
-  });
+  await services.database.db.transaction().execute((trx) => deleteTypeIn(trx, services.database.dialect, ctx.orgId, key));
   services.entityTypes.forget(ctx.orgId, key);
+}
+
+/** deleteType inside the caller's transaction (definitions as code deletes several things in one); forget the cached type after the commit. */
+export async function deleteTypeIn(trx: Transaction<Tables>, dialect: Dialect, orgId: string, key: string): Promise<void> {
+  // Postgres: lock the type row first; saves and process PUTs share-lock it, so none can slip in meanwhile.
+  if (dialect === 'postgres') await getEntityTypeVersion(trx, orgId, key, 'update');
+  if (await hasEntitiesOfType(trx, orgId, key)) {
+    throw new AppError('ENTITY_TYPE_IN_USE', `Entity type "${key}" still has entities; delete them first.`, { entityType: key });
+  }
+  const processes = await processesOfEntityType(trx, orgId, key);
+  if (processes.length > 0) {
+    const names = processes.map((p) => `"${p}"`).join(', ');
+    throw new AppError('ENTITY_TYPE_IN_USE', `Entity type "${key}" is used by process ${names}; delete those processes or point them at another type first.`, {
+      entityType: key,
+      processes,
+    });
+  }
+  if (!(await deleteEntityType(trx, orgId, key))) {
+    throw new AppError('ENTITY_TYPE_NOT_FOUND', `No entity type "${key}".`, { entityType: key });
+  }
 }

@@ -24,6 +24,7 @@ import {
 } from '../store/processes.js';
 import { connectionProvidersOf } from './connections.js';
 import type { LoadedEntityType } from './entity-type-cache.js';
+import type { EntityTypeDefinition } from '../domain/entity-type.js';
 import { expressionChecker } from './expressions.js';
 import type { CallContext, Services } from './services.js';
 
@@ -78,12 +79,7 @@ export async function putProcess(
   const entityType = await loadEntityType(services, ctx, body);
   // The parser is synchronous: the organization's connections (key → provider) are read first.
   const providers = await connectionProvidersOf(services, ctx.orgId);
-  const { definition, warnings } = parseProcessDefinition(body, {
-    entityType: entityType?.definition,
-    taskKinds: TASK_KINDS,
-    checkExpression: expressionChecker,
-    connectionProvider: (key) => providers.get(key),
-  });
+  const { definition, warnings } = parseProcessBody(body, entityType?.definition, providers);
   const { dialect, db } = services.database;
   const now = new Date().toISOString();
   const result = await db.transaction().execute(async (trx) => {
@@ -102,11 +98,24 @@ export async function putProcess(
 }
 
 /**
+ * Validates a process body against its entity type (undefined: none of that key) and the connections
+ * (key → provider) it may use. Throws PROCESS_INVALID / EXPRESSION_INVALID listing every problem.
+ */
+export function parseProcessBody(body: unknown, entityType: EntityTypeDefinition | undefined, providers: ReadonlyMap<string, string>): { definition: ProcessDefinition; warnings: FieldIssue[] } {
+  return parseProcessDefinition(body, {
+    entityType,
+    taskKinds: TASK_KINDS,
+    checkExpression: expressionChecker,
+    connectionProvider: (key) => providers.get(key),
+  });
+}
+
+/**
  * The connections the tasks name must still exist when the process is written. Postgres: share-locks
  * them, so a concurrent delete of one waits for us (and then sees this process) or went first (and
  * we refuse here).
  */
-async function checkConnectionsStillThere(trx: Transaction<Tables>, dialect: Dialect, orgId: string, definition: ProcessDefinition): Promise<void> {
+export async function checkConnectionsStillThere(trx: Transaction<Tables>, dialect: Dialect, orgId: string, definition: ProcessDefinition): Promise<void> {
   const keys = [...new Set(definition.tasks.map((t) => t.connection).filter((k): k is string => k !== undefined))];
   const issues: FieldIssue[] = [];
   for (const connection of keys) {

@@ -31,6 +31,8 @@ describe('OpenAPI', () => {
       '/api/v1/api-keys': ['post', 'get'],
       '/api/v1/api-keys/{id}': ['delete'],
       '/api/v1/organizations': ['post'],
+      '/api/v1/apply': ['post'],
+      '/api/v1/export': ['get'],
     };
     for (const [path, methods] of Object.entries(expected)) {
       assert.ok(doc.paths[path], `missing ${path}`);

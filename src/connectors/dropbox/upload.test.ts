@@ -157,7 +157,7 @@ test('unusable content or path: non-retryable INVALID_INPUT, nothing sent', asyn
 
 test('sharedLink: creates a link; a repeat reuses the existing one from the 409 metadata', async () => {
   const first = await upload({ sharedLink: true });
-  assert.match(first.sharedUrl!, /^https:\/\/www\.dropbox\.com\/scl\/fi\//);
+  assert.match(first.sharedUrl!, /^http:\/\/127\.0\.0\.1:\d+\/sandbox\/s\//);
   assert.deepEqual(routes(), ['files/upload', 'sharing/create_shared_link_with_settings']);
   assert.deepEqual(box.requests[1]!.body, { path: '/orders/ord-1.json' });
   assert.equal(cc.linkStore.get('ent_1|file')?.url, first.sharedUrl);

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { dropboxContentHash, startFakeDropbox, type FakeDropbox, type FakeDropboxOptions } from './dropbox.js';
+import { dropboxContentHash, startSandboxDropbox, type SandboxDropbox, type SandboxDropboxOptions } from './dropbox.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are probed field by field
 interface Answer { status: number; headers: Headers; type: string; text: string; body: Json }
@@ -17,7 +17,7 @@ const headerSafe = (v: unknown) => JSON.stringify(v).replace(/[\u007f-\uffff]/g,
 
 interface Client { token: string; rpc(route: string, args: unknown, token?: string | null): Promise<Answer>; upload(arg: unknown, bytes: string | Buffer, extra?: Record<string, string>): Promise<Answer> }
 
-function clientOf(fake: FakeDropbox): Client {
+function clientOf(fake: SandboxDropbox): Client {
   const c: Client = {
     token: fake.accessToken,
     rpc: async (route: string, args: unknown, token: string | null = c.token) => {
@@ -33,11 +33,11 @@ function clientOf(fake: FakeDropbox): Client {
   return c;
 }
 
-function fixture(options: FakeDropboxOptions = {}) {
+function fixture(options: SandboxDropboxOptions = {}) {
   const clock = { t: Date.UTC(2026, 0, 1) };
-  const ctx = {} as { fake: FakeDropbox; c: ReturnType<typeof clientOf>; clock: typeof clock };
+  const ctx = {} as { fake: SandboxDropbox; c: ReturnType<typeof clientOf>; clock: typeof clock };
   before(async () => {
-    ctx.fake = await startFakeDropbox({ now: () => clock.t, ...options });
+    ctx.fake = await startSandboxDropbox({ now: () => clock.t, ...options });
     ctx.c = clientOf(ctx.fake);
     ctx.clock = clock;
   });
@@ -162,7 +162,7 @@ describe('dropbox fake: files/upload', () => {
     assert.equal(malformed.body.error.reason['.tag'], 'malformed_path');
   });
   test('payload over the limit → 409 payload_too_large', async () => {
-    const fake = await startFakeDropbox({ maxUploadBytes: 4 });
+    const fake = await startSandboxDropbox({ maxUploadBytes: 4 });
     try {
       const r = await clientOf(fake).upload({ path: '/big' }, '12345');
       assert.equal(r.status, 409);
@@ -221,7 +221,7 @@ describe('dropbox fake: shared links', () => {
     const r = await ctx.c.rpc('sharing/create_shared_link_with_settings', { path: '/share/me.pdf', settings: { audience: { '.tag': 'public' }, access: { '.tag': 'viewer' }, allow_download: true } });
     assert.equal(r.status, 200);
     assert.equal(r.body['.tag'], 'file');
-    assert.match(r.body.url, /^https:\/\/www\.dropbox\.com\/scl\/fi\//);
+    assert.match(r.body.url, /^http:\/\/127\.0\.0\.1:\d+\/sandbox\/s\//, "the sandbox's links open in the sandbox");
     assert.equal(r.body.id, up.body.id);
     assert.equal(r.body.path_lower, '/share/me.pdf');
     assert.equal(r.body.rev, up.body.rev);
@@ -258,7 +258,7 @@ describe('dropbox fake: shared links', () => {
   });
   test('sharedLinkMetadata option: never / always', async () => {
     for (const mode of ['never', 'always'] as const) {
-      const fake = await startFakeDropbox({ sharedLinkMetadata: mode });
+      const fake = await startSandboxDropbox({ sharedLinkMetadata: mode });
       try {
         const c = clientOf(fake);
         await c.upload({ path: '/f' }, 'x');
@@ -345,7 +345,7 @@ describe('dropbox fake: faults', () => {
     assert.equal((await ctx.c.rpc('users/get_current_account', null)).status, 200);
   });
   test('errorRate is seeded; failNext; dropConnections; dropResponses keeps the upload', async () => {
-    const statuses = async (fake: FakeDropbox) => {
+    const statuses = async (fake: SandboxDropbox) => {
       fake.faults.errorRate = 0.3;
       fake.faults.errorStatus = 503;
       const out: number[] = [];
@@ -353,7 +353,7 @@ describe('dropbox fake: faults', () => {
       fake.faults.reset();
       return out;
     };
-    const other = await startFakeDropbox();
+    const other = await startSandboxDropbox();
     try {
       const a = await statuses(ctx.fake);
       assert.deepEqual(await statuses(other), a);
@@ -382,7 +382,7 @@ describe('dropbox fake: faults', () => {
     assert.deepEqual(rec.body, { path: '/z.txt', mode: 'add' });
   });
   test('sameHost serves both on one server', async () => {
-    const fake = await startFakeDropbox({ sameHost: true });
+    const fake = await startSandboxDropbox({ sameHost: true });
     try {
       assert.equal(fake.contentUrl, fake.url);
       assert.equal((await clientOf(fake).upload({ path: '/s' }, 's')).status, 200);

@@ -1,12 +1,12 @@
 /** The HubSpot fake against CHEATSHEET.md, driven by a plain fetch client. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeHubSpot, type FakeHubSpot, type FakeHubSpotOptions } from './hubspot.js';
+import { startSandboxHubSpot, type SandboxHubSpot, type SandboxHubSpotOptions } from './hubspot.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 type Json = Record<string, unknown> & { results?: Array<Record<string, unknown>> };
 
-function client(fake: FakeHubSpot) {
+function client(fake: SandboxHubSpot) {
   return async (method: string, path: string, body?: unknown, token: string | null = fake.token) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (token !== null) headers.authorization = `Bearer ${token}`;
@@ -17,11 +17,11 @@ function client(fake: FakeHubSpot) {
 }
 
 /** A fake with a hand-driven clock, closed after the suite. */
-function fixture(options: FakeHubSpotOptions = {}) {
+function fixture(options: SandboxHubSpotOptions = {}) {
   const clock = { t: Date.UTC(2026, 0, 1) };
-  const ctx = {} as { fake: FakeHubSpot; call: ReturnType<typeof client>; clock: typeof clock };
+  const ctx = {} as { fake: SandboxHubSpot; call: ReturnType<typeof client>; clock: typeof clock };
   before(async () => {
-    ctx.fake = await startFakeHubSpot({ now: () => clock.t, ...options });
+    ctx.fake = await startSandboxHubSpot({ now: () => clock.t, ...options });
     ctx.call = client(ctx.fake);
     ctx.clock = clock;
   });
@@ -285,7 +285,7 @@ describe('hubspot fake: rate limits', () => {
     assert.deepEqual({ ...limited.body, correlationId: 'x' }, { status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', correlationId: 'x', policyName: 'TEN_SECONDLY_ROLLING' });
     assert.equal(limited.headers.get('retry-after'), null, 'no Retry-After unless asked for');
     assert.equal(ctx.fake.rateLimited, 1);
-    const other = await startFakeHubSpot({ tokens: ['second'], rateLimit: { requests: 1, perMs: 1000 } });
+    const other = await startSandboxHubSpot({ tokens: ['second'], rateLimit: { requests: 1, perMs: 1000 } });
     try {
       const c2 = client(other);
       assert.equal((await c2('GET', '/crm/v3/objects/contacts/1')).status, 404);
@@ -302,7 +302,7 @@ describe('hubspot fake: rate limits', () => {
     assert.equal(ctx.fake.rateLimited, 2);
   });
   test('setRateLimit resets the windows; retryAfterHeader; search has its own SECONDLY limit without headers', async () => {
-    const fake = await startFakeHubSpot({ rateLimit: { requests: 1, perMs: 10_000 }, retryAfterHeader: true, searchRateLimit: { requests: 1, perMs: 1000 } });
+    const fake = await startSandboxHubSpot({ rateLimit: { requests: 1, perMs: 10_000 }, retryAfterHeader: true, searchRateLimit: { requests: 1, perMs: 1000 } });
     try {
       const call = client(fake);
       await call('GET', '/crm/v3/objects/contacts/1');
@@ -335,7 +335,7 @@ describe('hubspot fake: faults', () => {
     assert.equal(ctx.fake.faults.injected.rateLimits, 2);
   });
   test('errorRate is deterministic for a seed; failNext sends the canned answer; reset', async () => {
-    const run = async (fake: FakeHubSpot) => {
+    const run = async (fake: SandboxHubSpot) => {
       fake.faults.errorRate = 0.5;
       const call = client(fake);
       const out: number[] = [];
@@ -343,7 +343,7 @@ describe('hubspot fake: faults', () => {
       return out;
     };
     const a = await run(ctx.fake);
-    const other = await startFakeHubSpot();
+    const other = await startSandboxHubSpot();
     try {
       assert.deepEqual(await run(other), a);
     } finally {
@@ -372,7 +372,7 @@ describe('hubspot fake: faults', () => {
     assert.deepEqual(ctx.fake.requests.slice(-2).map((r) => [r.fault, r.status]), [['drop', 0], ['dropResponse', 0]]);
   });
   test('latencyMs delays answers (real timers)', async () => {
-    const fake = await startFakeHubSpot();
+    const fake = await startSandboxHubSpot();
     try {
       fake.faults.latencyMs = 60;
       const t0 = performance.now();

@@ -1,0 +1,655 @@
+/**
+ * In-memory fake of HubSpot CRM v3 objects + v4 associations (contacts, companies, deals), following
+ * /work/shared/contracts/CHEATSHEET.md: Bearer auth, string property values, unique-property upserts,
+ * 201/200/207/204 statuses, error bodies with correlationId + category, rolling rate limits with the
+ * X-HubSpot-RateLimit-* headers and the 429 policy bodies, search with optional index lag.
+ * One file on purpose (over the 400-line budget): it is a single server's routing table. See README.md.
+ */
+import { FaultController, sequentialUuid, startSandboxServer, type Exchange, type Faults, type InjectedFault, type RecordedRequest, type Reply } from './faults.js';
+
+export type HubSpotObjectType = 'contacts' | 'companies' | 'deals';
+export interface HubSpotObject { id: string; properties: Record<string, string>; createdAt: string; updatedAt: string; archived: boolean; archivedAt?: string }
+export interface HubSpotAssociation { fromType: HubSpotObjectType; fromId: string; toType: HubSpotObjectType; toId: string; typeId: number; category: string }
+export interface HubSpotRateLimit { requests: number; perMs: number; daily?: number }
+
+export interface SandboxHubSpotOptions {
+  /** Private-app token accepted as `Authorization: Bearer <token>` (default 'pat-na1-fake'). */
+  token?: string;
+  /** More valid tokens; each has its own rate-limit window. */
+  tokens?: string[];
+  /** Rolling window per token (default 100 / 10 000 ms, daily 250 000). */
+  rateLimit?: HubSpotRateLimit;
+  /** Search's own limit per token (default 5 / 1000 ms); null disables it. */
+  searchRateLimit?: { requests: number; perMs: number } | null;
+  /** Unique properties per type, added to the default (contacts: email). */
+  uniqueProperties?: Partial<Record<HubSpotObjectType, string[]>>;
+  /** Custom properties per type, added to the built-in ones. */
+  properties?: Partial<Record<HubSpotObjectType, string[]>>;
+  /** Search sees writes only this many ms after they happen (default 0). */
+  searchLagMs?: number;
+  /** Send Retry-After (seconds) on genuine 429s; HubSpot does not do it reliably (default false). */
+  retryAfterHeader?: boolean;
+  /** Send X-HubSpot-RateLimit-Daily(-Remaining) (default true; real OAuth calls lack them). */
+  dailyHeaders?: boolean;
+  /** Enables `POST /oauth/v1/token` (grant_type=refresh_token). */
+  oauth?: { clientId: string; clientSecret: string; refreshToken: string };
+  /** Seed of the fault RNG (default 1). */
+  seed?: number;
+  /** Clock in ms (default Date.now); drives timestamps, rate-limit windows and search lag. */
+  now?: () => number;
+}
+
+export interface SandboxHubSpot {
+  url: string;
+  token: string;
+  state: { objects: Map<HubSpotObjectType, Map<string, HubSpotObject>>; associations: HubSpotAssociation[] };
+  requests: RecordedRequest[];
+  /** Genuine 429s sent because a rate limit was exceeded (injected storms are in faults.injected). */
+  readonly rateLimited: number;
+  faults: Faults;
+  searchLagMs: number;
+  setRateLimit(o: HubSpotRateLimit): void;
+  defineUniqueProperty(type: HubSpotObjectType, name: string): void;
+  defineProperty(type: HubSpotObjectType, name: string): void;
+  /** Seeds a record directly (no request, no rate limit); properties as given, coerced to strings. */
+  insert(type: HubSpotObjectType, properties: Record<string, unknown>): HubSpotObject;
+  /** OAuth access tokens issued by /oauth/v1/token answer 401 EXPIRED_AUTHENTICATION from now on. */
+  expireAccessTokens(): void;
+  close(): Promise<void>;
+}
+
+const TYPES: HubSpotObjectType[] = ['contacts', 'companies', 'deals'];
+const TYPE_IDS: Record<string, HubSpotObjectType> = { '0-1': 'contacts', '0-2': 'companies', '0-3': 'deals', contacts: 'contacts', companies: 'companies', deals: 'deals', contact: 'contacts', company: 'companies', deal: 'deals' };
+const OBJECT_TYPE_ID: Record<HubSpotObjectType, string> = { contacts: '0-1', companies: '0-2', deals: '0-3' };
+const SINGULAR: Record<HubSpotObjectType, string> = { contacts: 'contact', companies: 'company', deals: 'deal' };
+const BUILT_IN: Record<HubSpotObjectType, string[]> = {
+  contacts: ['email', 'firstname', 'lastname', 'phone', 'mobilephone', 'company', 'website', 'jobtitle', 'lifecyclestage', 'hs_lead_status', 'address', 'city', 'state', 'zip', 'country', 'hubspot_owner_id'],
+  companies: ['name', 'domain', 'website', 'industry', 'phone', 'description', 'address', 'city', 'state', 'zip', 'country', 'numberofemployees', 'annualrevenue', 'lifecyclestage', 'hubspot_owner_id'],
+  deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate', 'dealtype', 'description', 'hubspot_owner_id'],
+};
+const MODIFIED: Record<HubSpotObjectType, string> = { contacts: 'lastmodifieddate', companies: 'hs_lastmodifieddate', deals: 'hs_lastmodifieddate' };
+const READ_ONLY = ['hs_object_id', 'createdate', 'lastmodifieddate', 'hs_lastmodifieddate'];
+const DEFAULT_READ: Record<HubSpotObjectType, string[]> = {
+  contacts: ['email', 'firstname', 'lastname', 'createdate', 'lastmodifieddate', 'hs_object_id'],
+  companies: ['name', 'domain', 'createdate', 'hs_lastmodifieddate', 'hs_object_id'],
+  deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate', 'createdate', 'hs_lastmodifieddate', 'hs_object_id'],
+};
+/** HUBSPOT_DEFINED association type ids: id → [from, to, inverse id, label]. */
+const DEFINED: Record<number, [HubSpotObjectType, HubSpotObjectType, number, string | null]> = {
+  1: ['contacts', 'companies', 2, 'Primary'], 2: ['companies', 'contacts', 1, 'Primary'],
+  3: ['deals', 'contacts', 4, null], 4: ['contacts', 'deals', 3, null],
+  5: ['deals', 'companies', 6, 'Primary'], 6: ['companies', 'deals', 5, 'Primary'],
+  279: ['contacts', 'companies', 280, null], 280: ['companies', 'contacts', 279, null],
+  341: ['deals', 'companies', 342, null], 342: ['companies', 'deals', 341, null],
+};
+/** Unlabelled default type id per pair (1, 2, 5, 6 are the "Primary" labels). */
+const DEFAULT_TYPE_ID = (from: HubSpotObjectType, to: HubSpotObjectType) =>
+  Number(Object.entries(DEFINED).find(([id, [f, t]]) => f === from && t === to && ![1, 2, 5, 6].includes(Number(id)))?.[0] ?? NaN);
+
+type Fail = { status: number; category: string; message: string; errors?: unknown[]; context?: Record<string, unknown>; extra?: Record<string, unknown> };
+class HttpFail extends Error { constructor(readonly fail: Fail) { super(fail.message); } }
+function fail(status: number, category: string, message: string, more: Partial<Fail> = {}): never {
+  throw new HttpFail({ status, category, message, ...more });
+}
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): Promise<SandboxHubSpot> {
+  const now = options.now ?? Date.now;
+  const iso = () => new Date(now()).toISOString();
+  const token = options.token ?? 'pat-na1-fake';
+  const faults = new FaultController(options.seed ?? 1);
+  const correlationId = sequentialUuid();
+  const requests: RecordedRequest[] = [];
+  const objects = new Map<HubSpotObjectType, Map<string, HubSpotObject>>(TYPES.map((t) => [t, new Map()]));
+  const associations: HubSpotAssociation[] = [];
+  const known = new Map(TYPES.map((t) => [t, new Set([...BUILT_IN[t], ...(options.properties?.[t] ?? [])])]));
+  const unique = new Map(TYPES.map((t) => [t, new Set(t === 'contacts' ? ['email'] : [])]));
+  for (const t of TYPES) for (const p of options.uniqueProperties?.[t] ?? []) { unique.get(t)!.add(p); known.get(t)!.add(p); }
+  let limit: Required<HubSpotRateLimit> = { daily: 250_000, ...(options.rateLimit ?? { requests: 100, perMs: 10_000 }) };
+  const searchLimit = options.searchRateLimit === undefined ? { requests: 5, perMs: 1000 } : options.searchRateLimit;
+  const windows = new Map<string, { hits: number[]; searchHits: number[]; daily: number }>();
+  const valid = new Map<string, { oauth: boolean; expired: boolean }>([[token, { oauth: false, expired: false }], ...(options.tokens ?? []).map((t) => [t, { oauth: false, expired: false }] as const)]);
+  /** Per-object write history, used by search when searchLagMs > 0. */
+  const versions = new Map<string, Array<{ at: number; properties: Record<string, string>; archived: boolean }>>();
+  let nextId = 101;
+  let rateLimited = 0;
+  let oauthCount = 0;
+
+  const errorBody = (f: Fail) => ({ status: 'error', message: f.message, correlationId: correlationId(), category: f.category, ...(f.errors ? { errors: f.errors } : {}), ...(f.context ? { context: f.context } : {}), ...f.extra });
+  const parseType = (raw: string | undefined): HubSpotObjectType => TYPE_IDS[raw ?? ''] ?? fail(400, 'VALIDATION_ERROR', `Unable to infer object type from: ${raw}`);
+  const table = (t: HubSpotObjectType) => objects.get(t)!;
+  const snapshot = (o: HubSpotObject) => versions.set(o.id, [...(versions.get(o.id) ?? []), { at: now(), properties: { ...o.properties }, archived: o.archived }]);
+
+  // ---- properties -------------------------------------------------------------------------------
+  type PropIssue = { isValid: false; message: string; error: string; name: string };
+  /** Coerces values to strings (HubSpot accepts numbers/booleans) and lists invalid ones. */
+  function checkProperties(type: HubSpotObjectType, input: unknown): { values: Record<string, string>; issues: PropIssue[] } {
+    const values: Record<string, string> = {};
+    const issues: PropIssue[] = [];
+    if (input === undefined) return { values, issues };
+    if (!isRecord(input)) fail(400, 'VALIDATION_ERROR', 'Invalid input JSON: properties must be an object');
+    for (const [name, raw] of Object.entries(input as Record<string, unknown>)) {
+      if (READ_ONLY.includes(name)) { issues.push({ isValid: false, message: `${name} is a read only property; its value cannot be set.`, error: 'READ_ONLY_VALUE', name }); continue; }
+      if (!known.get(type)!.has(name)) { issues.push({ isValid: false, message: `Property "${name}" does not exist`, error: 'PROPERTY_DOESNT_EXIST', name }); continue; }
+      if (raw !== null && typeof raw === 'object') { issues.push({ isValid: false, message: `${JSON.stringify(raw)} was not a valid value for ${name}`, error: 'INVALID_OPTION', name }); continue; }
+      let value = raw === null || raw === undefined ? '' : typeof raw === 'number' && !Number.isFinite(raw) ? 'NaN' : String(raw);
+      if (type === 'contacts' && name === 'email' && value !== '') {
+        value = value.toLowerCase();
+        if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) { issues.push({ isValid: false, message: `Email address ${value} is invalid`, error: 'INVALID_EMAIL', name }); continue; }
+      }
+      values[name] = value;
+    }
+    return { values, issues };
+  }
+  const invalid = (issues: PropIssue[]): Fail => ({
+    status: 400, category: 'VALIDATION_ERROR', message: `Property values were not valid: ${JSON.stringify(issues)}`,
+    errors: issues.map((i) => ({ message: i.message, code: i.error, context: { propertyName: [i.name] } })),
+  });
+  const norm = (type: HubSpotObjectType, prop: string, v: string) => (type === 'contacts' && prop === 'email' ? v.toLowerCase() : v);
+  const findBy = (type: HubSpotObjectType, prop: string, value: string, includeArchived = false) => {
+    for (const o of table(type).values()) if ((includeArchived || !o.archived) && o.properties[prop] !== undefined && o.properties[prop] === norm(type, prop, value)) return o;
+    return undefined;
+  };
+  /** The 409 a write would cause by taking a unique value already held by another record. */
+  function uniqueClash(type: HubSpotObjectType, values: Record<string, string>, selfId?: string): Fail | undefined {
+    for (const prop of unique.get(type)!) {
+      const v = values[prop];
+      if (!v) continue;
+      const other = findBy(type, prop, v);
+      if (other && other.id !== selfId) {
+        const message = type === 'contacts' && prop === 'email' ? `Contact already exists. Existing ID: ${other.id}` : `A ${SINGULAR[type]} with ${prop}=${v} already exists. Existing ID: ${other.id}`;
+        return { status: 409, category: 'CONFLICT', message };
+      }
+    }
+    return undefined;
+  }
+  function create(type: HubSpotObjectType, values: Record<string, string>): HubSpotObject {
+    const id = String(nextId++);
+    const at = iso();
+    const properties: Record<string, string> = {};
+    for (const [k, v] of Object.entries(values)) if (v !== '') properties[k] = v;
+    Object.assign(properties, { hs_object_id: id, createdate: at, [MODIFIED[type]]: at });
+    const o: HubSpotObject = { id, properties, createdAt: at, updatedAt: at, archived: false };
+    table(type).set(id, o);
+    snapshot(o);
+    return o;
+  }
+  function update(type: HubSpotObjectType, o: HubSpotObject, values: Record<string, string>): HubSpotObject {
+    let changed = false;
+    for (const [k, v] of Object.entries(values)) {
+      if (v === '' ? o.properties[k] === undefined : o.properties[k] === v) continue;
+      changed = true;
+      if (v === '') delete o.properties[k];
+      else o.properties[k] = v;
+    }
+    if (changed) {
+      o.updatedAt = iso();
+      o.properties[MODIFIED[type]] = o.updatedAt;
+      snapshot(o);
+    }
+    return o;
+  }
+  /** Response shape; `props` undefined = every stored property (write responses), else only those named (null when unset). */
+  const view = (o: HubSpotObject, props?: string[]) => ({
+    id: o.id,
+    properties: props ? Object.fromEntries(props.map((p) => [p, o.properties[p] ?? null])) : { ...o.properties },
+    createdAt: o.createdAt, updatedAt: o.updatedAt, archived: o.archived, ...(o.archivedAt ? { archivedAt: o.archivedAt } : {}),
+  });
+  const readProps = (type: HubSpotObjectType, requested: unknown) => {
+    const list = Array.isArray(requested) ? requested.map(String) : typeof requested === 'string' && requested !== '' ? requested.split(',') : [];
+    return [...new Set([...DEFAULT_READ[type].filter((p) => list.length === 0 || ['createdate', MODIFIED[type], 'hs_object_id'].includes(p)), ...list])];
+  };
+  function lookup(type: HubSpotObjectType, id: string, idProperty: string | undefined, includeArchived = false): HubSpotObject | undefined {
+    if (idProperty && idProperty !== 'hs_object_id') {
+      if (!unique.get(type)!.has(idProperty)) fail(400, 'VALIDATION_ERROR', `Property ${idProperty} is not a unique identifier property for ${type}; only unique properties can be used as idProperty`);
+      return findBy(type, idProperty, id, includeArchived);
+    }
+    const o = table(type).get(id);
+    return o && (includeArchived || !o.archived) ? o : undefined;
+  }
+  const notFound = (id: string): Fail => ({ status: 404, category: 'OBJECT_NOT_FOUND', message: 'Object not found.  objectId are usually numeric.', context: { id: [id] } });
+
+  // ---- associations -----------------------------------------------------------------------------
+  const typeOfId = (id: string) => TYPES.find((t) => table(t).get(id) && !table(t).get(id)!.archived);
+  function associate(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, typeId: number, category: string) {
+    if (!associations.some((a) => a.fromType === fromType && a.fromId === fromId && a.toType === toType && a.toId === toId && a.typeId === typeId)) {
+      associations.push({ fromType, fromId, toType, toId, typeId, category });
+    }
+  }
+  function checkSpec(from: HubSpotObjectType, to: HubSpotObjectType, spec: unknown): { category: string; typeId: number } {
+    const s = isRecord(spec) ? spec : {};
+    const category = String(s.associationCategory ?? '');
+    const typeId = Number(s.associationTypeId);
+    if (!['HUBSPOT_DEFINED', 'USER_DEFINED', 'INTEGRATOR_DEFINED'].includes(category) || !Number.isInteger(typeId) || typeId <= 0) {
+      fail(400, 'VALIDATION_ERROR', `Invalid association spec: ${JSON.stringify(spec)}`);
+    }
+    if (category === 'HUBSPOT_DEFINED' && (DEFINED[typeId]?.[0] !== from || DEFINED[typeId]?.[1] !== to)) {
+      fail(400, 'VALIDATION_ERROR', `${typeId} is not a valid HUBSPOT_DEFINED association type between ${from} and ${to}`);
+    }
+    return { category, typeId };
+  }
+  /** Associations on create: `[{to:{id}, types:[{associationCategory, associationTypeId}]}]`; the target type comes from the type id. */
+  function inlineAssociations(from: HubSpotObjectType, input: unknown): Array<(fromId: string) => void> {
+    if (input === undefined) return [];
+    if (!Array.isArray(input)) fail(400, 'VALIDATION_ERROR', 'associations must be an array');
+    return (input as unknown[]).flatMap((a) => {
+      const toId = isRecord(a) && isRecord(a.to) ? String(a.to.id) : '';
+      const types = isRecord(a) && Array.isArray(a.types) ? a.types : [];
+      const toType = typeOfId(toId);
+      if (!toType) fail(400, 'VALIDATION_ERROR', `One or more associations are invalid: object ${toId} does not exist`);
+      return types.map((spec: unknown) => {
+        const { category, typeId } = checkSpec(from, toType, spec);
+        return (fromId: string) => associate(from, fromId, toType, toId, typeId, category);
+      });
+    });
+  }
+
+  // ---- search -----------------------------------------------------------------------------------
+  function searchable(type: HubSpotObjectType): Array<{ id: string; properties: Record<string, string>; o: HubSpotObject }> {
+    const cutoff = now() - fakeState.searchLagMs;
+    const out: Array<{ id: string; properties: Record<string, string>; o: HubSpotObject }> = [];
+    for (const o of table(type).values()) {
+      const history = versions.get(o.id);
+      if (fakeState.searchLagMs <= 0 || !history) { if (!o.archived) out.push({ id: o.id, properties: o.properties, o }); continue; }
+      const seen = [...history].reverse().find((v) => v.at <= cutoff);
+      if (seen && !seen.archived) out.push({ id: o.id, properties: seen.properties, o });
+    }
+    return out;
+  }
+  function matches(props: Record<string, string>, f: Record<string, unknown>): boolean {
+    const name = String(f.propertyName ?? '');
+    const actual = name === 'id' ? props.hs_object_id : props[name];
+    const cmp = (a: string, b: unknown) => {
+      const x = Number(a), y = Number(b);
+      return Number.isFinite(x) && Number.isFinite(y) && a !== '' ? x - y : a.localeCompare(String(b));
+    };
+    const eq = (a: string | undefined, b: unknown) => a !== undefined && a.toLowerCase() === String(b).toLowerCase();
+    const values = Array.isArray(f.values) ? f.values : [];
+    switch (f.operator) {
+      case 'EQ': return eq(actual, f.value);
+      case 'NEQ': return !eq(actual, f.value);
+      case 'IN': return values.some((v) => eq(actual, v));
+      case 'NOT_IN': return !values.some((v) => eq(actual, v));
+      case 'HAS_PROPERTY': return actual !== undefined;
+      case 'NOT_HAS_PROPERTY': return actual === undefined;
+      case 'LT': return actual !== undefined && cmp(actual, f.value) < 0;
+      case 'LTE': return actual !== undefined && cmp(actual, f.value) <= 0;
+      case 'GT': return actual !== undefined && cmp(actual, f.value) > 0;
+      case 'GTE': return actual !== undefined && cmp(actual, f.value) >= 0;
+      case 'BETWEEN': return actual !== undefined && cmp(actual, f.value) >= 0 && cmp(actual, f.highValue) <= 0;
+      case 'CONTAINS_TOKEN': return actual !== undefined && actual.toLowerCase().split(/\W+/).includes(String(f.value).toLowerCase().replace(/\*/g, ''));
+      case 'NOT_CONTAINS_TOKEN': return !(actual !== undefined && actual.toLowerCase().split(/\W+/).includes(String(f.value).toLowerCase()));
+      default: return fail(400, 'VALIDATION_ERROR', `Unsupported operator ${String(f.operator)}`);
+    }
+  }
+  function search(type: HubSpotObjectType, body: Record<string, unknown>): Reply {
+    const groups = Array.isArray(body.filterGroups) ? (body.filterGroups as unknown[]) : [];
+    const filters = groups.map((g) => (isRecord(g) && Array.isArray(g.filters) ? (g.filters as Record<string, unknown>[]) : []));
+    if (groups.length > 5 || filters.some((f) => f.length > 10) || filters.flat().length > 25) {
+      fail(400, 'VALIDATION_ERROR', 'Too many filters: at most 5 filterGroups, 10 filters per group and 25 filters in total');
+    }
+    const limitN = body.limit === undefined ? 10 : Number(body.limit);
+    if (!Number.isInteger(limitN) || limitN < 0 || limitN > 200) fail(400, 'VALIDATION_ERROR', 'limit must be between 0 and 200');
+    const after = Number(body.after ?? 0) || 0;
+    let hits = searchable(type).filter((h) => filters.length === 0 || filters.some((group) => group.every((f) => matches(h.properties, f))));
+    const sort = Array.isArray(body.sorts) && isRecord(body.sorts[0]) ? body.sorts[0] : undefined;
+    hits.sort((a, b) => Number(a.id) - Number(b.id));
+    if (sort) {
+      const p = String(sort.propertyName ?? '');
+      const dir = sort.direction === 'DESCENDING' ? -1 : 1;
+      hits = hits.sort((a, b) => dir * (a.properties[p] ?? '').localeCompare(b.properties[p] ?? '', undefined, { numeric: true }));
+    }
+    const page = hits.slice(after, after + limitN);
+    const props = readProps(type, body.properties);
+    return {
+      status: 200,
+      json: {
+        total: hits.length,
+        results: page.map((h) => view({ ...h.o, properties: h.properties }, props)),
+        ...(after + limitN < hits.length ? { paging: { next: { after: String(after + limitN) } } } : {}),
+      },
+    };
+  }
+
+  // ---- batches ----------------------------------------------------------------------------------
+  type Outcome = { ok: unknown } | { err: Fail };
+  function batchReply(outcomes: Outcome[], okStatus: number, allFailedIsError = true): Reply {
+    const results = outcomes.flatMap((o) => ('ok' in o ? [o.ok] : []));
+    const errors = outcomes.flatMap((o) => ('err' in o ? [o.err] : []));
+    const times = { startedAt: iso(), completedAt: iso() };
+    if (errors.length === 0) return { status: okStatus, json: { status: 'COMPLETE', results, ...times } };
+    if (results.length === 0 && allFailedIsError) throw new HttpFail(errors[0]!);
+    return {
+      status: 207,
+      json: {
+        status: 'COMPLETE', results, numErrors: errors.length,
+        errors: errors.map((e) => ({ status: 'error', category: e.category, message: e.message, ...(e.errors ? { errors: e.errors } : {}), context: e.context ?? {} })),
+        ...times,
+      },
+    };
+  }
+  const attempt = (fn: () => unknown): Outcome => {
+    try { return { ok: fn() }; } catch (e) { if (e instanceof HttpFail) return { err: e.fail }; throw e; }
+  };
+  function batch(type: HubSpotObjectType, op: string, body: Record<string, unknown>): Reply {
+    if (!Array.isArray(body.inputs)) fail(400, 'VALIDATION_ERROR', 'Invalid input JSON: inputs must be an array');
+    const inputs = (body.inputs as unknown[]).map((i) => (isRecord(i) ? i : {}));
+    if (inputs.length > 100) fail(400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${inputs.length} inputs, at most 100 are allowed`);
+    if (op === 'upsert' || op === 'update' || op === 'read' || op === 'archive') {
+      const keys = inputs.map((i) => `${String(i.idProperty ?? body.idProperty ?? '')}:${norm(type, String(i.idProperty ?? body.idProperty ?? ''), String(i.id ?? ''))}`);
+      const dup = keys.find((k, n) => keys.indexOf(k) !== n);
+      if (dup) fail(400, 'VALIDATION_ERROR', `Duplicate IDs found in batch input: [${dup.split(':').slice(1).join(':')}]. IDs must be unique`);
+    }
+    switch (op) {
+      case 'create':
+        return batchReply(inputs.map((i) => attempt(() => {
+          const { values, issues } = checkProperties(type, i.properties);
+          if (issues.length) throw new HttpFail(invalid(issues));
+          const links = inlineAssociations(type, i.associations);
+          const clash = uniqueClash(type, values);
+          if (clash) throw new HttpFail(clash);
+          const o = create(type, values);
+          for (const link of links) link(o.id);
+          return view(o);
+        })), 201);
+      case 'read': {
+        const props = readProps(type, body.properties);
+        const idProperty = typeof body.idProperty === 'string' ? body.idProperty : undefined;
+        const missing: string[] = [];
+        const results = inputs.flatMap((i) => {
+          const o = lookup(type, String(i.id ?? ''), idProperty, body.archived === true);
+          if (!o) missing.push(String(i.id ?? ''));
+          return o ? [{ ok: view(o, props) } as Outcome] : [];
+        });
+        const err: Outcome[] = missing.length ? [{ err: { status: 404, category: 'OBJECT_NOT_FOUND', message: `Could not get some ${type} objects, they may be deleted or not exist. Check that ids are valid.`, context: { ids: missing } } }] : [];
+        return batchReply([...results, ...err], 200, false);
+      }
+      case 'update':
+        return batchReply(inputs.map((i) => attempt(() => {
+          const id = String(i.id ?? '');
+          const o = lookup(type, id, typeof i.idProperty === 'string' ? i.idProperty : undefined) ?? fail(404, 'OBJECT_NOT_FOUND', `Object ${id} not found`, { context: { ids: [id] } });
+          const { values, issues } = checkProperties(type, i.properties);
+          if (issues.length) throw new HttpFail(invalid(issues));
+          const clash = uniqueClash(type, values, o.id);
+          if (clash) throw new HttpFail(clash);
+          return view(update(type, o, values));
+        })), 200);
+      case 'upsert':
+        for (const i of inputs) {
+          if (typeof i.idProperty === 'string' && i.idProperty !== 'hs_object_id' && !unique.get(type)!.has(i.idProperty)) {
+            fail(400, 'VALIDATION_ERROR', `Property ${i.idProperty} is not a unique identifier property for ${type}; upsert needs a property with unique values`);
+          }
+        }
+        return batchReply(inputs.map((i) => attempt(() => {
+          const id = String(i.id ?? '');
+          if (id === '') fail(400, 'VALIDATION_ERROR', 'id is required for every upsert input');
+          const idProperty = typeof i.idProperty === 'string' && i.idProperty !== 'hs_object_id' ? i.idProperty : undefined;
+          const { values, issues } = checkProperties(type, i.properties);
+          if (issues.length) throw new HttpFail(invalid(issues));
+          const existing = lookup(type, id, idProperty);
+          if (existing) {
+            const clash = uniqueClash(type, values, existing.id);
+            if (clash) throw new HttpFail(clash);
+            return { ...view(update(type, existing, values)), new: false };
+          }
+          if (!idProperty) fail(404, 'OBJECT_NOT_FOUND', `Object ${id} not found`, { context: { ids: [id] } });
+          const full = { ...values, [idProperty!]: norm(type, idProperty!, id) };
+          const clash = uniqueClash(type, full);
+          if (clash) throw new HttpFail(clash);
+          return { ...view(create(type, full)), new: true };
+        })), 200);
+      case 'archive':
+        for (const i of inputs) archive(type, String(i.id ?? ''));
+        return { status: 204 };
+      default:
+        return fail(404, 'OBJECT_NOT_FOUND', `Unknown batch operation ${op}`);
+    }
+  }
+  function archive(type: HubSpotObjectType, id: string) {
+    const o = table(type).get(id);
+    if (!o || o.archived) return;
+    o.archived = true;
+    o.archivedAt = iso();
+    snapshot(o);
+  }
+
+  // ---- auth, rate limits, routing ---------------------------------------------------------------
+  function windowOf(t: string) {
+    let w = windows.get(t);
+    if (!w) windows.set(t, (w = { hits: [], searchHits: [], daily: 0 }));
+    return w;
+  }
+  const limitHeaders = (w: { hits: number[]; daily: number }): Record<string, string> => ({
+    'x-hubspot-ratelimit-max': String(limit.requests),
+    'x-hubspot-ratelimit-remaining': String(Math.max(0, limit.requests - w.hits.length)),
+    'x-hubspot-ratelimit-interval-milliseconds': String(limit.perMs),
+    ...(options.dailyHeaders === false ? {} : { 'x-hubspot-ratelimit-daily': String(limit.daily), 'x-hubspot-ratelimit-daily-remaining': String(Math.max(0, limit.daily - w.daily)) }),
+  });
+  const tooMany = (policyName: string, headers: Record<string, string>): Reply => ({
+    status: 429,
+    headers,
+    json: { status: 'error', message: policyName === 'DAILY' ? 'You have reached your daily limit.' : 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', correlationId: correlationId(), policyName },
+  });
+  /** Returns the headers to send, or throws a 429 reply. */
+  function charge(t: string, isSearch: boolean): Record<string, string> | Reply {
+    const w = windowOf(t);
+    const at = now();
+    if (isSearch && searchLimit) {
+      w.searchHits = w.searchHits.filter((h) => h > at - searchLimit.perMs);
+      if (w.searchHits.length >= searchLimit.requests) { rateLimited++; return tooMany('SECONDLY', {}); }
+      w.searchHits.push(at);
+      return {};
+    }
+    w.hits = w.hits.filter((h) => h > at - limit.perMs);
+    if (w.daily >= limit.daily) { rateLimited++; return tooMany('DAILY', limitHeaders(w)); }
+    if (w.hits.length >= limit.requests) {
+      rateLimited++;
+      const wait = Math.max(1, Math.ceil((w.hits[0]! + limit.perMs - at) / 1000));
+      return tooMany('TEN_SECONDLY_ROLLING', { ...limitHeaders(w), ...(options.retryAfterHeader ? { 'retry-after': String(wait) } : {}) });
+    }
+    w.hits.push(at);
+    w.daily++;
+    return limitHeaders(w);
+  }
+
+  function oauthToken(x: Exchange): Reply {
+    const form = new URLSearchParams(x.body.toString('utf8'));
+    const o = options.oauth;
+    const bad = (status: string, message: string): Reply => ({ status: 400, json: { status, message, correlationId: correlationId() } });
+    if (!o) return { status: 404, json: errorBody({ status: 404, category: 'OBJECT_NOT_FOUND', message: 'OAuth is not enabled on this fake' }) };
+    if (form.get('grant_type') !== 'refresh_token') return bad('BAD_GRANT_TYPE', 'grant_type must be refresh_token');
+    if (form.get('client_id') !== o.clientId || form.get('client_secret') !== o.clientSecret) return bad('BAD_CLIENT_ID', 'missing or invalid client_id or client_secret');
+    if (form.get('refresh_token') !== o.refreshToken) return bad('BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
+    const access = `hs-oauth-access-${++oauthCount}`;
+    valid.set(access, { oauth: true, expired: false });
+    return { status: 200, json: { token_type: 'bearer', refresh_token: o.refreshToken, access_token: access, expires_in: 1800 } };
+  }
+
+  function jsonBody(x: Exchange): Record<string, unknown> | unknown[] {
+    if (x.body.length === 0) return {};
+    try {
+      const v = JSON.parse(x.body.toString('utf8')) as unknown;
+      if (isRecord(v) || Array.isArray(v)) return v;
+    } catch { /* fall through */ }
+    return fail(400, 'VALIDATION_ERROR', 'Invalid input JSON on line 1: expected a JSON object');
+  }
+
+  function route(x: Exchange): Reply {
+    const seg = x.path.split('/').filter(Boolean);
+    const m = x.method;
+    const body = () => { const b = jsonBody(x); return isRecord(b) ? b : fail(400, 'VALIDATION_ERROR', 'Invalid input JSON: expected an object'); };
+    if (seg[0] === 'crm' && seg[1] === 'v3' && seg[2] === 'objects' && seg.length >= 4) {
+      const type = parseType(seg[3]);
+      if (seg.length === 4 && m === 'POST') {
+        const b = body();
+        const { values, issues } = checkProperties(type, b.properties);
+        if (issues.length) throw new HttpFail(invalid(issues));
+        const links = inlineAssociations(type, b.associations);
+        const clash = uniqueClash(type, values);
+        if (clash) throw new HttpFail(clash);
+        const o = create(type, values);
+        for (const link of links) link(o.id);
+        return { status: 201, json: view(o) };
+      }
+      if (seg.length === 4 && m === 'GET') {
+        const limitN = Math.min(100, Number(x.query.get('limit') ?? 10) || 10);
+        const after = Number(x.query.get('after') ?? 0) || 0;
+        const all = [...table(type).values()].filter((o) => o.archived === (x.query.get('archived') === 'true'));
+        const props = readProps(type, x.query.get('properties') ?? undefined);
+        return { status: 200, json: { results: all.slice(after, after + limitN).map((o) => view(o, props)), ...(after + limitN < all.length ? { paging: { next: { after: String(after + limitN) } } } : {}) } };
+      }
+      if (seg.length === 5 && seg[4] === 'search' && m === 'POST') return search(type, body());
+      if (seg.length === 6 && seg[4] === 'batch' && m === 'POST') return batch(type, seg[5]!, body());
+      if (seg.length === 5) {
+        const id = decodeURIComponent(seg[4]!);
+        const idProperty = x.query.get('idProperty') ?? undefined;
+        if (m === 'DELETE') {
+          const o = lookup(type, id, idProperty);
+          if (o) archive(type, o.id);
+          return { status: 204 };
+        }
+        const o = lookup(type, id, idProperty, m === 'GET' && x.query.get('archived') === 'true');
+        if (m === 'GET') return o ? { status: 200, json: view(o, readProps(type, x.query.get('properties') ?? undefined)) } : { status: 404, json: errorBody(notFound(id)) };
+        if (m === 'PATCH') {
+          const b = body();
+          if (!o) return { status: 404, json: errorBody(notFound(id)) };
+          const { values, issues } = checkProperties(type, b.properties);
+          if (issues.length) throw new HttpFail(invalid(issues));
+          const clash = uniqueClash(type, values, o.id);
+          if (clash) throw new HttpFail(clash);
+          return { status: 200, json: view(update(type, o, values)) };
+        }
+      }
+      return fail(405, 'VALIDATION_ERROR', `${m} is not allowed on ${x.path}`);
+    }
+    if (seg[0] === 'crm' && seg[1] === 'v4' && seg[2] === 'objects' && seg[5] === 'associations' && seg.length >= 7) {
+      const from = parseType(seg[3]);
+      const fromId = seg[4]!;
+      const isDefault = seg[6] === 'default';
+      const to = parseType(isDefault ? seg[7] : seg[6]);
+      const toId = isDefault ? seg[8] : seg[7];
+      const need = (t: HubSpotObjectType, id: string) => {
+        const o = table(t).get(id);
+        if (!o || o.archived) fail(404, 'OBJECT_NOT_FOUND', `No ${SINGULAR[t]} with id ${id} exists`, { context: { id: [id] } });
+      };
+      need(from, fromId);
+      if (toId === undefined && m === 'GET') {
+        const rows = new Map<string, Array<{ category: string; typeId: number; label: string | null }>>();
+        for (const a of associations) {
+          const forward = a.fromType === from && a.fromId === fromId && a.toType === to;
+          const backward = a.toType === from && a.toId === fromId && a.fromType === to;
+          if (!forward && !backward) continue;
+          const other = forward ? a.toId : a.fromId;
+          const typeId = forward || a.category !== 'HUBSPOT_DEFINED' ? a.typeId : DEFINED[a.typeId]?.[2] ?? a.typeId;
+          rows.set(other, [...(rows.get(other) ?? []), { category: a.category, typeId, label: a.category === 'HUBSPOT_DEFINED' ? DEFINED[typeId]?.[3] ?? null : null }]);
+        }
+        return { status: 200, json: { results: [...rows].map(([id, associationTypes]) => ({ toObjectId: Number(id), associationTypes })) } };
+      }
+      if (toId === undefined) return fail(405, 'VALIDATION_ERROR', `${m} is not allowed on ${x.path}`);
+      need(to, toId);
+      if (m === 'DELETE' && !isDefault) {
+        for (let n = associations.length - 1; n >= 0; n--) {
+          const a = associations[n]!;
+          if ((a.fromType === from && a.fromId === fromId && a.toType === to && a.toId === toId) || (a.fromType === to && a.fromId === toId && a.toType === from && a.toId === fromId)) associations.splice(n, 1);
+        }
+        return { status: 204 };
+      }
+      if (m !== 'PUT') return fail(405, 'VALIDATION_ERROR', `${m} is not allowed on ${x.path}`);
+      if (isDefault) {
+        const typeId = DEFAULT_TYPE_ID(from, to);
+        if (Number.isNaN(typeId)) fail(400, 'VALIDATION_ERROR', `No default association between ${from} and ${to}`);
+        associate(from, fromId, to, toId, typeId, 'HUBSPOT_DEFINED');
+        const spec = (id: number) => ({ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: id });
+        const results = [{ from: { id: fromId }, to: { id: toId }, associationSpec: spec(typeId) }, { from: { id: toId }, to: { id: fromId }, associationSpec: spec(DEFINED[typeId]![2]) }];
+        return { status: 200, json: { status: 'COMPLETE', results, startedAt: iso(), completedAt: iso() } };
+      }
+      const specs = jsonBody(x);
+      if (!Array.isArray(specs) || specs.length === 0) fail(400, 'VALIDATION_ERROR', 'Body must be a non-empty array of {associationCategory, associationTypeId}');
+      const checked = (specs as unknown[]).map((s) => checkSpec(from, to, s));
+      for (const s of checked) associate(from, fromId, to, toId, s.typeId, s.category);
+      const labels = checked.flatMap((s) => (s.category === 'HUBSPOT_DEFINED' && DEFINED[s.typeId]?.[3] ? [DEFINED[s.typeId]![3]!] : []));
+      return { status: 201, json: { fromObjectTypeId: OBJECT_TYPE_ID[from], fromObjectId: Number(fromId), toObjectTypeId: OBJECT_TYPE_ID[to], toObjectId: Number(toId), labels } };
+    }
+    return fail(404, 'OBJECT_NOT_FOUND', `No route for ${m} ${x.path}`);
+  }
+
+  function handle(x: Exchange): Reply {
+    if (x.method === 'GET' && x.path === '/sandbox') return sandboxView();
+    if (x.path === '/oauth/v1/token' && x.method === 'POST') return oauthToken(x);
+    const auth = String(x.headers.authorization ?? '');
+    const presented = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+    const known = valid.get(presented);
+    if (!known) {
+      return { status: 401, json: errorBody({ status: 401, category: 'INVALID_AUTHENTICATION', message: presented ? 'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview' : 'Authentication credentials not found.' }) };
+    }
+    if (known.expired) return { status: 401, json: errorBody({ status: 401, category: 'EXPIRED_AUTHENTICATION', message: 'The OAuth token used to make this call expired.' }) };
+    const isSearch = x.method === 'POST' && /^\/crm\/v3\/objects\/[^/]+\/search$/.test(x.path);
+    const charged = charge(presented, isSearch);
+    if ('status' in charged && typeof charged.status === 'number') return charged as Reply;
+    const headers = charged as Record<string, string>;
+    try {
+      const reply = route(x);
+      return { ...reply, headers: { ...headers, ...reply.headers } };
+    } catch (e) {
+      if (!(e instanceof HttpFail)) throw e;
+      return { status: e.fail.status, headers, json: errorBody(e.fail) };
+    }
+  }
+
+  /** What a person looks at (no token needed, loopback only): every live record by type, and the associations. */
+  function sandboxView(): Reply {
+    const list = (t: HubSpotObjectType) => [...table(t).values()].filter((o) => !o.archived).map((o) => ({ id: o.id, properties: o.properties, createdAt: o.createdAt, updatedAt: o.updatedAt }));
+    return {
+      status: 200,
+      json: {
+        sandbox: 'hubspot',
+        note: 'A local stand-in for the HubSpot CRM API. Nothing leaves this machine.',
+        deals: list('deals'),
+        contacts: list('contacts'),
+        companies: list('companies'),
+        associations,
+      },
+    };
+  }
+
+  function renderFault(f: InjectedFault, x: Exchange): Reply {
+    const w = windowOf(String(x.headers.authorization ?? '').replace(/^Bearer /, ''));
+    if (f.kind === 'rateLimitStorm') {
+      return tooMany('TEN_SECONDLY_ROLLING', { ...limitHeaders({ hits: Array(limit.requests).fill(0), daily: w.daily }), ...(options.retryAfterHeader ? { 'retry-after': String(faults.retryAfterSeconds) } : {}) });
+    }
+    const status = f.status;
+    if (f.kind === 'failNext' && f.body !== undefined) {
+      return typeof f.body === 'string' ? { status, headers: f.headers, text: f.body } : { status, headers: f.headers, json: f.body };
+    }
+    if (status === 429) return { ...tooMany('TEN_SECONDLY_ROLLING', limitHeaders(w)), headers: { ...limitHeaders(w), ...(f.kind === 'failNext' ? f.headers : {}) } };
+    const category = status >= 500 ? 'INTERNAL_ERROR' : ({ 400: 'VALIDATION_ERROR', 401: 'INVALID_AUTHENTICATION', 403: 'MISSING_SCOPES', 404: 'OBJECT_NOT_FOUND', 409: 'CONFLICT' } as Record<number, string>)[status] ?? 'ERROR';
+    return { status, headers: f.kind === 'failNext' ? f.headers : undefined, json: errorBody({ status, category, message: status >= 500 ? 'internal error' : `injected ${status}` }) };
+  }
+
+  const server = await startSandboxServer({ faults, requests, now, handle, renderFault });
+  const fakeState = {
+    url: server.url,
+    token,
+    state: { objects, associations },
+    requests,
+    get rateLimited() { return rateLimited; },
+    faults,
+    searchLagMs: options.searchLagMs ?? 0,
+    setRateLimit(o: HubSpotRateLimit) {
+      limit = { daily: o.daily ?? limit.daily, requests: o.requests, perMs: o.perMs };
+      windows.clear();
+    },
+    defineUniqueProperty(type: HubSpotObjectType, name: string) { unique.get(type)!.add(name); known.get(type)!.add(name); },
+    defineProperty(type: HubSpotObjectType, name: string) { known.get(type)!.add(name); },
+    insert(type: HubSpotObjectType, properties: Record<string, unknown>) {
+      const values: Record<string, string> = {};
+      for (const [k, v] of Object.entries(properties)) { known.get(type)!.add(k); values[k] = norm(type, k, String(v)); }
+      const o = create(type, values);
+      versions.delete(o.id); // seeded records are already indexed
+      return o;
+    },
+    expireAccessTokens() { for (const v of valid.values()) if (v.oauth) v.expired = true; },
+    close: () => server.close(),
+  };
+  return fakeState;
+}
