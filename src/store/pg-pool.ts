@@ -1,0 +1,114 @@
+/**
+ * The Postgres pool, made to survive lost connections. Postgres restarts, failovers, idle-connection
+ * reapers (PgBouncer, cloud proxies) and `pg_terminate_backend` end connections under a running server;
+ * node-postgres then emits `'error'` on the client and, for an idle client, on the pool — an event
+ * nobody listened to, which ended the process (issue 10, item 1). Here:
+ *
+ * - the pool and every client it opens have an `'error'` listener, so a lost connection is logged and
+ *   the pool drops it (a client released after its connection broke is not reused) and opens new ones;
+ * - an error that means "the connection is gone" becomes a `DatabaseUnavailableError`, which the API
+ *   answers with 503 DATABASE_UNAVAILABLE (retryable) and the executor retries or leaves to the lease;
+ * - the statements a piece of work sends are watched (`trackWrites`): until a COMMIT or a statement
+ *   outside a transaction other than a SELECT has been sent, nothing can have been written, so the
+ *   work may safely be done again on a fresh connection (the API does so for its requests).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import type pg from 'pg';
+
+/** The database connection was lost or could not be opened; the work may be tried again. */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+  readonly code = 'DATABASE_UNAVAILABLE';
+
+  constructor(cause: unknown) {
+    super(`the database connection was lost or could not be opened: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/**
+ * SQLSTATEs that end the connection (admin_shutdown, crash_shutdown, cannot_connect_now,
+ * idle_session_timeout, too_many_connections, idle_in_transaction_session_timeout) and class 08
+ * (connection exception).
+ */
+const LOST_STATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300', '25P03']);
+/** Socket errors of Node's net/dns. */
+const LOST_ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND']);
+/** node-postgres's own messages for a connection that broke or never opened (they carry no code). */
+const LOST_MESSAGES = /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|Connection terminated due to connection timeout|Query read timeout)/;
+
+/** Whether `err` means the connection to Postgres is gone (rather than a fault of the statement). */
+export function isConnectionLoss(err: unknown): boolean {
+  if (err instanceof DatabaseUnavailableError) return true;
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (LOST_STATES.has(code) || code.startsWith('08') || LOST_ERRNOS.has(code))) return true;
+  return typeof message === 'string' && LOST_MESSAGES.test(message);
+}
+
+/** What a piece of work has sent so far. */
+export interface WorkRecord {
+  /** A COMMIT, or a statement outside a transaction that is not a SELECT, was sent (whatever came back). */
+  mayHaveWritten: boolean;
+}
+
+const work = new AsyncLocalStorage<WorkRecord>();
+
+/** Runs `fn` and records in `record` whether it may have written to the database. */
+export function trackWrites<T>(record: WorkRecord, fn: () => T): T {
+  return work.run(record, fn);
+}
+
+export type PoolLog = (msg: string, extra: Record<string, unknown>) => void;
+
+/** Makes `pool` safe against lost connections (see the header) and returns what Kysely should use. */
+export function resilientPool(pool: pg.Pool, log: PoolLog): PostgresPool {
+  // An idle client whose connection breaks: the pool has already removed it; only say so.
+  pool.on('error', (err) => log('an idle Postgres connection was lost; the pool opens a new one when needed', { err: err.message, code: (err as { code?: string }).code }));
+  // A client in use whose connection breaks: its query (if any) fails, it is dropped when released.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log('a Postgres connection in use was lost; it is replaced', { err: err.message, code: (err as { code?: string }).code }));
+  });
+  return {
+    async connect() {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw isConnectionLoss(err) ? new DatabaseUnavailableError(err) : err;
+      }
+      return watched(client);
+    },
+    end: () => pool.end(),
+  };
+}
+
+/** A pooled client whose statements are watched (transaction state, writes) and whose connection losses are typed. */
+function watched(client: pg.PoolClient): PostgresPoolClient {
+  let inTransaction = false;
+  let broken = false;
+  const watchedClient = {
+    async query(sql: string, parameters: readonly unknown[]): Promise<PostgresQueryResult<unknown>> {
+      const verb = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? '';
+      const record = work.getStore();
+      if (verb === 'begin' || verb === 'start') inTransaction = true;
+      else if (verb === 'commit' || verb === 'rollback' || verb === 'end' || verb === 'abort') inTransaction = false;
+      if (record && (verb === 'commit' || verb === 'end' || (!inTransaction && verb !== 'select' && verb !== 'begin' && verb !== 'start' && verb !== 'rollback' && verb !== 'abort'))) {
+        record.mayHaveWritten = true;
+      }
+      try {
+        return (await client.query(sql, parameters as unknown[])) as PostgresQueryResult<unknown>;
+      } catch (err) {
+        if (!isConnectionLoss(err)) throw err;
+        broken = true;
+        throw new DatabaseUnavailableError(err);
+      }
+    },
+    release(destroy?: boolean) {
+      // A client whose connection broke is closed, not returned to the pool.
+      client.release(destroy || broken ? true : undefined);
+    },
+  };
+  // Kysely's type also has a cursor overload of query(), which we do not configure (no streaming).
+  return watchedClient as PostgresPoolClient;
+}
