@@ -57,7 +57,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (appError) {
       if (appError.status === 401) void reply.header('www-authenticate', 'Bearer realm="statusflow"');
       if (appError.code === 'DATABASE_UNAVAILABLE') {
-        request.log.warn({ err }, 'database connection lost during the request');
+        request.log.warn({ code: appError.code, err: (err as Error).message }, 'database connection lost during the request: answered 503');
         void reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
       }
       void reply.status(appError.status).send(toErrorBody(appError));
@@ -92,8 +92,12 @@ function installDatabaseRetry(app: FastifyInstance): void {
         // A handler that answers synchronously (or by callback) is left as it is.
         if (!(result instanceof Promise)) return result;
         return result.catch(async (err: unknown) => {
-          if (n >= DATABASE_ATTEMPTS || record.mayHaveWritten || reply.sent || !isConnectionLoss(err)) throw err;
-          request.log.warn({ err, attempt: n }, 'database connection lost before anything was written; handling the request again');
+          if (!isConnectionLoss(err)) throw err;
+          if (n >= DATABASE_ATTEMPTS || record.mayHaveWritten || reply.sent) {
+            request.log.warn({ attempts: n, mayHaveWritten: record.mayHaveWritten }, 'database connection lost; not handling the request again');
+            throw err;
+          }
+          request.log.warn({ attempt: n, err: (err as Error).message }, 'database connection lost before anything was written; handling the request again');
           await new Promise((r) => setTimeout(r, 50 * n));
           return attempt(n + 1);
         });

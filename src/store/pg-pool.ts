@@ -77,36 +77,66 @@ export function resilientPool(pool: pg.Pool, log: PoolLog): PostgresPool {
       } catch (err) {
         throw isConnectionLoss(err) ? new DatabaseUnavailableError(err) : err;
       }
-      return watched(client);
+      return watched(client, pool);
     },
     end: () => pool.end(),
   };
 }
 
-/** A pooled client whose statements are watched (transaction state, writes) and whose connection losses are typed. */
-function watched(client: pg.PoolClient): PostgresPoolClient {
+/** node-postgres refused the statement before sending it: the connection had already broken (or none could be opened). */
+const NEVER_SENT = /is not queryable/;
+/** Fresh connections a statement that is safe to repeat is tried on after its own was lost. */
+const STATEMENT_RETRIES = 2;
+
+/**
+ * A pooled client whose statements are watched (transaction state, writes) and whose connection
+ * losses are typed. A statement outside a transaction that is safe to repeat — a SELECT, or any
+ * statement that was never sent — is made again on a fresh connection of the pool.
+ */
+function watched(first: pg.PoolClient, pool: pg.Pool): PostgresPoolClient {
+  let client: pg.PoolClient | undefined = first;
   let inTransaction = false;
   let broken = false;
+  /** Gives the current client back: closed when its connection broke. */
+  const letGo = () => {
+    client?.release(broken ? true : undefined);
+    client = undefined;
+  };
   const watchedClient = {
     async query(sql: string, parameters: readonly unknown[]): Promise<PostgresQueryResult<unknown>> {
       const verb = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? '';
       const record = work.getStore();
+      const alone = !inTransaction && verb !== 'begin' && verb !== 'start';
       if (verb === 'begin' || verb === 'start') inTransaction = true;
       else if (verb === 'commit' || verb === 'rollback' || verb === 'end' || verb === 'abort') inTransaction = false;
-      if (record && (verb === 'commit' || verb === 'end' || (!inTransaction && verb !== 'select' && verb !== 'begin' && verb !== 'start' && verb !== 'rollback' && verb !== 'abort'))) {
+      if (record && (verb === 'commit' || verb === 'end' || (alone && verb !== 'select' && verb !== 'rollback' && verb !== 'abort'))) {
         record.mayHaveWritten = true;
       }
-      try {
-        return (await client.query(sql, parameters as unknown[])) as PostgresQueryResult<unknown>;
-      } catch (err) {
-        if (!isConnectionLoss(err)) throw err;
-        broken = true;
-        throw new DatabaseUnavailableError(err);
+      let lost: unknown;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          if (!client) {
+            // The broken connection was given back first: with every connection of the pool held by a
+            // statement waiting here, asking for another one before would wait forever.
+            client = await pool.connect();
+            broken = false;
+          }
+          return (await client.query(sql, parameters as unknown[])) as PostgresQueryResult<unknown>;
+        } catch (err) {
+          if (!isConnectionLoss(err)) throw err;
+          lost = err;
+          // No client: opening a new connection failed, so the statement was not sent either.
+          const sentNothing = !client || NEVER_SENT.test((err as Error).message);
+          if (client) broken = true;
+          const repeatable = alone && (verb === 'select' || sentNothing);
+          if (!repeatable || attempt >= STATEMENT_RETRIES) throw new DatabaseUnavailableError(lost);
+          letGo();
+        }
       }
     },
     release(destroy?: boolean) {
-      // A client whose connection broke is closed, not returned to the pool.
-      client.release(destroy || broken ? true : undefined);
+      if (destroy) broken = true;
+      letGo();
     },
   };
   // Kysely's type also has a cursor overload of query(), which we do not configure (no streaming).
