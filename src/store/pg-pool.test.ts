@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { pgAdmin } from '../../test/support/databases.js';
 import { openDatabase, type Database } from './db.js';
-import { DatabaseUnavailableError, isConnectionLoss, trackWrites, type WorkRecord } from './pg-pool.js';
+import pg from 'pg';
+import { DatabaseUnavailableError, isConnectionLoss, outcomeOf, trackWrites, type WorkRecord } from './pg-pool.js';
 
 test('isConnectionLoss: server shutdowns, connection exceptions, socket errors and pg’s own messages; not statement errors', () => {
   for (const code of ['57P01', '57P02', '57P03', '08006', '08003', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE']) {
@@ -92,6 +93,42 @@ describe('lost Postgres connections', { skip }, () => {
     assert.ok((await write) instanceof DatabaseUnavailableError);
     const { rows } = await sql<{ one: number }>`SELECT 1 AS one`.execute(database.db);
     assert.equal(rows[0]!.one, 1);
+  });
+
+  test('a COMMIT whose connection was ended: the transaction did not commit, and the work is known to have written nothing', async () => {
+    await sql`CREATE TABLE IF NOT EXISTS pgpool_commit_${sql.raw(app)} (x int)`.execute(database.db);
+    const record: WorkRecord = { mayHaveWritten: false };
+    const attempt = trackWrites(record, () =>
+      database.db.transaction().execute(async (trx) => {
+        await sql`INSERT INTO pgpool_commit_${sql.raw(app)} VALUES (1)`.execute(trx);
+        // Ended now: the COMMIT that follows meets a dead connection, either before it is sent or after.
+        await terminateOurs();
+      }),
+    );
+    await assert.rejects(attempt, DatabaseUnavailableError);
+    assert.equal(record.mayHaveWritten, false, 'the transaction is known not to have committed (txid_status or never sent)');
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pgpool_commit_${sql.raw(app)}`.execute(database.db);
+    assert.equal(rows[0]!.n, 0);
+    await sql`DROP TABLE pgpool_commit_${sql.raw(app)}`.execute(database.db);
+  });
+
+  test('outcomeOf tells a committed transaction from an aborted one by its id', async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const xidOf = async (end: 'COMMIT' | 'ROLLBACK') => {
+        await c.query('BEGIN');
+        const { rows } = await c.query<{ xid: string }>('SELECT txid_current()::text AS xid');
+        await c.query(end);
+        return rows[0]!.xid;
+      };
+      const pool = { query: c.query.bind(c) } as unknown as Pick<pg.Pool, 'query'>;
+      assert.equal(await outcomeOf(pool, await xidOf('COMMIT')), 'committed');
+      assert.equal(await outcomeOf(pool, await xidOf('ROLLBACK')), 'aborted');
+      assert.equal(await outcomeOf(pool, undefined), 'unknown');
+    } finally {
+      await c.end();
+    }
   });
 
   test('writes are tracked: a statement outside a transaction or a COMMIT may have written, a SELECT or an unfinished transaction not', async () => {
