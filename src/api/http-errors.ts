@@ -50,8 +50,13 @@ export function clientError(err: unknown): AppError | undefined {
   return undefined;
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
-  installDatabaseRetry(app);
+/**
+ * `retryLostConnections` (Postgres): requests whose database connection was lost before they could
+ * write are handled again. Off on SQLite, which has no connection to lose — and the write tracking it
+ * needs (AsyncLocalStorage) costs every promise something on Node 20.
+ */
+export function installErrorHandling(app: FastifyInstance, options: { retryLostConnections?: boolean } = {}): void {
+  if (options.retryLostConnections) installDatabaseRetry(app);
   app.setErrorHandler((err, request, reply) => {
     const appError = clientError(err);
     if (appError) {
