@@ -100,19 +100,26 @@ describe('Postgres connections ended under load', { skip }, () => {
       }
     })();
 
-    const answers = await mapConcurrent(Array.from({ length: SAVES }, (_, i) => i), CLIENTS, async (i) => {
+    const save = async (_: number, i: number) => {
       try {
         const res = await api(server.origin, 'POST', '/api/v1/entities/order', { attributes: { order_number: `ORD-${i + 1}`, total: 10 + i, customer_email: `c${i}@example.com` } });
         return { status: res.status, code: res.json?.error?.code as string | undefined, entityId: res.json?.id as string | undefined, runIds: ((res.json?.queuedRuns ?? []) as Array<{ id: string }>).map((r) => r.id) };
       } catch (err) {
         return { status: 0, code: `no answer: ${(err as Error).message}`, entityId: undefined, runIds: [] };
       }
-    });
-    // Go on ending connections for a while with the runs executing, then let them finish.
-    await waitFor(async () => target.hits.length >= SAVES / 4 || undefined, 30_000, () => `the runs to start (${target.hits.length} calls)\n${outputsOf(procs)}`);
-    await new Promise((r) => setTimeout(r, 1_000));
-    terminating = false;
-    await terminator;
+    };
+    let answers: Awaited<ReturnType<typeof save>>[];
+    try {
+      answers = await mapConcurrent(Array.from({ length: SAVES }, (_, i) => i), CLIENTS, save);
+      // Before the fix, the first lost connection ended the server: saves went unanswered from then on.
+      for (const p of procs) assert.ok(p.alive, `${p.name} is still running\n${outputsOf([p])}`);
+      // Go on ending connections for a while with the runs executing, then let them finish.
+      await waitFor(async () => target.hits.length >= SAVES / 4 || undefined, 30_000, () => `the runs to start (${target.hits.length} calls)\n${outputsOf(procs)}`);
+      await new Promise((r) => setTimeout(r, 1_000));
+    } finally {
+      terminating = false;
+      await terminator;
+    }
 
     const acked = answers.filter((a) => a.status === 201);
     const unavailable = answers.filter((a) => a.status === 503 && a.code === 'DATABASE_UNAVAILABLE');
