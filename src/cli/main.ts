@@ -12,7 +12,7 @@ commands:
   worker    run workers only (scale out on Postgres)
   migrate   apply database migrations and exit
 
-environment: PORT, HOST, STATUSFLOW_DATA_DIR, DATABASE_URL, STATUSFLOW_ADMIN_KEY, LOG_LEVEL (see README)`;
+environment: PORT, HOST, STATUSFLOW_DATA_DIR, DATABASE_URL, STATUSFLOW_ADMIN_KEY, STATUSFLOW_SECRET_KEY, LOG_LEVEL (see README)`;
 
 async function main(argv: string[]): Promise<void> {
   const command = argv[0];
