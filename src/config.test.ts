@@ -19,6 +19,14 @@ test('STATUSFLOW_SECRET_KEY: a bad value is a ConfigError that does not repeat i
   assert.throws(() => loadConfig({ STATUSFLOW_SECRET_KEY_PREVIOUS: 'nope' }), /STATUSFLOW_SECRET_KEY_PREVIOUS/);
 });
 
+test('STATUSFLOW_SECRET_KEY_ADOPT: off unless 1 or true; anything else is a ConfigError', () => {
+  assert.equal(loadConfig({}).adoptSecretKey, false);
+  assert.equal(loadConfig({ STATUSFLOW_SECRET_KEY_ADOPT: '0' }).adoptSecretKey, false);
+  assert.equal(loadConfig({ STATUSFLOW_SECRET_KEY_ADOPT: '1' }).adoptSecretKey, true);
+  assert.equal(loadConfig({ STATUSFLOW_SECRET_KEY_ADOPT: 'true' }).adoptSecretKey, true);
+  assert.throws(() => loadConfig({ STATUSFLOW_SECRET_KEY_ADOPT: 'yes please' }), (err: unknown) => err instanceof ConfigError && /STATUSFLOW_SECRET_KEY_ADOPT must be 1 or 0/.test(err.message));
+});
+
 test('STATUSFLOW_HTTP_DENY: unset → metadata and link-local; a list replaces it; none denies nothing; a bad entry is a ConfigError naming it', () => {
   assert.ok(loadConfig({}).httpDeny.includes('169.254.0.0/16'));
   assert.deepEqual(loadConfig({ STATUSFLOW_HTTP_DENY: '169.254.0.0/16, 10.0.0.0/8' }).httpDeny, ['169.254.0.0/16', '10.0.0.0/8']);

@@ -54,6 +54,11 @@ export interface Config {
   secretKey: Buffer | undefined;
   /** Earlier keys, still accepted for reading while secrets are re-encrypted (STATUSFLOW_SECRET_KEY_PREVIOUS, comma-separated). */
   previousSecretKeys: Buffer[];
+  /**
+   * Make this process's key the database's even though another is recorded (STATUSFLOW_SECRET_KEY_ADOPT=1):
+   * only for a lost key; the secrets sealed with it must be entered again.
+   */
+  adoptSecretKey: boolean;
   /** Networks tasks may not connect to (STATUSFLOW_HTTP_DENY, comma-separated CIDRs or `none`; default: metadata and link-local). */
   httpDeny: readonly string[];
 }
@@ -72,6 +77,13 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}; got "${raw}"`);
   }
   return n;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new ConfigError(`${name} must be 1 or 0 (true or false); got "${raw}"`);
 }
 
 function secretKey(name: string, raw: string): Buffer {
@@ -128,6 +140,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: int(env, 'STATUSFLOW_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     secretKey: secretKeyText === undefined ? undefined : secretKey('STATUSFLOW_SECRET_KEY', secretKeyText),
     previousSecretKeys,
+    adoptSecretKey: flag(env, 'STATUSFLOW_SECRET_KEY_ADOPT'),
     httpDeny,
   };
 }

@@ -68,7 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     jsonParser(request, text, done);
   });
 
-  installErrorHandling(app);
+  installErrorHandling(app, { retryLostConnections: options.services.database.dialect === 'postgres' });
   const authenticator = new Authenticator(options.services);
   installAuth(app, authenticator);
 

@@ -1,7 +1,8 @@
 /** Turns anything thrown in a request into the API's error body; never a 500 for a client's mistake. */
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { AppError, ERRORS, type ErrorCode } from '../domain/errors.js';
+import { isConnectionLoss, trackWrites, type WorkRecord } from '../store/pg-pool.js';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
@@ -25,9 +26,15 @@ export function toErrorBody(err: AppError): ErrorBody {
   return body;
 }
 
+/** Seconds a client is asked to wait before trying again after DATABASE_UNAVAILABLE. */
+const DATABASE_RETRY_AFTER_S = 1;
+
 /** Classifies a thrown value: an AppError for the client, or undefined for a real server fault. */
 export function clientError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
+  // A lost database connection is not the client's mistake, but it is not a 500 either: the request
+  // can be made again once the pool has a new connection (pg-pool.ts).
+  if (isConnectionLoss(err)) return new AppError('DATABASE_UNAVAILABLE');
   const e = err as Partial<FastifyError> & { type?: string };
   const mapped = e.code ? FRAMEWORK[e.code] : undefined;
   if (mapped === 'NOT_FOUND') return new AppError(mapped, 'No such resource: a path parameter is longer than any id or key.');
@@ -44,11 +51,21 @@ export function clientError(err: unknown): AppError | undefined {
   return undefined;
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
+/**
+ * `retryLostConnections` (Postgres): requests whose database connection was lost before they could
+ * write are handled again. Off on SQLite, which has no connection to lose — and the write tracking it
+ * needs (AsyncLocalStorage) costs every promise something on Node 20.
+ */
+export function installErrorHandling(app: FastifyInstance, options: { retryLostConnections?: boolean } = {}): void {
+  if (options.retryLostConnections) installDatabaseRetry(app);
   app.setErrorHandler((err, request, reply) => {
     const appError = clientError(err);
     if (appError) {
       if (appError.status === 401) void reply.header('www-authenticate', 'Bearer realm="statusflow"');
+      if (appError.code === 'DATABASE_UNAVAILABLE') {
+        request.log.warn({ code: appError.code, err: (err as Error).message }, 'database connection lost during the request: answered 503');
+        void reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
+      }
       void reply.status(appError.status).send(toErrorBody(appError));
       return;
     }
@@ -76,4 +93,42 @@ export function writeClientError(err: NodeJS.ErrnoException, socket: Socket): vo
     socket.write(`HTTP/1.1 ${appError.status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(err);
+}
+
+/**
+ * Times a request is handled in all when the database connection is lost before it could write; the
+ * waits between them (50 ms doubling: 1.55 s in all) ride out a burst of lost connections — a restart or
+ * failover drops every connection of the pool, and the new ones may be dropped again while it settles.
+ */
+const DATABASE_ATTEMPTS = 6;
+
+/**
+ * A request whose database connection was lost is handled again on a fresh connection — only while it
+ * cannot have written anything (no COMMIT and no write outside a transaction was sent; pg-pool.ts
+ * watches), so a save is never made twice. Otherwise the client gets 503 DATABASE_UNAVAILABLE.
+ * Must be installed before the routes (it wraps each route's handler as the route is added).
+ */
+function installDatabaseRetry(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler as (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => unknown;
+    route.handler = function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+      const attempt = (n: number): unknown => {
+        const record: WorkRecord = { mayHaveWritten: false };
+        const result = trackWrites(record, () => handler.call(this, request, reply));
+        // A handler that answers synchronously (or by callback) is left as it is.
+        if (!(result instanceof Promise)) return result;
+        return result.catch(async (err: unknown) => {
+          if (!isConnectionLoss(err)) throw err;
+          if (n >= DATABASE_ATTEMPTS || record.mayHaveWritten || reply.sent) {
+            request.log.warn({ attempts: n, mayHaveWritten: record.mayHaveWritten }, 'database connection lost; not handling the request again');
+            throw err;
+          }
+          request.log.warn({ attempt: n, err: (err as Error).message }, 'database connection lost before anything was written; handling the request again');
+          await new Promise((r) => setTimeout(r, 50 * 2 ** (n - 1)));
+          return attempt(n + 1);
+        });
+      };
+      return attempt(1);
+    } as RouteHandlerMethod;
+  });
 }

@@ -23,7 +23,7 @@ Exit codes: 0 ok, 1 error (the server's error code is printed), 2 wrong usage, 3
 
 Client commands talk to the server at --url (STATUSFLOW_URL, default http://localhost:4600)
 with the API key --key (STATUSFLOW_API_KEY). Server commands read PORT, HOST, STATUSFLOW_DATA_DIR,
-DATABASE_URL, STATUSFLOW_ADMIN_KEY, LOG_LEVEL (see docs/operating.md). Every command: docs/cli.md.`;
+DATABASE_URL, STATUSFLOW_ADMIN_KEY, STATUSFLOW_SECRET_KEY, LOG_LEVEL (see docs/operating.md). Every command: docs/cli.md.`;
 
 /** Runs a server command: its module and the server configuration are loaded now, not at start-up. */
 async function serverCommand(name: 'start' | 'worker' | 'migrate' | 'demo'): Promise<void> {

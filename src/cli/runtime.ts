@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type Config } from '../config.js';
 import { resealSecrets } from '../engine/connections.js';
+import { checkSecretKey, keyRotated, SecretKeyMismatchError } from '../engine/secret-key-check.js';
 import { loadOrCreateKeyFile, SecretBox, SecretKeyFileError } from '../engine/secrets.js';
 import { createServices, type Services } from '../engine/services.js';
 import { Executor, type ExecutorOptions } from '../engine/executor/executor.js';
@@ -53,13 +54,26 @@ export async function openServices(config: Config, warn: Warn = toStderr): Promi
   setDeniedNetworks(config.httpDeny);
   const secretBox = openSecretBox(config, warn);
   const database = openConfiguredDatabase(config);
-  const applied = await migrate(database);
+  let applied: string[];
+  try {
+    applied = await migrate(database);
+    // A process whose key is not the database's would fail every run that uses a connection: it refuses to start.
+    const source = config.secretKey ? 'STATUSFLOW_SECRET_KEY' : `the key file ${join(config.dataDir, 'secret.key')}`;
+    const verdict = await checkSecretKey(database, secretBox, { source, adopt: config.adoptSecretKey });
+    if (verdict === 'adopted') warn(`STATUSFLOW_SECRET_KEY_ADOPT: key ${secretBox.fingerprint} is now this database's secret key; secrets sealed with another key must be entered again`);
+  } catch (err) {
+    await database.close();
+    if (err instanceof SecretKeyMismatchError) throw new ConfigError(err.message);
+    throw err;
+  }
   const evaluator = createEvaluator({ threads: config.exprThreads, timeoutMs: config.exprTimeoutMs, maxMemoryMb: config.exprMemoryMb });
   const services = createServices(database, evaluator, { loopLimit: config.loopLimit, chainDepthLimit: config.chainDepthLimit, chainRunLimit: config.chainRunLimit, pageBytes: config.pageBytes, secretBox });
   if (config.previousSecretKeys.length > 0) {
     const { resealed, unreadable } = await resealSecrets(services);
     warn(`secret key rotation: ${resealed} connection(s) re-encrypted with key ${secretBox.fingerprint}`);
     if (unreadable.length > 0) warn(`the secrets of ${unreadable.length} connection(s) open with none of the configured keys: ${unreadable.slice(0, 10).join(', ')}`);
+    // Every secret is under the new key now: from here on, processes with only the old key are refused.
+    else if (await keyRotated(database, secretBox)) warn(`secret key rotation: key ${secretBox.fingerprint} is now recorded as this database's key; processes with only the old key will refuse to start`);
   }
   return { services, applied };
 }

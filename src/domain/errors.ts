@@ -57,6 +57,7 @@ export const ERRORS = {
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong on the server.' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'The server is shutting down or overloaded; retry.' },
   EXPRESSION_BUSY: { status: 503, message: 'The expression workers were busy for too long; nothing was evaluated or saved — retry.' },
+  DATABASE_UNAVAILABLE: { status: 503, message: 'The connection to the database was lost or could not be opened; retry (a save may have been made: read it back before saving again).' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

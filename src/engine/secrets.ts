@@ -5,7 +5,7 @@
  * not open. The key comes from STATUSFLOW_SECRET_KEY or from `<dataDir>/secret.key` (created once,
  * mode 0600); it is never logged. Earlier keys may be given for rotation (see docs/connections.md).
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, linkSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
 const KEY_BYTES = 32;
@@ -27,6 +27,17 @@ export function decodeSecretKey(text: string): Buffer | undefined {
 /** Short, non-secret name of a key (first 8 hex of its SHA-256) so operators can tell keys apart. */
 export function keyFingerprint(key: Buffer): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 8);
+}
+
+/** The fixed label whose HMAC under a key is recorded in the database (keyCheck). */
+const KEY_CHECK_LABEL = 'statusflow secret key check v1';
+
+/**
+ * What the database records of the key (migration 004): HMAC-SHA256 of a fixed label under the key.
+ * Tells whether two processes have the same key; the key cannot be recovered from it.
+ */
+export function keyCheck(key: Buffer): string {
+  return createHmac('sha256', key).update(KEY_CHECK_LABEL).digest('hex');
 }
 
 /** The secrets blob could not be opened: wrong key, or the row was tampered with. */
@@ -53,6 +64,11 @@ export class SecretBox {
   /** Fingerprint of the current key. */
   get fingerprint(): string {
     return keyFingerprint(this.#key);
+  }
+
+  /** keyCheck of the current key and of the earlier ones, in the order given. */
+  get checks(): { current: string; previous: string[] } {
+    return { current: keyCheck(this.#key), previous: this.#previous.map(keyCheck) };
   }
 
   /** Encrypts `plaintext`, bound to `context` (e.g. "<org>/<connection>"). */

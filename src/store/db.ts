@@ -7,6 +7,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Tables } from './schema.js';
+import { resilientPool, type PoolLog } from './pg-pool.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteWriter } from './sqlite-writer.js';
 
@@ -31,7 +32,16 @@ export interface Database {
 
 export type DatabaseOptions =
   | { dialect: 'sqlite'; path: string }
-  | { dialect: 'postgres'; url: string; schema?: string; poolSize?: number };
+  | {
+      dialect: 'postgres';
+      url: string;
+      schema?: string;
+      poolSize?: number;
+      /** Where lost connections are reported (default: stderr). They are survived either way (pg-pool.ts). */
+      log?: PoolLog;
+    };
+
+const stderrLog: PoolLog = (msg, extra) => process.stderr.write(`statusflow: ${msg} ${JSON.stringify(extra)}\n`);
 
 // Postgres BIGINT/COUNT come back as strings by default; our counts fit in a JS number.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -62,10 +72,14 @@ export function openDatabase(options: DatabaseOptions): Database {
   }
   const clientConfig = {
     connectionString: options.url,
+    // Names the connections in pg_stat_activity unless the URL (application_name=…) or PGAPPNAME does.
+    fallback_application_name: 'statusflow',
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   };
+  const log = options.log ?? stderrLog;
   const pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 10 });
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  // Lost connections are survived and typed (pg-pool.ts); Kysely gets the watched pool, NOTIFY the plain one.
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: resilientPool(pool, log) }) });
   // One connection LISTENs on every channel of this process; if it breaks it is opened again a second later.
   const handlers = new Map<string, Set<(payload: string) => void>>();
   let listener: Promise<pg.Client> | undefined;

@@ -5,11 +5,33 @@
  * SQLite with 10 per transaction). On SQLite the SqliteWriter does the grouping (with the saves made
  * meanwhile); on Postgres this queue does, committing each group in a single statement, and if a group
  * fails its writes are retried one by one so one bad write cannot fail the others.
+ *
+ * A commit whose database connection was lost is made again on a new connection (a few times, with
+ * backoff): committing a step result is idempotent (the run's update is conditional on the lease owner,
+ * the step an upsert of the same row), so even a commit that did reach the database may be repeated.
+ * If the database stays away, the commit fails, the run stops here, and another claim resumes it after
+ * its last committed step once its lease lapses (the step is then executed again: at-least-once).
  */
 import type { Transaction } from 'kysely';
 import type { Database } from '../../store/db.js';
 import { commitStepResults, updateRun, updateRunSync, writeStep, writeStepSync, type StepResult } from '../../store/runs.js';
+import { isConnectionLoss } from '../../store/pg-pool.js';
 import type { Tables } from '../../store/schema.js';
+
+/** Waits before each new attempt of a commit whose connection was lost (about 3 s in all). */
+const RECONNECT_DELAYS_MS = [100, 200, 400, 800, 1600];
+
+/** `fn`, made again after each lost connection while RECONNECT_DELAYS_MS lasts. */
+async function reconnecting<T>(fn: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= RECONNECT_DELAYS_MS.length || !isConnectionLoss(err)) throw err;
+      await new Promise((r) => setTimeout(r, RECONNECT_DELAYS_MS[i]));
+    }
+  }
+}
 
 /** A run's new state (only if `owner` still holds it) and, optionally, the step that led there. */
 export type StepCommit = StepResult & { owner: string };
@@ -59,16 +81,21 @@ export class CommitQueue {
     if (group.length > 1) {
       try {
         // One statement for the whole group (store/runs.ts): round trips, not Postgres, were the limit.
-        const kept = await commitStepResults(this.database.db, group.map((p) => p.c));
+        const kept = await reconnecting(() => commitStepResults(this.database.db, group.map((p) => p.c)));
         group.forEach((p, i) => p.resolve(kept[i]!));
         return;
-      } catch {
-        // fall through: find the culprit by committing one at a time
+      } catch (err) {
+        if (isConnectionLoss(err)) {
+          // The database stayed away: no write of the group is at fault; each run resumes after its lease.
+          for (const p of group) p.reject(err);
+          return;
+        }
+        // else fall through: find the culprit by committing one at a time
       }
     }
     for (const p of group) {
       try {
-        p.resolve(await this.database.db.transaction().execute((trx) => write(trx, p.c)));
+        p.resolve(await reconnecting(() => this.database.db.transaction().execute((trx) => write(trx, p.c))));
       } catch (err) {
         p.reject(err);
       }

@@ -4,6 +4,7 @@
  * step and the run; retryable ones put the run back in the queue after a backoff.
  */
 import { toFailure, type Failure } from '../../domain/failure.js';
+import { isConnectionLoss } from '../../store/pg-pool.js';
 import type { ProcessDefinition, TaskDef } from '../../domain/process.js';
 import { taskExpressions } from '../../domain/process.js';
 import { backoffMs } from '../../domain/retry.js';
@@ -178,6 +179,9 @@ async function runStep(
     const output = redact((await raceAbort(kind.run(input, ctx), signal)) ?? null, secrets);
     return { kind: 'done', status: 'succeeded', output, step: done({ input, output }) };
   } catch (err) {
+    // A lost database connection is not the task's failure and must not use up its attempts: the run
+    // stops here and resumes at this step when its lease lapses (executor.ts).
+    if (isConnectionLoss(err) && !timedOut) throw err;
     let failure = toFailure(err);
     if (timedOut && !deps.shutdown.aborted) failure = { code: 'STEP_TIMEOUT', message: `The step took longer than ${def.settings.timeoutMs} ms.`, retryable: true };
     if (ctx.connection) failure = redact(failure, secretValues(ctx.connection.connection));
