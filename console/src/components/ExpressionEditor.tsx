@@ -77,6 +77,8 @@ export function ExpressionEditor(props: { value: string; onChange(v: string): vo
   const onEnter = useRef(props.onEnter);
   onEnter.current = props.onEnter;
   const ro = useRef(new Compartment());
+  const attrs = useRef(new Compartment());
+  const contentAttributes = () => EditorView.contentAttributes.of({ 'aria-label': props.label, 'aria-multiline': 'true', ...(props.id ? { id: props.id } : {}) });
 
   useEffect(() => {
     const v = new EditorView({
@@ -90,7 +92,7 @@ export function ExpressionEditor(props: { value: string; onChange(v: string): vo
           EditorView.lineWrapping,
           placeholderExt(props.placeholder ?? ''),
           ro.current.of(EditorState.readOnly.of(!!props.readOnly)),
-          EditorView.contentAttributes.of({ 'aria-label': props.label, 'aria-multiline': 'true', ...(props.id ? { id: props.id } : {}) }),
+          attrs.current.of(contentAttributes()),
           keymap.of([{ key: 'Enter', run: () => (onEnter.current ? (onEnter.current(), true) : false) }]),
           EditorView.updateListener.of((u) => {
             if (u.docChanged) onChange.current(u.state.doc.toString());
@@ -101,6 +103,10 @@ export function ExpressionEditor(props: { value: string; onChange(v: string): vo
     view.current = v;
     return () => v.destroy();
   }, []);
+
+  useEffect(() => {
+    view.current?.dispatch({ effects: [attrs.current.reconfigure(contentAttributes()), ro.current.reconfigure(EditorState.readOnly.of(!!props.readOnly))] });
+  }, [props.label, props.id, props.readOnly]);
 
   useEffect(() => {
     const v = view.current;

@@ -58,7 +58,7 @@ export function TaskEditor({ task, index, onChange, connections, types, errors, 
   };
   const provider = KINDS.find((k) => k.kind === task.kind)?.provider;
   const expr = (field: string, label: string, placeholder = '') => (
-    <F label={`${label} (expression)`} id={id(field)}>
+    <F key={field} label={`${label} (expression)`} id={id(field)}>
       <ExpressionEditor id={id(field)} label={`${task.key} ${label}`} value={String(input[field] ?? '')} onChange={(v) => setInput(field, v)} check error={errors[`input.${field}`]} placeholder={placeholder} readOnly={readOnly} />
     </F>
   );
@@ -75,7 +75,7 @@ export function TaskEditor({ task, index, onChange, connections, types, errors, 
                 ))}
               </select>
             </F>
-            <F label="Expected status (e.g. 200 or 200,201)" id={id('expect')}>
+            <F label="Expected status" id={id('expect')}>
               <input
                 id={id('expect')}
                 disabled={readOnly}
@@ -84,7 +84,7 @@ export function TaskEditor({ task, index, onChange, connections, types, errors, 
                   const v = e.target.value.split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
                   setInput('expectStatus', v.length === 0 ? undefined : v.length === 1 ? v[0] : v);
                 }}
-                placeholder="any 2xx"
+                placeholder="any 2xx (or 200, 201)"
               />
             </F>
           </div>

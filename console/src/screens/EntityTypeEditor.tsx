@@ -88,7 +88,7 @@ function Editor({ initial, isNew }: { initial: EntityType; isNew: boolean }) {
         </ul>
       ) : null}
       <div className="stack">
-        <section className="card form-grid" aria-label="Name">
+        <section className="card form-grid">
           <label className="field">
             <span>Key</span>
             <input value={key} disabled={!isNew || ro} onChange={(e) => setKey(e.target.value.toLowerCase().replace(/[^a-z0-9_]/g, '_'))} placeholder="order" />
@@ -193,7 +193,7 @@ function Editor({ initial, isNew }: { initial: EntityType; isNew: boolean }) {
                   <span className="muted small">From</span>
                   {statusKeys.map((k) => (
                     <label key={k} className="switch small">
-                      <input type="checkbox" disabled={ro} checked={t.from.includes(k)} onChange={(e) => set('transitions', upd(d.transitions, i, { from: e.target.checked ? [...t.from, k] : t.from.filter((x) => x !== k) }))} /> {k}
+                      <input type="checkbox" aria-label={`Transition ${i + 1} from ${k}`} disabled={ro} checked={t.from.includes(k)} onChange={(e) => set('transitions', upd(d.transitions, i, { from: e.target.checked ? [...t.from, k] : t.from.filter((x) => x !== k) }))} /> {k}
                     </label>
                   ))}
                   <span className="muted small">to</span>
@@ -203,7 +203,7 @@ function Editor({ initial, isNew }: { initial: EntityType; isNew: boolean }) {
                     ))}
                   </select>
                   <label className="switch">
-                    <input type="checkbox" disabled={ro} checked={!!t.auto} onChange={(e) => set('transitions', upd(d.transitions, i, { auto: e.target.checked }))} /> automatic
+                    <input type="checkbox" aria-label={`Transition ${i + 1} automatic`} disabled={ro} checked={!!t.auto} onChange={(e) => set('transitions', upd(d.transitions, i, { auto: e.target.checked }))} /> automatic
                   </label>
                   <span className="spacer" />
                   {!ro ? <button className="ghost icon danger" aria-label={`Remove transition ${i + 1}`} onClick={() => set('transitions', d.transitions.filter((_, j) => j !== i))}>✕</button> : null}
@@ -212,13 +212,13 @@ function Editor({ initial, isNew }: { initial: EntityType; isNew: boolean }) {
                   <span className="muted small">when passing</span>
                   {reqKeys.map((k) => (
                     <label key={k} className="switch small">
-                      <input type="checkbox" disabled={ro} checked={!!t.when?.includes(k)} onChange={(e) => set('transitions', upd(d.transitions, i, { when: e.target.checked ? [...(t.when ?? []), k] : (t.when ?? []).filter((x) => x !== k) }))} /> {k}
+                      <input type="checkbox" aria-label={`Transition ${i + 1} when ${k} passes`} disabled={ro} checked={!!t.when?.includes(k)} onChange={(e) => set('transitions', upd(d.transitions, i, { when: e.target.checked ? [...(t.when ?? []), k] : (t.when ?? []).filter((x) => x !== k) }))} /> {k}
                     </label>
                   ))}
                   <span className="muted small">when failing</span>
                   {reqKeys.map((k) => (
                     <label key={k} className="switch small">
-                      <input type="checkbox" disabled={ro} checked={!!t.whenFailing?.includes(k)} onChange={(e) => set('transitions', upd(d.transitions, i, { whenFailing: e.target.checked ? [...(t.whenFailing ?? []), k] : (t.whenFailing ?? []).filter((x) => x !== k) }))} /> {k}
+                      <input type="checkbox" aria-label={`Transition ${i + 1} when ${k} fails`} disabled={ro} checked={!!t.whenFailing?.includes(k)} onChange={(e) => set('transitions', upd(d.transitions, i, { whenFailing: e.target.checked ? [...(t.whenFailing ?? []), k] : (t.whenFailing ?? []).filter((x) => x !== k) }))} /> {k}
                     </label>
                   ))}
                 </div>

@@ -155,8 +155,9 @@ function Editor({ process: p }: { process: Process }) {
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {tab === 'tasks' ? (
           <div className="stack">
+            {draft.tasks.length > 1 && !readOnly ? <p className="muted small" style={{ margin: 0 }}>Drag ⠿ to reorder, or focus it and press Space, the arrow keys, then Space. Open tasks fold while one moves.</p> : null}
             {draft.tasks.length === 0 ? <div className="note">No task yet: add the first one below. Tasks run in order; each can use the outputs of those before it.</div> : null}
-            <DndContext sensors={sensors} collisionDetection={closestCenter} onDragEnd={onDragEnd}>
+            <DndContext sensors={sensors} collisionDetection={closestCenter} onDragStart={() => setOpenTask(null)} onDragEnd={onDragEnd}>
               <SortableContext items={ids} strategy={verticalListSortingStrategy}>
                 <ol className="tasks" aria-label="Tasks in order">
                   {draft.tasks.map((t, i) => (
@@ -336,7 +337,7 @@ function Versions({ process: p }: { process: Process }) {
       </ol>
       <section className="card" aria-label="Changes">
         <h2>{before ? `Version ${before.version} → ${chosen!.version}` : `Version ${chosen?.version} (first)`}</h2>
-        <pre className="diff" style={{ maxHeight: 520 }}>
+        <pre className="diff" style={{ maxHeight: 520 }} tabIndex={0} aria-label="Differences between the versions">
           {diff.map((l, i) => (
             <div key={i} style={{ background: l.op === '+' ? 'var(--ok-bg)' : l.op === '-' ? 'var(--bad-bg)' : undefined, color: l.op === '+' ? 'var(--ok)' : l.op === '-' ? 'var(--bad)' : undefined }}>
               {l.op} {l.text}
