@@ -86,9 +86,9 @@ describe('console in a browser', { skip, timeout: 240_000 }, () => {
     await page.getByText('Welcome to Statusflow').waitFor();
     await page.getByText('Live', { exact: true }).waitFor();
     assert.ok(!page.url().includes(TEST_ADMIN_KEY));
-    assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
+    assert.equal(await page.evaluate('localStorage.length'), 0, 'nothing in localStorage');
     // A marker that a reload would erase: the rest of the test never reloads.
-    await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+    await page.evaluate('window.__sameDocument = true');
     g.assertClean();
   });
 
@@ -173,7 +173,7 @@ describe('console in a browser', { skip, timeout: 240_000 }, () => {
       await page.keyboard.press(key);
       await page.waitForTimeout(250);
     }
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-task]')].map((e) => e.getAttribute('data-task')).join() === 'delay,request');
+    await page.waitForFunction(`[...document.querySelectorAll('[data-task]')].map((e) => e.dataset.task).join() === 'delay,request'`);
     await shoot(page, 'process-settings', { fullPage: true });
     await page.getByRole('button', { name: 'Save as new version' }).click();
     await page.getByRole('status').filter({ hasText: 'Saved as version 3' }).waitFor();
@@ -218,7 +218,7 @@ describe('console in a browser', { skip, timeout: 240_000 }, () => {
     const runs = page.getByRole('table', { name: 'Runs of this entity' });
     await runs.locator('.chip.succeeded').waitFor({ timeout: 20_000 });
     assert.equal(target.hits.length - hitsBefore, 1, 'the process called the capture server once');
-    assert.equal(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument), true, 'no reload');
+    assert.equal(await page.evaluate('window.__sameDocument'), true, 'no reload');
     await shoot(page, 'entity-detail', { fullPage: true });
     g.assertClean();
   });

@@ -89,11 +89,9 @@ interface AxeResult {
 
 /** axe-core on the page as it is now; throws on serious or critical violations. */
 export async function audit(page: Page, screen: string): Promise<void> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document, o: unknown): Promise<AxeResult> } }).axe;
-    return axe.run(document, { resultTypes: ['violations'] });
-  });
+  // Browser-side code as text: this project's TypeScript has no DOM types.
+  if (!(await page.evaluate("'axe' in window"))) await page.addScriptTag({ path: AXE });
+  const result = (await page.evaluate("axe.run(document, { resultTypes: ['violations'] })")) as AxeResult;
   const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   if (bad.length) {
     const lines = bad.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)).join(', ')}`);
@@ -106,7 +104,7 @@ export async function shoot(page: Page, name: string, options: { fullPage?: bool
   mkdirSync(SCREENSHOTS, { recursive: true });
   for (const scheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: scheme });
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
     await audit(page, `${name} (${scheme})`);
     await page.screenshot({ path: join(SCREENSHOTS, `${name}-${scheme}.png`), fullPage: options.fullPage ?? false, animations: 'disabled' });
   }
