@@ -1,4 +1,4 @@
-import { StrictMode } from 'react';
+import { lazy, StrictMode, Suspense, type ReactNode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { createBrowserRouter, RouterProvider } from 'react-router';
@@ -12,12 +12,17 @@ import { EntityDetail } from './screens/EntityDetail';
 import { Runs } from './screens/Runs';
 import { RunDetail } from './screens/RunDetail';
 import { Processes } from './screens/Processes';
-import { ProcessSettings } from './screens/ProcessSettings';
 import { EntityTypes } from './screens/EntityTypes';
-import { EntityTypeEditor } from './screens/EntityTypeEditor';
 import { Connections } from './screens/Connections';
 import { NotFound } from './screens/NotFound';
+import { Loading } from './components/ui';
 import './styles.css';
+
+// The editors (dnd-kit, the in-browser expression check, the diff) load when first opened, so the
+// entity list, the first screen, ships less JavaScript.
+const ProcessSettings = lazy(() => import('./screens/ProcessSettings').then((m) => ({ default: m.ProcessSettings })));
+const EntityTypeEditor = lazy(() => import('./screens/EntityTypeEditor').then((m) => ({ default: m.EntityTypeEditor })));
+const later = (node: ReactNode) => <Suspense fallback={<Loading />}>{node}</Suspense>;
 
 const client = new QueryClient({
   defaultOptions: {
@@ -39,9 +44,9 @@ const router = createBrowserRouter([
       { path: 'runs', element: <Runs /> },
       { path: 'runs/:id', element: <RunDetail /> },
       { path: 'processes', element: <Processes /> },
-      { path: 'processes/:key', element: <ProcessSettings /> },
+      { path: 'processes/:key', element: later(<ProcessSettings />) },
       { path: 'types', element: <EntityTypes /> },
-      { path: 'types/:key', element: <EntityTypeEditor /> },
+      { path: 'types/:key', element: later(<EntityTypeEditor />) },
       { path: 'connections', element: <Connections /> },
       { path: '*', element: <NotFound /> },
     ],

@@ -204,7 +204,7 @@ describe('console in a browser', { skip, timeout: 240_000 }, () => {
     const req = page.locator('[data-requirement=has_email]');
     await req.filter({ hasText: 'failed' }).waitFor();
     await req.filter({ hasText: 'Customer email is required' }).waitFor();
-    await page.getByText('Holds back: received').waitFor();
+    await page.getByText('Needed to move to Received').waitFor();
     await page.getByText('No process has run for this entity yet.').waitFor();
     await shoot(page, 'entity-failing', { fullPage: true });
 

@@ -2,13 +2,29 @@
  * A JSONata expression editor on CodeMirror 6: highlighting, and the API's error shown as a squiggle
  * at its line and column with the message below (the API checks the expression; the editor only shows it).
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { EditorView, placeholder as placeholderExt, keymap } from '@codemirror/view';
 import { EditorState, Compartment } from '@codemirror/state';
 import { HighlightStyle, StreamLanguage, syntaxHighlighting } from '@codemirror/language';
 import { setDiagnostics } from '@codemirror/lint';
 import { tags as t } from '@lezer/highlight';
-import { checkExpression } from './check';
+
+type Checker = (src: string) => ExprError | null;
+let checker: Promise<Checker> | null = null;
+/** The in-browser syntax check (JSONata itself, ~24 KB gzipped) loads with the first editor that asks for it. */
+function useChecker(enabled: boolean): Checker | null {
+  const [fn, setFn] = useState<Checker | null>(null);
+  useEffect(() => {
+    if (!enabled) return;
+    checker ??= import('./check').then((m) => m.checkExpression);
+    let live = true;
+    void checker.then((f) => live && setFn(() => f));
+    return () => {
+      live = false;
+    };
+  }, [enabled]);
+  return fn;
+}
 
 export interface ExprError {
   message: string;
@@ -68,7 +84,8 @@ function offsetOf(state: EditorState, line = 1, column = 1): number {
 }
 
 export function ExpressionEditor(props: { value: string; onChange(v: string): void; label: string; error?: ExprError | null; placeholder?: string; readOnly?: boolean; id?: string; onEnter?(): void; check?: boolean }) {
-  const local = props.check ? checkExpression(props.value) : null;
+  const check = useChecker(!!props.check);
+  const local = check ? check(props.value) : null;
   const shown = props.error ?? local;
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);

@@ -8,7 +8,7 @@ export function StepList({ run, process, open = false }: { run: Run; process?: P
   return (
     <ol className="steps" aria-label="Steps">
       {steps.map((s, i) => (
-        <StepItem key={`${s.task}-${i}`} step={s} open={open} dry={!!run.dryRun} />
+        <StepItem key={`${s.task}-${i}`} step={s} open={open} dry={!!run.dryRun} showOutput={run.status === 'succeeded' && i === steps.length - 1} />
       ))}
       {run.status === 'queued' || run.status === 'running' || run.status === 'waiting'
         ? pending.map((t) => (
@@ -26,7 +26,7 @@ export function StepList({ run, process, open = false }: { run: Run; process?: P
   );
 }
 
-function StepItem({ step: s, open, dry }: { step: Step; open: boolean; dry: boolean }) {
+function StepItem({ step: s, open, dry, showOutput }: { step: Step; open: boolean; dry: boolean; showOutput: boolean }) {
   return (
     <li data-step={s.task}>
       <div className="row">
@@ -52,7 +52,7 @@ function StepItem({ step: s, open, dry }: { step: Step; open: boolean; dry: bool
         <Json value={s.input} label={`Input of ${s.task}`} />
       </details>
       {!dry ? (
-        <details>
+        <details open={showOutput}>
           <summary>Output</summary>
           <Json value={s.output} label={`Output of ${s.task}`} />
         </details>

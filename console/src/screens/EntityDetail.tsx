@@ -35,13 +35,16 @@ export function EntityDetail() {
         }
         actions={
           can.entities ? (
-            <button className="primary" onClick={() => setProcessing(true)}>
-              <ProcessIcon /> Process entity
-            </button>
+            <>
+              <MoveTo et={et} entity={e} />
+              <button className="primary" onClick={() => setProcessing(true)}>
+                <ProcessIcon /> Process entity
+              </button>
+            </>
           ) : null
         }
       />
-      <div className="grid2">
+      <div className="grid2 entity">
         <div className="stack">
           <Attributes et={et} entity={e} />
           <Runs type={type} id={id} />
@@ -53,6 +56,34 @@ export function EntityDetail() {
         </div>
       </div>
       {processing ? <ProcessEntityModal entity={e} onClose={() => setProcessing(false)} /> : null}
+    </>
+  );
+}
+
+/** Manual transitions out of the current status ("only when asked"), as buttons; refused ones say why. */
+function MoveTo({ et, entity }: { et: EntityType; entity: Entity }) {
+  const client = useQueryClient();
+  const targets = [...new Set(et.transitions.filter((t) => !t.auto && t.from.includes(entity.status)).map((t) => t.to))];
+  const move = useMutation({
+    mutationFn: (status: string) => api<Entity>('PATCH', `/entities/${et.key}/${entity.id}`, { body: { status }, headers: { 'if-match': `"${entity.version}"` } }),
+    onSuccess: (saved) => {
+      client.setQueryData(['entity', et.key, entity.id], saved);
+      void client.invalidateQueries({ queryKey: ['events', entity.id] });
+    },
+  });
+  if (targets.length === 0) return null;
+  return (
+    <>
+      {targets.map((to) => (
+        <button key={to} onClick={() => move.mutate(to)} disabled={move.isPending}>
+          Move to {et.statuses.find((s) => s.key === to)?.name ?? to}
+        </button>
+      ))}
+      {move.error ? (
+        <span className="field-error" role="alert">
+          <code>{(move.error as ApiError).code}</code> {(move.error as ApiError).message}
+        </span>
+      ) : null}
     </>
   );
 }
@@ -167,7 +198,7 @@ function Checklist({ et, entity }: { et: EntityType; entity: Entity }) {
       {reqs.length ? (
         <ul className="checklist">
           {reqs.map((r) => {
-            const blocks = next.filter((t) => t.when?.includes(r.key)).map((t) => t.to);
+            const blocks = next.filter((t) => t.when?.includes(r.key)).map((t) => et.statuses.find((s) => s.key === t.to)?.name ?? t.to);
             return (
               <li key={r.key} className={r.passed ? 'ok' : 'fail'} data-requirement={r.key}>
                 <span className="mark" aria-label={r.passed ? 'passed' : 'failed'}>
@@ -183,7 +214,7 @@ function Checklist({ et, entity }: { et: EntityType; entity: Entity }) {
                       <code>{r.error.code}</code> {r.error.message}
                     </span>
                   ) : null}
-                  {!r.passed && blocks.length ? <span className="small muted"><br />Holds back: {blocks.join(', ')}</span> : null}
+                  {!r.passed && blocks.length ? <span className="small muted"><br />Needed to move to {blocks.join(', ')}</span> : null}
                 </span>
               </li>
             );
