@@ -12,7 +12,7 @@
  *
  *   npx tsx bench/console/tti.ts [--entities 100000] [--loads 5]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { api, mapConcurrent, ROOT, startServerProcess, TEST_ADMIN_KEY } from '../../test/support/server-process.js';
@@ -121,6 +121,8 @@ try {
     `  time to interactive    ${result.medianMs.interactive} ms  (50 rows, stream live, no long task for 500 ms after)`,
     `  next page (cursor)     ${result.medianMs.nextPage} ms`,
     `  where search           ${result.medianMs.where} ms  (total > 490 and channel = "phone")`,
+    `  build: ${readFileSync(join(ROOT, 'console/bundle-size.txt'), 'utf8').split('\n')[0]}`,
+    `  seeding the ${ENTITIES.toLocaleString('en')} orders through the API took ${(seedMs / 1000).toFixed(0)} s (load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)} at the end)`,
     '',
   ].join('\n');
   process.stdout.write(text);

@@ -47,6 +47,16 @@ export function EntityList() {
   };
   const whereError = list.error instanceof ApiError && list.error.code === 'EXPRESSION_INVALID' ? exprErrorOf(list.error, 'where') ?? { message: list.error.message, code: list.error.code } : null;
   const cols = (et?.attributes ?? []).slice(0, 4);
+  // j / k move between rows (focus on each row's link; Enter opens it), as in Linear.
+  const onKeys = (ev: React.KeyboardEvent) => {
+    if (ev.key !== 'j' && ev.key !== 'k') return;
+    const links = [...(ev.currentTarget as HTMLElement).querySelectorAll<HTMLAnchorElement>('tbody td:first-child a')];
+    if (links.length === 0) return;
+    const at = links.indexOf(document.activeElement as HTMLAnchorElement);
+    const next = ev.key === 'j' ? Math.min(at + 1, links.length - 1) : Math.max(at - 1, 0);
+    links[at < 0 ? 0 : next]!.focus();
+    ev.preventDefault();
+  };
 
   return (
     <>
@@ -121,7 +131,7 @@ export function EntityList() {
         </div>
       </div>
       {list.error && !whereError ? <ErrorBox error={list.error} /> : null}
-      <div className="table-wrap">
+      <div className="table-wrap" onKeyDown={onKeys}>
         <table aria-label={`${et?.name ?? type} entities`}>
           <thead>
             <tr>

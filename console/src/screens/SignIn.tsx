@@ -27,7 +27,7 @@ export function SignIn() {
           <img src="/favicon.svg" alt="" width={26} height={26} /> <h1>Statusflow</h1>
         </div>
         <p className="muted" style={{ margin: 0 }}>
-          Sign in with an API key. The server printed an admin key on its first start; admins create more under API keys.
+          Sign in with an API key. The server printed an admin key on its first start; admins create more with POST /api/v1/api-keys (or use STATUSFLOW_ADMIN_KEY).
         </p>
         <label className="field">
           <span>API key</span>
