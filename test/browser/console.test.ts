@@ -271,6 +271,26 @@ describe('console in a browser', { skip, timeout: 240_000 }, () => {
     g.assertClean();
   });
 
+  step('a concurrent edit is refused (If-Match), then saved over on purpose without losing either change', async () => {
+    await nav(page, 'Order').click();
+    await page.getByRole('link', { name: orderId.slice(-8) }).click();
+    await page.locator('[data-requirement=has_email]').waitFor();
+    await page.getByLabel(/total/).fill('150');
+    const other = await api(server.origin, 'PATCH', `/api/v1/entities/order/${orderId}`, { attributes: { customer_email: 'bob@example.com' } });
+    assert.equal(other.status, 200);
+    // The stream brings the other save in; the form keeps the edit being made.
+    await page.getByText(`version ${other.json.version}`).waitFor();
+    g.expectHttpError(new RegExp(`/api/v1/entities/order/${orderId}$`), 409);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'refused, not lost' }).waitFor();
+    await page.getByRole('button', { name: /Keep my edits and save over version/ }).click();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText(`version ${other.json.version + 1}`).waitFor();
+    const saved = await api(server.origin, 'GET', `/api/v1/entities/order/${orderId}`);
+    assert.deepEqual([saved.json.attributes.total, saved.json.attributes.customer_email], [150, 'bob@example.com']);
+    g.assertClean();
+  });
+
   step('a viewer sees no edit or run buttons; tablet width works', async () => {
     const created = await api(server.origin, 'POST', '/api/v1/api-keys', { name: 'Read only', role: 'viewer' });
     assert.equal(created.status, 201);

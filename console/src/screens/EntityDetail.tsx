@@ -93,13 +93,16 @@ function Attributes({ et, entity }: { et: EntityType; entity: Entity }) {
   const client = useQueryClient();
   const [draft, setDraft] = useState<Draft>(() => toDraft(et.attributes, entity.attributes));
   const [base, setBase] = useState(entity.version);
+  /** The attributes the edit started from: only the fields changed since are sent, so a save over a newer version keeps its other changes. */
+  const [baseAttrs, setBaseAttrs] = useState(entity.attributes);
   const [localError, setLocalError] = useState<string | null>(null);
-  const dirty = JSON.stringify(draft) !== JSON.stringify(toDraft(et.attributes, entity.attributes));
+  const dirty = JSON.stringify(draft) !== JSON.stringify(toDraft(et.attributes, baseAttrs));
   // A save elsewhere (stream) refreshes the form when nothing is being edited here.
   useEffect(() => {
     if (!dirty) {
       setDraft(toDraft(et.attributes, entity.attributes));
       setBase(entity.version);
+      setBaseAttrs(entity.attributes);
     }
   }, [entity.version]);
   const save = useMutation({
@@ -109,13 +112,14 @@ function Attributes({ et, entity }: { et: EntityType; entity: Entity }) {
       client.setQueryData(['entity', et.key, entity.id], saved);
       setDraft(toDraft(et.attributes, saved.attributes));
       setBase(saved.version);
+      setBaseAttrs(saved.attributes);
       void client.invalidateQueries({ queryKey: ['events', entity.id] });
     },
   });
   const submit = () => {
     setLocalError(null);
     try {
-      save.mutate(fromDraft(et.attributes, draft, entity.attributes));
+      save.mutate(fromDraft(et.attributes, draft, baseAttrs));
     } catch (err) {
       setLocalError((err as Error).message);
     }
@@ -138,7 +142,16 @@ function Attributes({ et, entity }: { et: EntityType; entity: Entity }) {
           {can.entities ? (
             <>
               {dirty ? (
-                <button type="button" className="ghost" onClick={() => setDraft(toDraft(et.attributes, entity.attributes))}>
+                <button
+                  type="button"
+                  className="ghost"
+                  onClick={() => {
+                    setDraft(toDraft(et.attributes, entity.attributes));
+                    setBaseAttrs(entity.attributes);
+                    setBase(entity.version);
+                    save.reset();
+                  }}
+                >
                   Discard
                 </button>
               ) : null}
@@ -152,7 +165,7 @@ function Attributes({ et, entity }: { et: EntityType; entity: Entity }) {
         {localError ? <div className="alert" role="alert">{localError}</div> : null}
         {conflict ? (
           <div className="alert" role="alert">
-            <code>{(save.error as ApiError).code}</code> Someone saved this entity since you opened it (now version {entity.version}); your change was refused, not lost.{' '}
+            <code>{(save.error as ApiError).code}</code> Someone saved this entity since you started editing (now version {entity.version}); your change was refused, not lost. Saving over it sends only the fields you changed.{' '}
             <button
               type="button"
               onClick={() => {
