@@ -41,6 +41,7 @@ export function openStream(key: string, client: QueryClient, onState: (s: Stream
 
   void (async () => {
     let delay = 1000;
+    let connectedBefore = false;
     while (!abort.signal.aborted) {
       onState('connecting');
       try {
@@ -48,8 +49,9 @@ export function openStream(key: string, client: QueryClient, onState: (s: Stream
         if (!res.ok || !res.body) throw new Error(`stream: ${res.status}`);
         onState('live');
         delay = 1000;
-        // Anything missed while disconnected: refetch what is on screen.
-        void client.invalidateQueries();
+        // Anything missed while disconnected: refetch what is on screen (not on the first connection).
+        if (connectedBefore) void client.invalidateQueries();
+        connectedBefore = true;
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let buf = '';
         for (;;) {
