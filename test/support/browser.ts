@@ -102,6 +102,8 @@ export async function audit(page: Page, screen: string): Promise<void> {
 /** Screenshots of the page in light and dark (`<name>-light.png`, `<name>-dark.png`), each audited with axe. */
 export async function shoot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
+  // From the top: the sticky sidebar would otherwise sit where the page was scrolled to.
+  if (options.fullPage) await page.evaluate('window.scrollTo(0, 0)');
   for (const scheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: scheme });
     await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
