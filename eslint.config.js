@@ -52,6 +52,11 @@ export default tseslint.config(
     },
   },
   {
+    // The console (console/, a browser app with its own tsconfig): the recommended rules only.
+    files: ['console/**/*.{ts,tsx}'],
+    rules: { '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }] },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/config.ts', 'src/config-client.ts', 'src/**/*.test.ts'],
     rules: {

@@ -15,6 +15,7 @@ import { connectionRoutes } from './routes/connections.js';
 import { definitionRoutes } from './routes/definitions.js';
 import { runRoutes, type RunRouteOptions } from './routes/runs.js';
 import { streamRoutes, type StreamRouteOptions } from './routes/stream.js';
+import { consolePlugin } from './console.js';
 
 export interface AppOptions {
   services: Services;
@@ -28,6 +29,8 @@ export interface AppOptions {
   runs?: RunRouteOptions;
   /** Options of the live-updates stream. */
   stream?: StreamRouteOptions;
+  /** The built web console to serve at `/` (none when absent). */
+  consoleDir?: string;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -90,5 +93,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   runRoutes(app, options.services, options.runs);
   streamRoutes(app, options.services, options.stream);
   adminRoutes(app, options.services, { authenticator, defaultOrgId: options.defaultOrgId, version: options.version });
+  if (options.consoleDir) await app.register(consolePlugin, { root: options.consoleDir });
   return app;
 }

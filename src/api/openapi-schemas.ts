@@ -255,6 +255,7 @@ const link = {
 const secured = [{ bearer: [] }];
 
 export const docs = {
+  me: { tags: ['system'], summary: 'Who the API key is: its organization, name and role (the console uses it to hide what the role cannot do)', security: secured, response: { 200: { type: 'object', properties: { orgId: { type: 'string' }, keyId: { type: 'string' }, name: { type: 'string' }, role: { enum: ['admin', 'editor', 'operator', 'viewer'] } } }, ...errors(401) } },
   health: { tags: ['system'], summary: 'Liveness and database kind (no key needed)', response: { 200: { type: 'object', properties: { status: { type: 'string' }, database: { enum: ['sqlite', 'postgres'] }, version: { type: 'string' } } } } },
   putEntityType: { tags: ['entity types'], summary: 'Create or replace an entity type', security: secured, params: { type: 'object', properties: { key } }, body: entityTypeBody, response: { 200: entityType, 201: entityType, ...errors(400, 401, 403) } },
   listEntityTypes: { tags: ['entity types'], summary: 'List entity types', security: secured, querystring: listQuery, response: { 200: list(entityType), ...errors(400, 401) } },

@@ -1,13 +1,17 @@
 /** `statusflow start`: the API and the workers (STATUSFLOW_WORKERS, default 1) in one process. */
+import { resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { buildApp } from '../api/app.js';
 import { bootstrap } from '../engine/access.js';
 import { closeServices, createExecutors, openServices, VERSION } from './runtime.js';
 
+/** The built console: console/dist at the package root (from dist/cli/ or src/cli/ alike). */
+const CONSOLE_DIR = resolve(import.meta.dirname, '../../console/dist');
+
 export async function start(config: Config): Promise<void> {
   const { services, applied } = await openServices(config);
   const { organization, generatedAdminKey } = await bootstrap(services, config.adminKey);
-  const app = await buildApp({ services, defaultOrgId: organization.id, version: VERSION, bodyLimit: config.bodyLimit, logLevel: config.logLevel });
+  const app = await buildApp({ services, defaultOrgId: organization.id, version: VERSION, bodyLimit: config.bodyLimit, logLevel: config.logLevel, consoleDir: CONSOLE_DIR });
   if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated');
   if (generatedAdminKey) {
     // Printed once, on first start; only its hash is stored.

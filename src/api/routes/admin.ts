@@ -36,6 +36,11 @@ export function adminRoutes(app: FastifyInstance, services: Services, options: A
     return { status: 'ok', database: services.database.dialect, version: options.version };
   });
 
+  app.get('/api/v1/me', { config: { permission: 'read' }, schema: docs.me }, async (request) => {
+    const p = request.principal!;
+    return { orgId: p.orgId, keyId: p.keyId, name: p.keyName, role: p.role };
+  });
+
   app.post('/api/v1/api-keys', { config: { permission: 'admin' }, schema: docs.createApiKey }, async (request, reply) => {
     const body = parseWith(ApiKeyBody, bodyOf(request));
     const { apiKey, key } = await createApiKey(services, callContext(request).orgId, body.name, body.role);

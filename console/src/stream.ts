@@ -1,0 +1,86 @@
+/**
+ * The live stream: one `GET /api/v1/stream` per tab, read with fetch (EventSource cannot send the
+ * Authorization header, and the key must not go in a URL). Each event invalidates the cached queries
+ * it makes stale; invalidations are coalesced over 150 ms so a burst of saves costs one refetch.
+ */
+import type { QueryClient, QueryKey } from '@tanstack/react-query';
+
+export type StreamState = 'connecting' | 'live' | 'offline';
+
+interface RunEvent { id: string; process: string; entityId: string; entityType: string; status: string }
+interface EntityEvent { id: string; type: string }
+
+export function openStream(key: string, client: QueryClient, onState: (s: StreamState) => void): () => void {
+  const abort = new AbortController();
+  const pending = new Map<string, QueryKey>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stale = (...keys: QueryKey[]) => {
+    for (const k of keys) pending.set(JSON.stringify(k), k);
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      const keys = [...pending.values()];
+      pending.clear();
+      for (const queryKey of keys) void client.invalidateQueries({ queryKey });
+    }, 150);
+  };
+  const handle = (type: string, data: string) => {
+    let d: unknown;
+    try {
+      d = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (type === 'entity.saved') {
+      const e = d as EntityEvent;
+      stale(['entities', e.type], ['entity', e.type, e.id], ['events', e.id]);
+    } else if (type === 'run.updated') {
+      const r = d as RunEvent;
+      stale(['runs'], ['run', r.id], ['entity-runs', r.entityId], ['links', r.entityId], ['processes'], ['process-failures']);
+    }
+  };
+
+  void (async () => {
+    let delay = 1000;
+    let connectedBefore = false;
+    while (!abort.signal.aborted) {
+      onState('connecting');
+      try {
+        const res = await fetch('/api/v1/stream', { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' }, signal: abort.signal });
+        if (!res.ok || !res.body) throw new Error(`stream: ${res.status}`);
+        onState('live');
+        delay = 1000;
+        // Anything missed while disconnected: refetch what is on screen (not on the first connection).
+        if (connectedBefore) void client.invalidateQueries();
+        connectedBefore = true;
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buf = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += value;
+          let cut: number;
+          while ((cut = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, cut);
+            buf = buf.slice(cut + 2);
+            let event = 'message';
+            const data: string[] = [];
+            for (const line of block.split('\n')) {
+              if (line.startsWith('event:')) event = line.slice(6).trim();
+              else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+            }
+            if (data.length) handle(event, data.join('\n'));
+          }
+        }
+      } catch {
+        if (abort.signal.aborted) return;
+      }
+      onState('offline');
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 15_000);
+    }
+  })();
+  return () => {
+    abort.abort();
+    clearTimeout(timer);
+  };
+}
