@@ -150,7 +150,7 @@ const processBody = {
       properties: {
         retry: { type: 'object', properties: { maxAttempts: { type: 'integer' }, initialDelayMs: { type: 'integer' }, maxDelayMs: { type: 'integer' } } },
         timeoutMs: { type: 'integer' },
-        concurrency: { type: 'integer' },
+        concurrency: { type: 'integer', default: 100 },
       },
     },
     tasks: { type: 'array', items: task },
@@ -158,7 +158,12 @@ const processBody = {
 };
 const processView = { type: 'object', properties: { key, version: { type: 'integer' }, ...processBody.properties, createdAt: { type: 'string' }, updatedAt: { type: 'string' } } };
 const runCounts = { type: 'object', properties: Object.fromEntries(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'].map((s) => [s, { type: 'integer' }])) };
-const processWithRuns = { type: 'object', properties: { ...processView.properties, runs: runCounts } };
+const heldBack = {
+  type: 'object',
+  description: 'runs due now that cannot start: waiting for a slot of the process\'s settings.concurrency, or held while the process is disabled',
+  properties: { concurrency: { type: 'integer' }, disabled: { type: 'integer' } },
+};
+const processWithRuns = { type: 'object', properties: { ...processView.properties, runs: runCounts, heldBack } };
 const processVersion = { type: 'object', properties: { version: { type: 'integer' }, ...processBody.properties, createdAt: { type: 'string' } } };
 const keyParams = { type: 'object', properties: { key } };
 const failureBody = { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' }, retryAfterMs: { type: 'integer' }, details: {} } };

@@ -43,6 +43,14 @@ export class Bus {
     this.#emitter.emit('runs.queued');
   }
 
+  /**
+   * A run of a process at its concurrency cap ended: runs waiting only for its slot can be claimed.
+   * Wakes the workers like runsQueued (here and, on Postgres, elsewhere).
+   */
+  slotFreed(): void {
+    this.#emitter.emit('runs.queued');
+  }
+
   onRunsQueued(listener: () => void): () => void {
     this.#emitter.on('runs.queued', listener);
     return () => this.#emitter.off('runs.queued', listener);

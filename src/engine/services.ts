@@ -9,6 +9,7 @@ import { ConnectionCache } from './connection-cache.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SecretBox } from './secrets.js';
 import { EventRelay } from './event-relay.js';
+import { WorkerCounterSet } from './executor/counters.js';
 
 export interface Services {
   database: Database;
@@ -29,6 +30,8 @@ export interface Services {
   connections: ConnectionCache;
   /** Postgres: bus events to and from the other statusflow processes (started by the CLI commands). */
   relay: EventRelay;
+  /** Claim and wake-up counters of this process's workers (GET /api/v1/workers). */
+  workerCounters: WorkerCounterSet;
 }
 
 /**
@@ -52,6 +55,7 @@ export function createServices(database: Database, evaluator: Evaluator, options
     rateLimiter: new RateLimiter(database),
     connections: new ConnectionCache(),
     relay: new EventRelay(bus, database),
+    workerCounters: new WorkerCounterSet(),
   };
 }
 
