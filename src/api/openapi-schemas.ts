@@ -329,5 +329,25 @@ export const docs = {
   createApiKey: { tags: ['administration'], summary: 'Create an API key (the key is shown once)', security: secured, body: { type: 'object', required: ['name', 'role'], properties: { name: { type: 'string' }, role: { enum: ['admin', 'editor', 'operator', 'viewer'] } } }, response: { 201: { type: 'object', properties: { ...apiKey.properties, key: { type: 'string' } } }, ...errors(400, 401, 403) } },
   listApiKeys: { tags: ['administration'], summary: 'List API keys of the organization', security: secured, response: { 200: list(apiKey), ...errors(401, 403) } },
   deleteApiKey: { tags: ['administration'], summary: 'Delete an API key', security: secured, params: { type: 'object', properties: { id: { type: 'string' } } }, response: { 204: { type: 'null' }, ...errors(401, 403, 404, 409) } },
+  workers: {
+    tags: ['administration'],
+    summary: "Claim and wake-up counters of this server process's workers, since it started (default organization admins only)",
+    security: secured,
+    response: {
+      200: {
+        type: 'object',
+        properties: {
+          workers: { type: 'integer' },
+          claims: { type: 'integer' },
+          emptyClaims: { type: 'integer' },
+          runsClaimed: { type: 'integer' },
+          cappedSkips: { type: 'integer' },
+          slotSignals: { type: 'integer' },
+          wakes: { type: 'object', properties: { signal: { type: 'integer' }, due: { type: 'integer' }, poll: { type: 'integer' } } },
+        },
+      },
+      ...errors(401, 403),
+    },
+  },
   createOrganization: { tags: ['administration'], summary: 'Create an organization with its first admin key (default organization admins only)', security: secured, body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } }, response: { 201: { type: 'object' }, ...errors(400, 401, 403) } },
 };

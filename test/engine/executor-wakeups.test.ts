@@ -168,6 +168,19 @@ for (const dialect of DIALECTS) {
       await t.services.database.db.updateTable('runs').set({ status: 'cancelled' }).where('id', 'in', ids).execute();
     });
 
+    test('GET /api/v1/workers: the counters of this process\'s workers, for admins of the default organization only', async () => {
+      const res = await t.call('GET', '/api/v1/workers');
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json();
+      assert.equal(body.workers, 1);
+      const c = counters();
+      assert.ok(body.claims > 0 && body.claims <= c.claims && body.runsClaimed <= c.runsClaimed);
+      assert.deepEqual(Object.keys(body.wakes).sort(), ['due', 'poll', 'signal']);
+      const other = (await t.call('POST', '/api/v1/organizations', { name: 'Other' })).json();
+      assert.equal((await t.call('GET', '/api/v1/workers', undefined, { key: other.apiKey.key })).statusCode, 403);
+      assert.equal((await t.call('GET', '/api/v1/workers', undefined, { key: null })).statusCode, 401);
+    });
+
     test('Postgres: a slot freed by another worker process wakes this one through NOTIFY', { skip: dialect !== 'postgres', timeout: 60_000 }, async () => {
       const { version } = await put('shared', {
         settings: { concurrency: 1 },
