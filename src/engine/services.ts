@@ -42,7 +42,10 @@ export function createServices(database: Database, evaluator: Evaluator, options
   const bus = new Bus();
   // Workers in other processes hear of new runs through NOTIFY, sent after the queuing commit.
   const { notify } = database;
-  if (notify) bus.onRunsQueued(() => notify('statusflow_runs'));
+  if (notify) {
+    bus.onRunsQueued(() => notify('statusflow_runs'));
+    bus.onSlotFreed(() => notify('statusflow_runs'));
+  }
   return {
     database,
     evaluator,

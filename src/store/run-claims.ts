@@ -4,7 +4,7 @@
  */
 import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Dialect } from './db.js';
-import { toRun, type Run } from './runs.js';
+import { toRun, type Run, type RunStatus } from './runs.js';
 import type { RunsTable, Tables } from './schema.js';
 import type { SqlSync } from './sqlite-writer.js';
 
@@ -15,6 +15,22 @@ export interface ClaimOptions {
   now: number;
   leaseMs: number;
   limit: number;
+  /**
+   * When capped runs fill the window of candidates, look past them for other processes' runs (default
+   * true). That second look scans past the capped backlog, so the worker skips it when it knows it
+   * would find nothing new (see the executor).
+   */
+  lookPast?: boolean;
+}
+
+/** What admission needs of a candidate (the claimed runs come back whole from the UPDATE). */
+export interface Candidate {
+  id: string;
+  orgId: string;
+  process: string;
+  processVersion: number;
+  status: RunStatus;
+  availableAt: number;
 }
 
 /** What the caller decides about one round of candidates. */
@@ -29,7 +45,7 @@ export interface Admission {
  * Receives the candidates of a round and the runs running now per "org\u0000process" (lease not
  * lapsed, runs taken in earlier rounds of this claim not included) and decides which to take.
  */
-export type Admit = (candidates: Run[], running: Map<string, number>) => Admission;
+export type Admit = (candidates: Candidate[], running: Map<string, number>) => Admission;
 
 export interface ClaimResult {
   /** The runs claimed, leased to the owner, oldest due first. */
@@ -38,14 +54,16 @@ export interface ClaimResult {
   capped: number;
   /** Earliest `available_at` after `now` of a queued or waiting run (a retry or delay), or null. */
   nextDueAt: number | null;
+  /** Candidates found by looking past the capped ones; null when the claim did not look past. */
+  foundPast: number | null;
 }
 
 /**
  * A claim looks at the 2 × limit oldest due runs. When the runs of processes at their cap fill that
- * window, it looks again past them (up to this many rounds in all, in the same transaction), so that a
- * backlog of one capped process cannot hide the due runs of every other process behind it.
+ * window, it looks once more past them (in the same transaction), so that a backlog of one capped
+ * process cannot hide the due runs of every other process behind it.
  */
-const MAX_ROUNDS = 3;
+const MAX_ROUNDS = 2;
 
 /**
  * Claims up to `limit` due runs (queued or waiting with available_at ≤ now, or running with a lapsed
@@ -98,10 +116,13 @@ export function claimRunsSync(sq: SqlSync, o: ClaimOptions, admit: Admit): Claim
   return rounds.result(rows.map(toRun));
 }
 
-type CandidateRow = Selectable<RunsTable> & { running_now: number | null; next_due_at: number | null };
+type CandidateRow = Pick<Selectable<RunsTable>, 'id' | 'org_id' | 'process' | 'process_version' | 'status' | 'available_at'> & {
+  running_now: number | null;
+  next_due_at: number | null;
+};
 
 interface Candidates {
-  candidates: Run[];
+  candidates: Candidate[];
   /** Runs running now (lease not lapsed) per "org\u0000process" of the candidates. */
   running: Map<string, number>;
   nextDueAt: number | null;
@@ -109,13 +130,13 @@ interface Candidates {
 
 function readCandidates(rows: CandidateRow[]): Candidates {
   const running = new Map<string, number>();
-  const candidates: Run[] = [];
+  const candidates: Candidate[] = [];
   let nextDueAt: number | null = null;
   for (const r of rows) {
     if (r.next_due_at !== null) nextDueAt = Number(r.next_due_at);
     if (r.id === null) continue; // the one row of a round with no candidates
     if (r.running_now !== null) running.set(`${r.org_id}\u0000${r.process}`, Number(r.running_now));
-    candidates.push(toRun(r));
+    candidates.push({ id: r.id, orgId: r.org_id, process: r.process, processVersion: r.process_version, status: r.status as RunStatus, availableAt: Number(r.available_at) });
   }
   return { candidates, running, nextDueAt };
 }
@@ -128,12 +149,15 @@ class Rounds {
   #fullKeys = new Set<string>();
   #capped = 0;
   #nextDueAt: number | null = null;
+  #round = 0;
+  #foundPast: number | null = null;
 
   constructor(private readonly o: ClaimOptions) {}
 
   /** Records a round; true when another round may find more to take. */
   next(found: Candidates, admission: Admission | undefined): boolean {
     this.#nextDueAt = found.nextDueAt;
+    if (this.#round++ > 0) this.#foundPast = (this.#foundPast ?? 0) + found.candidates.length;
     if (!admission) return false;
     let newlyFull = 0;
     for (const c of found.candidates) {
@@ -152,11 +176,11 @@ class Rounds {
     }
     // Another look only helps when this window was full (more due runs lie behind it), processes at
     // their cap took part of it, and there are slots left.
-    return found.candidates.length >= this.o.limit * 2 && newlyFull > 0 && this.ids.length < this.o.limit;
+    return (this.o.lookPast ?? true) && found.candidates.length >= this.o.limit * 2 && newlyFull > 0 && this.ids.length < this.o.limit;
   }
 
   result(runs: Run[]): ClaimResult {
-    return { runs: runs.sort((a, b) => a.availableAt - b.availableAt), capped: this.#capped, nextDueAt: this.#nextDueAt };
+    return { runs: runs.sort((a, b) => a.availableAt - b.availableAt), capped: this.#capped, nextDueAt: this.#nextDueAt, foundPast: this.#foundPast };
   }
 }
 
@@ -184,7 +208,7 @@ function candidatesQuery(dialect: Dialect, o: ClaimOptions, r: Rounds): { sql: s
   const later = now();
   return {
     sql: `WITH candidates AS (
-      SELECT r.* FROM runs r
+      SELECT r.id, r.org_id, r.process, r.process_version, r.status, r.available_at FROM runs r
       WHERE (${due} OR ${lapsed}) ${notSeen} ${notFull}
       ORDER BY r.available_at
       LIMIT ${limit}${dialect === 'postgres' ? ' FOR UPDATE OF r SKIP LOCKED' : ''}
@@ -195,7 +219,7 @@ function candidatesQuery(dialect: Dialect, o: ClaimOptions, r: Rounds): { sql: s
     ), later AS (
       SELECT min(available_at) AS next_due_at FROM runs WHERE status IN ('queued', 'waiting') AND available_at > ${later}
     )
-    SELECT c.*, busy.n AS running_now, later.next_due_at FROM later
+    SELECT c.id, c.org_id, c.process, c.process_version, c.status, c.available_at, busy.n AS running_now, later.next_due_at FROM later
     LEFT JOIN candidates c ON 1 = 1
     LEFT JOIN busy ON busy.org_id = c.org_id AND busy.process = c.process
     ORDER BY c.available_at`,

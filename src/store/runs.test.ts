@@ -61,7 +61,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([...seen!.running], [[`${orgId}\u0000a`, 1]]);
       assert.deepEqual(second.runs.map((r) => r.id), [a2!.id, b1!.id]);
       const none = await claim('w3', () => ({ take: new Set(), full: new Set() }));
-      assert.deepEqual(none, { runs: [], capped: 0, nextDueAt: now + 60_000 });
+      assert.deepEqual(none, { runs: [], capped: 0, nextDueAt: now + 60_000, foundPast: null });
     });
 
     test('claim: when capped runs fill the window, another round looks past them; capped runs are counted', async () => {
@@ -82,6 +82,19 @@ for (const dialect of DIALECTS) {
       assert.ok(rounds[1]!.includes('other') && !rounds[1]!.includes('capped'), 'the second looks past the capped process');
       assert.deepEqual(result.runs.map((r) => r.id), [other.id]);
       assert.equal(result.capped, 20);
+      assert.equal(result.foundPast, 1);
+      // Told not to look past (the worker knows it would find nothing new), the claim stops at the window.
+      const again = newRun(orgId, 'other', now - 5);
+      await insertRuns(database.db, [again]);
+      let looks = 0;
+      const result2 = await database.db.transaction().execute((trx) =>
+        claimRuns(trx, dialect, { owner: 'w1', now, leaseMs: 30_000, limit: 10, lookPast: false }, (candidates) => {
+          looks++;
+          return { take: new Set(candidates.filter((c) => c.process !== 'capped').map((c) => c.id)), full: new Set([`${orgId}\u0000capped`]) };
+        }),
+      );
+      assert.equal(looks, 1);
+      assert.deepEqual([result2.runs, result2.foundPast], [[], null]);
       await database.db.updateTable('runs').set({ status: 'cancelled' }).where('process', 'in', ['capped', 'other']).execute();
     });
 

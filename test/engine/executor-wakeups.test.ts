@@ -100,6 +100,24 @@ for (const dialect of DIALECTS) {
       assert.ok(most <= 2, `${most} steps overlapped`);
     });
 
+    test('a backlog of a capped process does not hold up the runs of another process queued after it', { timeout: 60_000 }, async () => {
+      const slow = await put('slow_capped', {
+        settings: { concurrency: 1 },
+        tasks: [{ key: 'call', kind: 'http.request', input: { method: 'POST', url: `'${target.url}/slow'` } }],
+      });
+      const quick = await put('quick', { tasks: [{ key: 'call', kind: 'http.request', input: { method: 'POST', url: `'${target.url}/quick'` } }] });
+      target.script(...Array.from({ length: 80 }, () => ({ status: 200, delayMs: 100 })));
+      // More capped runs than a claim's window (2 × 32), all due before the other process's run.
+      const backlog = await queue('slow_capped', slow.version, 80);
+      const [other] = await queue('quick', quick.version, 1);
+      t.services.bus.runsQueued();
+      await allSucceeded([other!], "the other process's run to succeed");
+      const waiting = (await statuses(backlog)).filter((s) => s === 'queued').length;
+      assert.ok(waiting >= 70, `the other run went ahead of the backlog (${waiting} of 80 still queued)`);
+      await t.services.database.db.updateTable('runs').set({ status: 'cancelled' }).where('id', 'in', backlog).where('status', '=', 'queued').execute();
+      await eventually(async () => (await statuses(backlog)).every((s) => s !== 'running') || undefined, 10_000, 'the backlog to stop');
+    });
+
     test('a retry is claimed when its backoff ends, woken by its due time, not the poll', { timeout: 30_000 }, async () => {
       const { version } = await put('retrying', {
         settings: { retry: { maxAttempts: 3, initialDelayMs: 300, maxDelayMs: 300 } },

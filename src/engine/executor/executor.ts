@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { ProcessDefinition } from '../../domain/process.js';
-import { claimRuns, claimRunsSync, type Admission, type ClaimOptions, type ClaimResult } from '../../store/run-claims.js';
+import { claimRuns, claimRunsSync, type Admission, type Candidate, type ClaimOptions, type ClaimResult } from '../../store/run-claims.js';
 import type { Run } from '../../store/runs.js';
 import type { SqliteWriter } from '../../store/sqlite-writer.js';
 import { getEntitiesByIds, getEntitySync, type EntityRecord } from '../../store/entities.js';
@@ -44,11 +44,11 @@ interface Claimed extends ClaimResult {
   full: Set<string>;
 }
 
-const NOTHING: Claimed = { runs: [], capped: 0, nextDueAt: null, full: new Set() };
-const processKey = (r: Run) => `${r.orgId}\u0000${r.process}`;
+const NOTHING: Claimed = { runs: [], capped: 0, nextDueAt: null, foundPast: null, full: new Set() };
+const processKey = (r: Candidate) => `${r.orgId}\u0000${r.process}`;
 const earliest = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 
-const versionKey = (r: Run) => `${r.orgId}\u0000${r.process}\u0000${r.processVersion}`;
+const versionKey = (r: Candidate) => `${r.orgId}\u0000${r.process}\u0000${r.processVersion}`;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class Executor {
@@ -67,6 +67,14 @@ export class Executor {
   #woken = true;
   /** The last claim was cut short by the batch size or free slots: more runs may be due. */
   #backlog = false;
+  /** A run of a capped process ended here: claim without the gathering pause (its slot is what waits). */
+  #slotFreedHere = false;
+  /**
+   * Whether the next claim may look past a window of capped runs (run-claims.ts). Off after a look
+   * found nothing, until something else than a capped process's freed slot wakes the worker: the look
+   * scans past the whole capped backlog, and only new runs (or a time passing) can change its answer.
+   */
+  #lookPast = true;
   /** Earliest known time a waiting run (retry, delay) becomes due; null: none known. */
   #nextDueAt: number | null = null;
   /** Due times of runs this worker parked while a claim was on its way (its snapshot may miss them). */
@@ -105,10 +113,16 @@ export class Executor {
   async start(): Promise<void> {
     if (!this.#stopped) return;
     this.#stopped = false;
-    this.#unsubscribe.push(this.services.bus.onRunsQueued(() => this.#poke()));
+    const anything = () => {
+      this.#lookPast = true;
+      this.#poke();
+    };
+    this.#unsubscribe.push(this.services.bus.onRunsQueued(anything));
+    this.#unsubscribe.push(this.services.bus.onSlotFreed(() => this.#poke()));
     if (this.services.database.listen) {
       try {
-        this.#unsubscribe.push(await this.services.database.listen('statusflow_runs', () => this.#poke()));
+        // Another process's notification may be new runs of any process.
+        this.#unsubscribe.push(await this.services.database.listen('statusflow_runs', anything));
       } catch (err) {
         this.#log('warn', 'LISTEN failed; relying on polling', { err });
       }
@@ -157,8 +171,9 @@ export class Executor {
       } else if (this.#woken) {
         // Let runs queued at about the same time arrive, so one claim takes them together
         // (claims cost a transaction each; a batch of 32 costs about as much as one run).
-        if (!this.#backlog && this.#o.gatherMs > 0) await sleep(this.#o.gatherMs);
+        if (!this.#backlog && !this.#slotFreedHere && this.#o.gatherMs > 0) await sleep(this.#o.gatherMs);
         this.#woken = false;
+        this.#slotFreedHere = false;
         const limit = Math.min(this.#o.batchSize, free);
         const claimed = await this.#claimCounted(limit);
         for (const run of claimed.runs) {
@@ -184,9 +199,11 @@ export class Executor {
     this.#claiming = true;
     this.#parkedDuringClaim = null;
     let claimed = NOTHING;
+    let failed = false;
     try {
       claimed = await this.#claim(limit);
     } catch (err) {
+      failed = true;
       this.#log('error', 'claiming runs failed', { err });
     } finally {
       this.#claiming = false;
@@ -194,7 +211,9 @@ export class Executor {
     if (claimed.runs.length === 0) c.emptyClaims++;
     c.runsClaimed += claimed.runs.length;
     c.cappedSkips += claimed.capped;
-    this.#nextDueAt = claimed === NOTHING ? earliest(this.#nextDueAt, this.#parkedDuringClaim) : earliest(claimed.nextDueAt, this.#parkedDuringClaim);
+    // After a failed claim the next try waits for the poll (a due time already past would retry at once, in a loop).
+    this.#nextDueAt = failed ? null : earliest(claimed.nextDueAt, this.#parkedDuringClaim);
+    if (claimed.foundPast === 0) this.#lookPast = false;
     this.#fullProcesses = claimed.full;
     for (const r of claimed.runs) if (claimed.full.has(processKey(r))) this.#signalOnEnd.add(r.id);
     return claimed;
@@ -217,6 +236,7 @@ export class Executor {
             this.#nextDueAt = null; // the claim finds the next one
           } else this.counters.wakes.poll++;
           this.#woken = true;
+          this.#lookPast = true;
           resolve();
         }, due ? dueIn : this.#o.pollMs);
       };
@@ -246,7 +266,7 @@ export class Executor {
 
   async #claim(limit: number): Promise<Claimed> {
     const { services } = this;
-    const o = { owner: this.owner, now: Date.now(), leaseMs: this.#o.leaseMs, limit };
+    const o = { owner: this.owner, now: Date.now(), leaseMs: this.#o.leaseMs, limit, lookPast: this.#lookPast };
     const sqlite = services.database.sqlite;
     if (sqlite) return this.#claimSqlite(sqlite, o);
     const taken = new Map<string, number>();
@@ -270,7 +290,7 @@ export class Executor {
    */
   async #claimSqlite(sqlite: SqliteWriter, o: ClaimOptions): Promise<Claimed> {
     const { processVersions } = this.services;
-    const uncached: Run[] = [];
+    const uncached: Candidate[] = [];
     const taken = new Map<string, number>();
     const full = new Set<string>();
     const claimed = await sqlite.write((s) => {
@@ -304,11 +324,11 @@ export class Executor {
    * their cap) carry over from round to round.
    */
   #admit(
-    candidates: Run[],
+    candidates: Candidate[],
     running: Map<string, number>,
     taken: Map<string, number>,
     full: Set<string>,
-    definitionOf: (c: Run) => ProcessDefinition | undefined | 'uncached',
+    definitionOf: (c: Candidate) => ProcessDefinition | undefined | 'uncached',
   ): Admission {
     const take = new Set<string>();
     for (const c of candidates) {
@@ -349,6 +369,7 @@ export class Executor {
           // this worker or another (the bus wakes this process's workers and, on Postgres, NOTIFYs the
           // others; coalesced, so a burst of ends costs a couple of notifications).
           this.counters.slotSignals++;
+          this.#slotFreedHere = true;
           this.services.bus.slotFreed();
         } else if (this.#backlog) {
           // A slot of this worker is free and the last claim left runs behind.
