@@ -118,7 +118,7 @@ for (const dialect of DIALECTS) {
       await eventually(async () => (await statuses(backlog)).every((s) => s !== 'running') || undefined, 10_000, 'the backlog to stop');
     });
 
-    test('a retry is claimed when its backoff ends, woken by its due time, not the poll', { timeout: 30_000 }, async () => {
+    test('a retry is claimed when its backoff ends, not at the next poll', { timeout: 30_000 }, async () => {
       const { version } = await put('retrying', {
         settings: { retry: { maxAttempts: 3, initialDelayMs: 300, maxDelayMs: 300 } },
         tasks: [{ key: 'call', kind: 'http.request', input: { method: 'POST', url: `'${target.url}/retry'` } }],
@@ -129,11 +129,12 @@ for (const dialect of DIALECTS) {
       t.services.bus.runsQueued();
       await allSucceeded(ids, 'the retried run to succeed');
       const c = counters();
-      assert.ok(c.wakes.due - before.wakes.due >= 1, 'woken by the due time');
-      assert.equal(c.wakes.poll - before.wakes.poll, 0);
+      // Its due time woke the worker, or (on Postgres) a notification that came first took it.
+      assert.ok(c.wakes.due - before.wakes.due + (c.wakes.signal - before.wakes.signal) >= 1);
+      assert.equal(c.wakes.poll - before.wakes.poll, 0, 'it did not wait for the poll');
     });
 
-    test('a delay task goes on when the delay ends, woken by its due time', { timeout: 30_000 }, async () => {
+    test('a delay task goes on when the delay ends, not at the next poll', { timeout: 30_000 }, async () => {
       const { version } = await put('later', {
         tasks: [
           { key: 'wait', kind: 'delay', input: { ms: 300 } },
@@ -145,8 +146,9 @@ for (const dialect of DIALECTS) {
       t.services.bus.runsQueued();
       await allSucceeded(ids, 'the delayed run to succeed');
       const c = counters();
-      assert.ok(c.wakes.due - before.wakes.due >= 1);
-      assert.equal(c.wakes.poll - before.wakes.poll, 0);
+      // Its due time woke the worker, or (on Postgres) a notification that came first took it.
+      assert.ok(c.wakes.due - before.wakes.due + (c.wakes.signal - before.wakes.signal) >= 1);
+      assert.equal(c.wakes.poll - before.wakes.poll, 0, 'it did not wait for the poll');
     });
 
     test('a disabled process: its queued runs stay queued; enabled again, they run', { timeout: 30_000 }, async () => {
