@@ -44,7 +44,8 @@ export function createServices(database: Database, evaluator: Evaluator, options
   const { notify } = database;
   if (notify) {
     bus.onRunsQueued(() => notify('statusflow_runs'));
-    bus.onSlotFreed(() => notify('statusflow_runs'));
+    // Its own channel: a freed slot is no news of other processes' runs (workers need not look past a capped backlog for it).
+    bus.onSlotFreed(() => notify('statusflow_slots'));
   }
   return {
     database,

@@ -123,6 +123,8 @@ export class Executor {
       try {
         // Another process's notification may be new runs of any process.
         this.#unsubscribe.push(await this.services.database.listen('statusflow_runs', anything));
+        // A slot of a capped process freed in another process (or this one: NOTIFY comes back to its sender).
+        this.#unsubscribe.push(await this.services.database.listen('statusflow_slots', () => this.#poke()));
       } catch (err) {
         this.#log('warn', 'LISTEN failed; relying on polling', { err });
       }
@@ -226,31 +228,30 @@ export class Executor {
   async #waitForWork(slotFree: boolean): Promise<void> {
     await new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
+      // Ends this wait once: later pokes or commits must not touch its timer or count again.
+      const end = (cause: keyof WorkerCounters['wakes']) => {
+        clearTimeout(timer);
+        this.#wake = null;
+        this.#rearm = null;
+        this.counters.wakes[cause]++;
+        resolve();
+      };
       const arm = () => {
         clearTimeout(timer);
         const dueIn = this.#nextDueAt === null ? Infinity : Math.max(0, this.#nextDueAt - Date.now() + 1);
         const due = dueIn < this.#o.pollMs;
         timer = setTimeout(() => {
-          if (due) {
-            this.counters.wakes.due++;
-            this.#nextDueAt = null; // the claim finds the next one
-          } else this.counters.wakes.poll++;
+          if (due) this.#nextDueAt = null; // the claim finds the next one
           this.#woken = true;
           this.#lookPast = true;
-          resolve();
+          end(due ? 'due' : 'poll');
         }, due ? dueIn : this.#o.pollMs);
       };
       this.#rearm = arm;
-      this.#wake = () => {
-        clearTimeout(timer);
-        this.counters.wakes.signal++;
-        resolve();
-      };
-      if (this.#woken && slotFree) this.#wake();
+      this.#wake = () => end('signal');
+      if (this.#woken && slotFree) end('signal');
       else arm();
     });
-    this.#wake = null;
-    this.#rearm = null;
   }
 
   /** A step result was committed: a run parked until later is a due time to wake for. */
