@@ -7,7 +7,8 @@
  * See bench/e2e/README.md.
  *
  *   npx tsx bench/e2e/run.ts [--db sqlite|postgres|both] [--orders 2000] [--concurrency 16] [--runs 3]
- *        [--warmup 1000] [--baseline 2000] [--process-concurrency 64] [--env STATUSFLOW_X=1]… [--cpu-prof] [--count-queries]
+ *        [--warmup 1000] [--baseline 2000] [--process-concurrency default|N] [--mock-delay 0] [--tasks 1|2]
+ *        [--env STATUSFLOW_X=1]… [--cpu-prof] [--count-queries]
  *        [--preload experiment.mjs]… [--no-build]
  *        [--no-write] [--label name] [--pg-url postgres://postgres@127.0.0.1:5432/test]
  */
@@ -36,7 +37,12 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1000' },
     /** Creates measured first on a type with no process (skipped with --count-queries). */
     baseline: { type: 'string', default: '2000' },
-    'process-concurrency': { type: 'string', default: '64' },
+    /** The process's settings.concurrency: "default" leaves it out (what a new user gets). */
+    'process-concurrency': { type: 'string', default: 'default' },
+    /** How long the mock provider takes to answer, ms. */
+    'mock-delay': { type: 'string', default: '0' },
+    /** 1: one http.request; 2: http.request then entity.update (the answer written back to the order). */
+    tasks: { type: 'string', default: '1' },
     env: { type: 'string', multiple: true, default: [] },
     'cpu-prof': { type: 'boolean', default: false },
     'count-queries': { type: 'boolean', default: false },
@@ -56,6 +62,13 @@ const RUNS = Number(args.runs);
 const WARMUP = Number(args.warmup);
 const BASELINE = Number(args.baseline);
 const TIMEOUT = Number(args.timeout);
+const PROCESS_CONCURRENCY = args['process-concurrency'] === 'default' ? undefined : Number(args['process-concurrency']);
+const MOCK_DELAY = Number(args['mock-delay']);
+const TASKS = Number(args.tasks);
+if (PROCESS_CONCURRENCY !== undefined && !(PROCESS_CONCURRENCY >= 1)) throw new Error('--process-concurrency must be "default" or a number ≥ 1');
+if (TASKS !== 1 && TASKS !== 2) throw new Error('--tasks must be 1 or 2');
+/** What the configuration is, in words (report header, labels). */
+const CONFIG = `process concurrency ${PROCESS_CONCURRENCY ?? 'default (not set)'}, mock answers in ${MOCK_DELAY} ms, ${TASKS === 1 ? 'one task (http.request)' : 'two tasks (http.request, then entity.update)'}`;
 const ROOT = resolve(import.meta.dirname, '../..');
 const RESULTS = join(ROOT, 'bench/results');
 const ADMIN_KEY = `sf_bench_${randomBytes(12).toString('hex')}`;
@@ -104,14 +117,14 @@ function cpuSince(before: Map<string, number>, after: Map<string, number>): numb
   return ms;
 }
 
-const TYPE = { ...ORDER_TYPE, name: 'Bench order', attributes: [...ORDER_TYPE.attributes, { key: 'sent_at', type: 'number' }] };
+const TYPE = { ...ORDER_TYPE, name: 'Bench order', attributes: [...ORDER_TYPE.attributes, { key: 'sent_at', type: 'number' }, { key: 'crm_ok', type: 'boolean' }] };
 
 // --- mock provider (own process) ----------------------------------------------------------------
 
 interface Mock { child: ChildProcess; url: string; ask<T>(type: string, reply: string): Promise<T> }
 
 async function startMock(): Promise<Mock> {
-  const child = fork(join(import.meta.dirname, 'mock.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(import.meta.dirname, 'mock.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, MOCK_DELAY_MS: String(MOCK_DELAY) } });
   const port = await new Promise<number>((ok, fail) => {
     child.once('message', (m: { port: number }) => ok(m.port));
     child.once('exit', (code) => fail(new Error(`mock exited (${code})`)));
@@ -183,6 +196,14 @@ interface Rep {
   max: number;
   /** Most runs queued (not yet claimed) at once, sampled every 100 ms. */
   maxQueued: number;
+  /** Runs finished (every task done) per second: first create sent → last run finished. */
+  runsPerSecond: number;
+  /** The server's workers (GET /api/v1/workers) during the run, per order. */
+  claimsPerRun: number;
+  emptyClaimsPerRun: number;
+  /** Wake-ups by cause during the run (counts), and due runs a claim left for the cap. */
+  wakes: { signal: number; due: number; poll: number };
+  cappedSkips: number;
   /** Medians (and p99) of the segments of each order's path, ms, from the runs' and steps' timestamps. */
   segments: Record<string, { p50: number; p99: number }>;
   serverCpuMs: number;
@@ -237,6 +258,26 @@ async function createOrders(pool: Pool, prefix: number, n: number, type = 'borde
   return { sent, latency, runIds, errors, errorSamples, seconds: (performance.now() - t0) / 1000 };
 }
 
+interface Counters { claims: number; emptyClaims: number; runsClaimed: number; cappedSkips: number; wakes: { signal: number; due: number; poll: number } }
+
+/** The server's worker counters (GET /api/v1/workers). */
+async function workerCounters(pool: Pool): Promise<Counters> {
+  const res = await pool.request({ method: 'GET', path: '/api/v1/workers', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`GET /api/v1/workers: ${res.statusCode} ${text}`);
+  return JSON.parse(text) as Counters;
+}
+
+/** Waits until no run is queued, running or waiting (every task of every run done), at most `TIMEOUT` ms. */
+async function awaitRunsDone(reader: Database): Promise<void> {
+  const until = Date.now() + TIMEOUT;
+  while (Date.now() < until) {
+    const row = await reader.db.selectFrom('runs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'in', ['queued', 'running', 'waiting']).executeTakeFirst();
+    if (Number(row?.n ?? 0) === 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Waits until the mock saw every order of this batch (or nothing new arrived for `TIMEOUT` ms). */
 async function awaitDeliveries(mock: Mock, expected: number): Promise<MockHit[]> {
   let lastCount = -1;
@@ -259,15 +300,16 @@ async function awaitDeliveries(mock: Mock, expected: number): Promise<MockHit[]>
 }
 
 async function segmentsOf(reader: Database, runIds: string[], sentById: Map<string, number>, hitById: Map<string, number>) {
-  type Row = { id: string; queued_at: unknown; started_at: unknown; s_started: unknown; s_finished: unknown };
+  type Row = { id: string; queued_at: unknown; started_at: unknown; finished_at: unknown; s_started: unknown; s_finished: unknown };
   const rows: Row[] = [];
   for (let i = 0; i < runIds.length; i += 500) {
     const chunk = runIds.slice(i, i + 500);
     rows.push(
       ...(await reader.db
         .selectFrom('runs')
-        .leftJoin('run_steps', 'run_steps.run_id', 'runs.id')
-        .select(['runs.id', 'runs.queued_at', 'runs.started_at', 'run_steps.started_at as s_started', 'run_steps.finished_at as s_finished'])
+        // The first step: the one that calls the mock.
+        .leftJoin('run_steps', (j) => j.onRef('run_steps.run_id', '=', 'runs.id').on('run_steps.idx', '=', 0))
+        .select(['runs.id', 'runs.queued_at', 'runs.started_at', 'runs.finished_at', 'run_steps.started_at as s_started', 'run_steps.finished_at as s_finished'])
         .where('runs.id', 'in', chunk)
         .execute()),
     );
@@ -279,11 +321,13 @@ async function segmentsOf(reader: Database, runIds: string[], sentById: Map<stri
     ['claimed → step started (load definition, entity)', (r) => ms(r.s_started) - ms(r.started_at)],
     ['step started → mock hit (expressions + HTTP call)', (r) => (hitById.get(r.id) ?? NaN) - ms(r.s_started)],
     ['mock hit → step finished (HTTP answer)', (r) => ms(r.s_finished) - (hitById.get(r.id) ?? NaN)],
+    ['step finished → run finished (later tasks, commit)', (r) => ms(r.finished_at) - ms(r.s_finished)],
   ];
-  return Object.fromEntries(seg.map(([k, fn]) => {
+  const segments = Object.fromEntries(seg.map(([k, fn]) => {
     const xs = rows.map(fn);
     return [k, { p50: pct(xs, 50), p99: pct(xs, 99) }];
   }));
+  return { segments, lastFinished: Math.max(...rows.map((r) => ms(r.finished_at)).filter(Number.isFinite)) };
 }
 
 async function repetition(server: ServerProcess, pool: Pool, mock: Mock, reader: Database, pgName: string, rep: number, n: number): Promise<Rep> {
@@ -306,10 +350,13 @@ async function repetition(server: ServerProcess, pool: Pool, mock: Mock, reader:
   const pg0 = postgresCpu(pgName);
   const client0 = process.cpuUsage();
   const mock0 = (await mock.ask<{ cpu: NodeJS.CpuUsage }>('report', 'report')).cpu;
+  const counters0 = await workerCounters(pool);
   const from = monoUs();
   const created = await createOrders(pool, rep, n);
   const hits = await awaitDeliveries(mock, n - created.errors);
+  await awaitRunsDone(reader);
   const to = monoUs();
+  const counters1 = await workerCounters(pool);
   sampling = false;
   await sampler;
   const cpu1 = cpuTimes(server.pid);
@@ -345,6 +392,8 @@ async function repetition(server: ServerProcess, pool: Pool, mock: Mock, reader:
   const clientMs = (client.user + client.system) / 1000;
   const mockMs = (mockCpu.user + mockCpu.system - mock0.user - mock0.system) / 1000;
   const wall = (to - from) / 1000;
+  const { segments, lastFinished } = await segmentsOf(reader, [...sentByRun.keys()], sentByRun, hitByRun);
+  const wakes = { signal: counters1.wakes.signal - counters0.wakes.signal, due: counters1.wakes.due - counters0.wakes.due, poll: counters1.wakes.poll - counters0.wakes.poll };
   return {
     rep,
     orders: n,
@@ -363,7 +412,12 @@ async function repetition(server: ServerProcess, pool: Pool, mock: Mock, reader:
     p99: pct(latencies, 99),
     max: pct(latencies, 100),
     maxQueued,
-    segments: await segmentsOf(reader, [...sentByRun.keys()], sentByRun, hitByRun),
+    runsPerSecond: sentByRun.size / ((lastFinished - firstSent) / 1000),
+    claimsPerRun: (counters1.claims - counters0.claims) / Math.max(1, firstHit.size),
+    emptyClaimsPerRun: (counters1.emptyClaims - counters0.emptyClaims) / Math.max(1, firstHit.size),
+    wakes,
+    cappedSkips: counters1.cappedSkips - counters0.cappedSkips,
+    segments,
     serverCpuMs: total / n,
     serverMainCpuMs: main / n,
     serverOtherCpuMs: (total - main) / n,
@@ -411,14 +465,18 @@ async function benchDatabase(db: 'sqlite' | 'postgres'): Promise<DbResult> {
       name: 'Deliver',
       entityType: 'border',
       trigger: { status: 'received' },
-      settings: { concurrency: Number(args['process-concurrency']), retry: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 2000 } },
-      tasks: [{ key: 'post', kind: 'http.request', input: { method: 'POST', url: `'${mock.url}/orders'`, body: "{ 'id': order_number, 'sent': sent_at }" } }],
+      settings: { ...(PROCESS_CONCURRENCY === undefined ? {} : { concurrency: PROCESS_CONCURRENCY }), retry: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 2000 } },
+      tasks: [
+        { key: 'post', kind: 'http.request', input: { method: 'POST', url: `'${mock.url}/orders'`, body: "{ 'id': order_number, 'sent': sent_at }" } },
+        ...(TASKS === 2 ? [{ key: 'mark', kind: 'entity.update', input: { attributes: "{ 'crm_ok': tasks.post.output.status = 200 }" } }] : []),
+      ],
     });
     reader = database.open();
     if (WARMUP > 0) {
       await mock.ask('reset', 'reset');
       const w = await createOrders(pool, 9, WARMUP);
       await awaitDeliveries(mock, WARMUP - w.errors);
+      await awaitRunsDone(reader);
     }
     let baseline: Baseline | undefined;
     if (BASELINE > 0 && !countsFile) {
@@ -478,14 +536,15 @@ function report(r: DbResult): string {
   const L: string[] = [];
   L.push(`Statusflow end-to-end benchmark — ${r.db}${args.label ? ` (${args.label})` : ''}`);
   L.push(`date ${new Date().toISOString()}, commit ${REVISION}${args['no-build'] ? ' (dist not rebuilt: --no-build)' : ''}, node ${process.version}, ${availableParallelism()} CPUs shared by the client, the mock provider and the server`);
-  L.push(`server: node dist/cli/main.js start, env ${JSON.stringify(r.env)}; process concurrency ${args['process-concurrency']}${args.preload!.length ? `; preloaded (what-if experiment): ${args.preload!.join(', ')}` : ''}`);
-  L.push(`each run: ${ORDERS} orders created (POST /api/v1/entities/border, undici Pool, ${CONCURRENCY} in flight); each enters "received" and runs one process with one http.request POST to the mock`);
+  L.push(`server: node dist/cli/main.js start, env ${JSON.stringify(r.env)}${args.preload!.length ? `; preloaded (what-if experiment): ${args.preload!.join(', ')}` : ''}`);
+  L.push(`configuration: ${CONFIG}`);
+  L.push(`each run: ${ORDERS} orders created (POST /api/v1/entities/border, undici Pool, ${CONCURRENCY} in flight); each enters "received" and runs the process, whose first task POSTs to the mock`);
   L.push(`warm-up ${WARMUP} orders; ${RUNS} runs; medians quoted`);
   L.push('');
-  L.push('run  orders/s  creates/s  latency p50   p95    p99    max ms  lost  dup  most queued  create p50/p99 ms  server CPU ms/order (main + threads)  postgres  mock  client  other procs (cores)');
+  L.push('run  orders/s  runs done/s  creates/s  latency p50   p95    p99    max ms  lost  dup  most queued  claims/run (empty)  wakes signal/due/poll  create p50/p99 ms  server CPU ms/order (main + threads)  postgres  mock  client  other procs (cores)');
   for (const p of r.reps) {
     L.push(
-      `${String(p.rep).padStart(3)}  ${f(p.ordersPerSecond).padStart(8)}  ${f(p.createsPerSecond).padStart(9)}  ${f(p.p50, 1).padStart(11)} ${f(p.p95, 1).padStart(6)} ${f(p.p99, 1).padStart(6)} ${f(p.max, 0).padStart(7)}  ${String(p.lost).padStart(4)} ${String(p.duplicated).padStart(4)}  ${String(p.maxQueued).padStart(11)}  ${`${f(p.createP50, 1)}/${f(p.createP99, 1)}`.padStart(17)}  ${f(p.serverCpuMs, 3).padStart(6)} (${f(p.serverMainCpuMs, 3)} + ${f(p.serverOtherCpuMs, 3)})${' '.repeat(14)}${f(p.postgresCpuMs, 3).padStart(6)}  ${f(p.mockCpuMs, 3)}  ${f(p.clientCpuMs, 3)}   ${f(p.foreignCores, 2)}`,
+      `${String(p.rep).padStart(3)}  ${f(p.ordersPerSecond).padStart(8)}  ${f(p.runsPerSecond).padStart(11)}  ${f(p.createsPerSecond).padStart(9)}  ${f(p.p50, 1).padStart(11)} ${f(p.p95, 1).padStart(6)} ${f(p.p99, 1).padStart(6)} ${f(p.max, 0).padStart(7)}  ${String(p.lost).padStart(4)} ${String(p.duplicated).padStart(4)}  ${String(p.maxQueued).padStart(11)}  ${`${f(p.claimsPerRun, 2)} (${f(p.emptyClaimsPerRun, 2)})`.padStart(18)}  ${`${p.wakes.signal}/${p.wakes.due}/${p.wakes.poll}`.padStart(21)}  ${`${f(p.createP50, 1)}/${f(p.createP99, 1)}`.padStart(17)}  ${f(p.serverCpuMs, 3).padStart(6)} (${f(p.serverMainCpuMs, 3)} + ${f(p.serverOtherCpuMs, 3)})${' '.repeat(14)}${f(p.postgresCpuMs, 3).padStart(6)}  ${f(p.mockCpuMs, 3)}  ${f(p.clientCpuMs, 3)}   ${f(p.foreignCores, 2)}`,
     );
   }
   L.push('');
@@ -499,6 +558,7 @@ function report(r: DbResult): string {
     L.push(`baseline, same type with no process: ${f(b.createsPerSecond)} creates/s, p50 ${f(b.p50, 1)} ms, p99 ${f(b.p99, 1)} ms, server CPU ${f(b.serverCpuMs, 3)} ms/create${r.db === 'postgres' ? `, Postgres CPU ${f(b.postgresCpuMs, 3)} ms/create` : ''}${b.errors ? `, ${b.errors} errors` : ''}`);
   }
   L.push(`lost ${lost}, duplicated ${dup} (all runs); server CPU ${f(med((p) => p.serverCpuMs), 3)} ms/order (main thread ${f(med((p) => p.serverMainCpuMs), 3)}, other threads ${f(med((p) => p.serverOtherCpuMs), 3)})${r.db === 'postgres' ? `; Postgres server CPU ${f(med((p) => p.postgresCpuMs), 3)} ms/order` : ''}; mock ${f(med((p) => p.mockCpuMs), 3)}, client ${f(med((p) => p.clientCpuMs), 3)} ms/order`);
+  L.push(`workers: ${f(med((p) => p.claimsPerRun), 2)} claims per delivered run (${f(med((p) => p.emptyClaimsPerRun), 2)} of them taking nothing), ${f(med((p) => p.wakes.poll))} poll wake-ups during a measured run, ${f(med((p) => p.cappedSkips))} due runs left for the cap (medians)`);
   L.push(`server memory: RSS ${f(r.startRssMb)} MB after start, peak (VmHWM) ${f(r.hwmMb)} MB`);
   L.push(`server threads with CPU time: ${r.threads.join(', ')}`);
   L.push('');
@@ -540,14 +600,15 @@ for (const db of dbs) {
   const result = await benchDatabase(db);
   const text = report(result);
   console.log(text + '\n');
-  const custom = args.label || args['cpu-prof'] || args['count-queries'] || args.preload!.length > 0 || ORDERS !== 2000 || CONCURRENCY !== 16 || RUNS !== 3 || args.env!.length > 0 || args['process-concurrency'] !== '64';
+  const custom =
+    args.label || args['cpu-prof'] || args['count-queries'] || args.preload!.length > 0 || ORDERS !== 2000 || CONCURRENCY !== 16 || RUNS !== 3 || args.env!.length > 0 || PROCESS_CONCURRENCY !== undefined || MOCK_DELAY !== 0 || TASKS !== 1;
   if (!args['no-write']) {
     mkdirSync(RESULTS, { recursive: true });
     const base = join(RESULTS, `e2e-${db}${custom ? `-${args.label ?? 'custom'}` : ''}`);
     writeFileSync(`${base}.txt`, text + '\n');
     writeFileSync(
       `${base}.json`,
-      JSON.stringify({ date: new Date().toISOString(), revision: REVISION, node: process.version, cpus: availableParallelism(), orders: ORDERS, concurrency: CONCURRENCY, runs: RUNS, warmup: WARMUP, processConcurrency: Number(args['process-concurrency']), ...result }, null, 2) + '\n',
+      JSON.stringify({ date: new Date().toISOString(), revision: REVISION, node: process.version, cpus: availableParallelism(), orders: ORDERS, concurrency: CONCURRENCY, runs: RUNS, warmup: WARMUP, processConcurrency: PROCESS_CONCURRENCY ?? 'default', mockDelayMs: MOCK_DELAY, tasks: TASKS, ...result }, null, 2) + '\n',
     );
     console.error(`wrote ${base}.txt and .json`);
   }

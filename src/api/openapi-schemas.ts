@@ -153,7 +153,7 @@ const processBody = {
       properties: {
         retry: { type: 'object', properties: { maxAttempts: { type: 'integer' }, initialDelayMs: { type: 'integer' }, maxDelayMs: { type: 'integer' } } },
         timeoutMs: { type: 'integer' },
-        concurrency: { type: 'integer' },
+        concurrency: { type: 'integer', default: 100 },
       },
     },
     tasks: { type: 'array', items: task },
@@ -161,7 +161,12 @@ const processBody = {
 };
 const processView = { type: 'object', properties: { key, version: { type: 'integer' }, ...processBody.properties, createdAt: { type: 'string' }, updatedAt: { type: 'string' } } };
 const runCounts = { type: 'object', properties: Object.fromEntries(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'].map((s) => [s, { type: 'integer' }])) };
-const processWithRuns = { type: 'object', properties: { ...processView.properties, runs: runCounts } };
+const heldBack = {
+  type: 'object',
+  description: 'runs due now that cannot start: waiting for a slot of the process\'s settings.concurrency, or held while the process is disabled',
+  properties: { concurrency: { type: 'integer' }, disabled: { type: 'integer' } },
+};
+const processWithRuns = { type: 'object', properties: { ...processView.properties, runs: runCounts, heldBack } };
 const processVersion = { type: 'object', properties: { version: { type: 'integer' }, ...processBody.properties, createdAt: { type: 'string' } } };
 const keyParams = { type: 'object', properties: { key } };
 const failureBody = { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' }, retryAfterMs: { type: 'integer' }, details: {} } };
@@ -330,5 +335,25 @@ export const docs = {
   createApiKey: { tags: ['administration'], summary: 'Create an API key (the key is shown once)', security: secured, body: { type: 'object', required: ['name', 'role'], properties: { name: { type: 'string' }, role: { enum: ['admin', 'editor', 'operator', 'viewer'] } } }, response: { 201: { type: 'object', properties: { ...apiKey.properties, key: { type: 'string' } } }, ...errors(400, 401, 403) } },
   listApiKeys: { tags: ['administration'], summary: 'List API keys of the organization', security: secured, response: { 200: list(apiKey), ...errors(401, 403) } },
   deleteApiKey: { tags: ['administration'], summary: 'Delete an API key', security: secured, params: { type: 'object', properties: { id: { type: 'string' } } }, response: { 204: { type: 'null' }, ...errors(401, 403, 404, 409) } },
+  workers: {
+    tags: ['administration'],
+    summary: "Claim and wake-up counters of this server process's workers, since it started (default organization admins only)",
+    security: secured,
+    response: {
+      200: {
+        type: 'object',
+        properties: {
+          workers: { type: 'integer' },
+          claims: { type: 'integer' },
+          emptyClaims: { type: 'integer' },
+          runsClaimed: { type: 'integer' },
+          cappedSkips: { type: 'integer' },
+          slotSignals: { type: 'integer' },
+          wakes: { type: 'object', properties: { signal: { type: 'integer' }, due: { type: 'integer' }, poll: { type: 'integer' } } },
+        },
+      },
+      ...errors(401, 403),
+    },
+  },
   createOrganization: { tags: ['administration'], summary: 'Create an organization with its first admin key (default organization admins only)', security: secured, body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } }, response: { 201: { type: 'object' }, ...errors(400, 401, 403) } },
 };

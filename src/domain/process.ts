@@ -58,6 +58,15 @@ export interface ProcessParseContext {
   connectionProvider?: (key: string) => string | undefined;
 }
 
+/**
+ * `settings.concurrency` when none is given. Above one worker's slots (STATUSFLOW_WORKER_CONCURRENCY, 64),
+ * so that out of the box a process is bounded by the worker and its connection's rate limit, not by a
+ * cap it never asked for (10 allowed only ~33 runs/s against a provider answering in 300 ms); still a
+ * ceiling, so that many workers on Postgres do not open hundreds of calls at once to one endpoint.
+ * See docs/processes.md "Concurrency".
+ */
+export const DEFAULT_CONCURRENCY = 100;
+
 export const PROCESS_LIMITS = { tasks: 50, timeoutMs: 3_600_000, concurrency: 1000, maxAttempts: 20, delayMs: 86_400_000 } as const;
 
 const RetrySchema = z.strictObject({
@@ -166,7 +175,7 @@ export function parseProcessDefinition(body: unknown, ctx: ProcessParseContext):
     entityType: raw.entityType,
     trigger: 'status' in raw.trigger ? { status: raw.trigger.status } : { manual: true },
     enabled: raw.enabled ?? true,
-    settings: { retry, timeoutMs: raw.settings?.timeoutMs ?? 30_000, concurrency: raw.settings?.concurrency ?? 10 },
+    settings: { retry, timeoutMs: raw.settings?.timeoutMs ?? 30_000, concurrency: raw.settings?.concurrency ?? DEFAULT_CONCURRENCY },
     tasks,
   };
   if (raw.description) definition.description = raw.description;

@@ -43,6 +43,20 @@ export class Bus {
     this.#emitter.emit('runs.queued');
   }
 
+  /**
+   * A run of a process at its concurrency cap ended: runs waiting only for its slot can be claimed.
+   * Wakes the workers like runsQueued (here and, on Postgres, elsewhere), but tells them that only
+   * runs of a capped process they saw already became claimable (see the executor's look-past).
+   */
+  slotFreed(): void {
+    this.#emitter.emit('slot.freed');
+  }
+
+  onSlotFreed(listener: () => void): () => void {
+    this.#emitter.on('slot.freed', listener);
+    return () => this.#emitter.off('slot.freed', listener);
+  }
+
   onRunsQueued(listener: () => void): () => void {
     this.#emitter.on('runs.queued', listener);
     return () => this.#emitter.off('runs.queued', listener);

@@ -10,6 +10,7 @@ import type { Dialect } from '../store/db.js';
 import { getEntityTypeVersion } from '../store/entity-types.js';
 import type { Tables } from '../store/schema.js';
 import {
+  countDueRuns,
   countRunsByStatus,
   deleteProcess as deleteStored,
   emptyRunCounts,
@@ -35,9 +36,30 @@ export interface ProcessView extends ProcessDefinition {
   updatedAt: string;
 }
 
-/** A process as listed or read: with its runs counted by status. */
+/** A process as listed or read: with its runs counted by status, and those held back. */
 export interface ProcessWithRuns extends ProcessView {
   runs: RunCounts;
+  heldBack: HeldBack;
+}
+
+/** Runs due now that cannot start (docs/processes.md "Concurrency"). */
+export interface HeldBack {
+  /** Waiting for a slot: more are due than `settings.concurrency` leaves free. */
+  concurrency: number;
+  /** Held because the process is disabled (they go on when it is enabled again). */
+  disabled: number;
+}
+
+/** How many of a process's `due` runs its cap or its being disabled holds back now. */
+export function heldBackOf(definition: ProcessDefinition, running: number, due: number): HeldBack {
+  if (!definition.enabled) return { concurrency: 0, disabled: due };
+  return { concurrency: Math.max(0, due - Math.max(0, definition.settings.concurrency - running)), disabled: 0 };
+}
+
+/** The process with its run counts and held-back figure, from the per-process counts. */
+function withRuns(stored: StoredProcess, counts: Record<string, RunCounts>, due: Record<string, number>): ProcessWithRuns {
+  const runs = counts[stored.key] ?? emptyRunCounts();
+  return { ...toProcessView(stored), runs, heldBack: heldBackOf(stored.definition, runs.running, due[stored.key] ?? 0) };
 }
 
 /** One stored version: the definition as it was, with its version number. */
@@ -94,6 +116,9 @@ export async function putProcess(
     await checkConnectionsStillThere(trx, dialect, ctx.orgId, definition);
     return putStored(trx, dialect, ctx.orgId, key, definition, now);
   });
+  // Runs held while the process was disabled, or waiting for a cap that may have been raised, can go
+  // on: wake the workers (here and, on Postgres, elsewhere) rather than leave them to their poll.
+  if (result.changed && definition.enabled) services.bus.runsQueued();
   return { process: toProcessView(result.stored), created: result.created, warnings };
 }
 
@@ -133,7 +158,7 @@ export async function getProcess(services: Services, ctx: CallContext, key: stri
   const stored = await getStored(db, ctx.orgId, key);
   if (!stored) throw notFound(key);
   const counts = await countRunsByStatus(db, ctx.orgId, key);
-  return { ...toProcessView(stored), runs: counts[key] ?? emptyRunCounts() };
+  return withRuns(stored, counts, await countDueRuns(db, ctx.orgId, [key], Date.now()));
 }
 
 /** A page of processes ordered by key, each with its run counts; `nextKey` is set when more follow. */
@@ -145,8 +170,10 @@ export async function listProcesses(
   const { db } = services.database;
   const sizes = await listProcessSizes(db, ctx.orgId, { afterKey: page.afterKey, limit: page.limit + 1 });
   const { items, nextId } = await readBudgetedPage(sizes, page.limit, services.pageBytes, (keys) => listStored(db, ctx.orgId, { keys }));
-  const counts = await countRunsByStatus(db, ctx.orgId, items.map((p) => p.key));
-  return { items: items.map((p) => ({ ...toProcessView(p), runs: counts[p.key] ?? emptyRunCounts() })), nextKey: nextId };
+  const keys = items.map((p) => p.key);
+  const counts = await countRunsByStatus(db, ctx.orgId, keys);
+  const due = await countDueRuns(db, ctx.orgId, keys, Date.now());
+  return { items: items.map((p) => withRuns(p, counts, due)), nextKey: nextId };
 }
 
 /** Versions of an existing process, newest first; `nextVersion` is set when older ones follow. */

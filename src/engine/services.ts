@@ -10,6 +10,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { SecretBox } from './secrets.js';
 import { EventRelay } from './event-relay.js';
 import { DEFAULT_PAGE_BYTES } from '../domain/page-budget.js';
+import { WorkerCounterSet } from './executor/counters.js';
 
 /** The loop protection limits (Services), each from its setting in config.ts. */
 export interface LoopLimits {
@@ -40,6 +41,8 @@ export interface Services extends LoopLimits {
   connections: ConnectionCache;
   /** Postgres: bus events to and from the other statusflow processes (started by the CLI commands). */
   relay: EventRelay;
+  /** Claim and wake-up counters of this process's workers (GET /api/v1/workers). */
+  workerCounters: WorkerCounterSet;
 }
 
 /**
@@ -50,7 +53,11 @@ export function createServices(database: Database, evaluator: Evaluator, options
   const bus = new Bus();
   // Workers in other processes hear of new runs through NOTIFY, sent after the queuing commit.
   const { notify } = database;
-  if (notify) bus.onRunsQueued(() => notify('statusflow_runs'));
+  if (notify) {
+    bus.onRunsQueued(() => notify('statusflow_runs'));
+    // Its own channel: a freed slot is no news of other processes' runs (workers need not look past a capped backlog for it).
+    bus.onSlotFreed(() => notify('statusflow_slots'));
+  }
   return {
     database,
     evaluator,
@@ -66,6 +73,7 @@ export function createServices(database: Database, evaluator: Evaluator, options
     rateLimiter: new RateLimiter(database),
     connections: new ConnectionCache(),
     relay: new EventRelay(bus, database),
+    workerCounters: new WorkerCounterSet(),
   };
 }
 

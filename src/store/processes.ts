@@ -237,6 +237,26 @@ export async function countRunsByStatus(db: Executor, orgId: string, processKey?
   return out;
 }
 
+/**
+ * Runs due now (queued, or waiting whose time has come) per process of `keys`: what workers could start
+ * if they had a slot. Only processes with such runs appear.
+ */
+export async function countDueRuns(db: Executor, orgId: string, keys: readonly string[], now: number): Promise<Record<string, number>> {
+  if (keys.length === 0) return {};
+  const rows = await db
+    .selectFrom('runs')
+    .select(['process', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('org_id', '=', orgId)
+    .where('process', 'in', keys)
+    .where('status', 'in', ['queued', 'waiting'])
+    .where('available_at', '<=', now)
+    .groupBy('process')
+    .execute();
+  const out = Object.create(null) as Record<string, number>;
+  for (const row of rows) out[row.process] = Number(row.n);
+  return out;
+}
+
 /** Processes of an entity type started by a status, with that status (an edit of the type must keep them). */
 export async function triggerStatusesOf(db: Executor, orgId: string, entityType: string): Promise<Array<{ key: string; triggerStatus: string }>> {
   const rows = await db

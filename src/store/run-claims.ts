@@ -2,9 +2,9 @@
  * Claiming runs and keeping their leases. Claiming is the one place where the dialects differ:
  * Postgres locks candidates with FOR UPDATE SKIP LOCKED; SQLite has a single writer anyway.
  */
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Dialect } from './db.js';
-import { toRun, type Run } from './runs.js';
+import { toRun, type Run, type RunStatus } from './runs.js';
 import type { RunsTable, Tables } from './schema.js';
 import type { SqlSync } from './sqlite-writer.js';
 
@@ -15,25 +15,76 @@ export interface ClaimOptions {
   now: number;
   leaseMs: number;
   limit: number;
+  /**
+   * When capped runs fill the window of candidates, look past them for other processes' runs (default
+   * true). That second look scans past the capped backlog, so the worker skips it when it knows it
+   * would find nothing new (see the executor).
+   */
+  lookPast?: boolean;
+}
+
+/** What admission needs of a candidate (the claimed runs come back whole from the UPDATE). */
+export interface Candidate {
+  id: string;
+  orgId: string;
+  process: string;
+  processVersion: number;
+  status: RunStatus;
+  availableAt: number;
+}
+
+/** What the caller decides about one round of candidates. */
+export interface Admission {
+  /** Ids of the candidates to take. */
+  take: Set<string>;
+  /** "org\u0000process" keys found at their concurrency cap: the next round looks past their runs. */
+  full: Set<string>;
 }
 
 /**
- * Claims up to `limit` due runs (queued or waiting with available_at ≤ now, or running with a lapsed
- * lease) for `owner`. Runs whose process is at its concurrency limit are left for later: `admit`
- * receives the candidates and the number of runs already running per "org\u0000process" and returns
- * the ids to take. Must be called inside a transaction.
+ * Receives the candidates of a round and the runs running now per "org\u0000process" (lease not
+ * lapsed, runs taken in earlier rounds of this claim not included) and decides which to take.
  */
-export async function claimRuns(
-  trx: Transaction<Tables>,
-  dialect: Dialect,
-  o: ClaimOptions,
-  admit: (candidates: Run[], running: Map<string, number>) => Promise<Set<string>> | Set<string>,
-): Promise<Run[]> {
-  const { candidates, running } = dialect === 'postgres' ? await claimCandidatesPostgres(trx, o) : await claimCandidates(trx, o);
-  if (candidates.length === 0) return [];
-  const chosen = await admit(candidates, running);
-  const ids = candidates.filter((c) => chosen.has(c.id)).slice(0, o.limit).map((c) => c.id);
-  if (ids.length === 0) return [];
+export type Admit = (candidates: Candidate[], running: Map<string, number>) => Admission;
+
+export interface ClaimResult {
+  /** The runs claimed, leased to the owner, oldest due first. */
+  runs: Run[];
+  /** Due candidates left out because their process was at its cap. */
+  capped: number;
+  /** Earliest `available_at` after `now` of a queued or waiting run (a retry or delay), or null. */
+  nextDueAt: number | null;
+  /** Candidates found by looking past the capped ones; null when the claim did not look past. */
+  foundPast: number | null;
+}
+
+/**
+ * A claim looks at the 2 × limit oldest due runs. When the runs of processes at their cap fill that
+ * window, it looks once more past them (in the same transaction), so that a backlog of one capped
+ * process cannot hide the due runs of every other process behind it.
+ */
+const MAX_ROUNDS = 2;
+
+/**
+ * Claims up to `limit` due runs (queued or waiting with available_at ≤ now, or running with a lapsed
+ * lease) for `owner`. Runs of a disabled process that have not started (queued or waiting) are not
+ * candidates: they stay as they are until the process is enabled again. Runs whose process is at its
+ * concurrency limit are left for later by `admit`. Must be called inside a transaction.
+ */
+export async function claimRuns(trx: Transaction<Tables>, dialect: Dialect, o: ClaimOptions, admit: (...a: Parameters<Admit>) => Promise<Admission> | Admission): Promise<ClaimResult> {
+  if (dialect === 'postgres') {
+    // One claimer at a time (a transaction-scoped advisory lock) keeps concurrency limits exact across
+    // workers: the candidates statement takes its snapshot after the lock is granted, so it sees every
+    // run the previous claimer took.
+    await sql`SELECT pg_advisory_xact_lock(72417002)`.execute(trx);
+  }
+  const rounds = new Rounds(o);
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const q = candidatesQuery(dialect, o, rounds);
+    const found = readCandidates((await trx.executeQuery<CandidateRow>(CompiledQuery.raw(q.sql, q.params))).rows);
+    if (!rounds.next(found, found.candidates.length > 0 ? await admit(found.candidates, found.running) : undefined)) break;
+  }
+  if (rounds.ids.length === 0) return rounds.result([]);
   const nowIso = new Date(o.now).toISOString();
   const rows = await trx
     .updateTable('runs')
@@ -43,96 +94,137 @@ export async function claimRuns(
       lease_expires_at: o.now + o.leaseMs,
       started_at: sql`COALESCE(started_at, ${nowIso})`,
     })
-    .where('id', 'in', ids)
+    .where('id', 'in', rounds.ids)
     .returningAll()
     .execute();
-  return rows.map(toRun).sort((a, b) => a.availableAt - b.availableAt);
-}
-
-interface ClaimCandidates {
-  candidates: Run[];
-  /** Runs running now (lease not lapsed) per "org\u0000process" of the candidates. */
-  running: Map<string, number>;
-}
-
-async function claimCandidates(trx: Transaction<Tables>, o: ClaimOptions): Promise<ClaimCandidates> {
-  const candidates = (
-    await trx
-      .selectFrom('runs')
-      .selectAll()
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('status', 'in', ['queued', 'waiting']), eb('available_at', '<=', o.now)]),
-          eb.and([eb('status', '=', 'running'), eb('lease_expires_at', '<', o.now)]),
-        ]),
-      )
-      .orderBy('available_at')
-      .limit(o.limit * 2)
-      .execute()
-  ).map(toRun);
-  if (candidates.length === 0) return { candidates, running: new Map() };
-  const processes = [...new Set(candidates.map((c) => c.process))];
-  const counts = await trx
-    .selectFrom('runs')
-    .select(['org_id', 'process', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('status', '=', 'running')
-    .where('lease_expires_at', '>=', o.now)
-    .where('process', 'in', processes)
-    .groupBy(['org_id', 'process'])
-    .execute();
-  return { candidates, running: new Map(counts.map((c) => [`${c.org_id}\u0000${c.process}`, Number(c.n)])) };
-}
-
-/**
- * Postgres: one claimer at a time (a transaction-scoped advisory lock) keeps concurrency limits exact
- * across workers — the candidates statement takes its snapshot after the lock is granted, so it sees
- * every run the previous claimer took. Candidates (locked, skipping rows other transactions hold) and
- * the running counts of their processes come back in one round trip.
- */
-async function claimCandidatesPostgres(trx: Transaction<Tables>, o: ClaimOptions): Promise<ClaimCandidates> {
-  await sql`SELECT pg_advisory_xact_lock(72417002)`.execute(trx);
-  const { rows } = await sql<Selectable<RunsTable> & { running_now: number | null }>`
-    WITH candidates AS (
-      SELECT * FROM runs
-      WHERE (status IN ('queued', 'waiting') AND available_at <= ${o.now}) OR (status = 'running' AND lease_expires_at < ${o.now})
-      ORDER BY available_at
-      LIMIT ${o.limit * 2}
-      FOR UPDATE SKIP LOCKED
-    ), busy AS (
-      SELECT org_id, process, count(*) AS n FROM runs
-      WHERE status = 'running' AND lease_expires_at >= ${o.now} AND process IN (SELECT process FROM candidates)
-      GROUP BY org_id, process
-    )
-    SELECT c.*, busy.n AS running_now FROM candidates c LEFT JOIN busy USING (org_id, process)
-    ORDER BY c.available_at`.execute(trx);
-  const running = new Map<string, number>();
-  for (const r of rows) if (r.running_now !== null) running.set(`${r.org_id}\u0000${r.process}`, Number(r.running_now));
-  return { candidates: rows.map(toRun), running };
+  return rounds.result(rows.map(toRun));
 }
 
 /** SQLite fast path of claimRuns, inside a SqliteWriter write (the single writer needs no locks). */
-export function claimRunsSync(sq: SqlSync, o: ClaimOptions, admit: (candidates: Run[], running: Map<string, number>) => Set<string>): Run[] {
-  const candidates = sq
-    .all<Selectable<RunsTable>>(
-      `select * from "runs" where ("status" in ('queued', 'waiting') and "available_at" <= ?) or ("status" = 'running' and "lease_expires_at" < ?) order by "available_at" limit ?`,
-      [o.now, o.now, o.limit * 2],
-    )
-    .map(toRun);
-  if (candidates.length === 0) return [];
-  const processes = [...new Set(candidates.map((c) => c.process))];
-  const counts = sq.all<{ org_id: string; process: string; n: number }>(
-    `select "org_id", "process", count(*) as "n" from "runs" where "status" = 'running' and "lease_expires_at" >= ? and "process" in (${processes.map(() => '?').join(', ')}) group by "org_id", "process"`,
-    [o.now, ...processes],
-  );
-  const running = new Map(counts.map((c) => [`${c.org_id}\u0000${c.process}`, c.n]));
-  const chosen = admit(candidates, running);
-  const ids = candidates.filter((c) => chosen.has(c.id)).slice(0, o.limit).map((c) => c.id);
-  if (ids.length === 0) return [];
+export function claimRunsSync(sq: SqlSync, o: ClaimOptions, admit: Admit): ClaimResult {
+  const rounds = new Rounds(o);
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const q = candidatesQuery('sqlite', o, rounds);
+    const found = readCandidates(sq.all<CandidateRow>(q.sql, q.params));
+    if (!rounds.next(found, found.candidates.length > 0 ? admit(found.candidates, found.running) : undefined)) break;
+  }
+  if (rounds.ids.length === 0) return rounds.result([]);
   const rows = sq.all<Selectable<RunsTable>>(
-    `update "runs" set "status" = 'running', "lease_owner" = ?, "lease_expires_at" = ?, "started_at" = COALESCE("started_at", ?) where "id" in (${ids.map(() => '?').join(', ')}) returning *`,
-    [o.owner, o.now + o.leaseMs, new Date(o.now).toISOString(), ...ids],
+    `update "runs" set "status" = 'running', "lease_owner" = ?, "lease_expires_at" = ?, "started_at" = COALESCE("started_at", ?) where "id" in (${rounds.ids.map(() => '?').join(', ')}) returning *`,
+    [o.owner, o.now + o.leaseMs, new Date(o.now).toISOString(), ...rounds.ids],
   );
-  return rows.map(toRun).sort((a, b) => a.availableAt - b.availableAt);
+  return rounds.result(rows.map(toRun));
+}
+
+type CandidateRow = Pick<Selectable<RunsTable>, 'id' | 'org_id' | 'process' | 'process_version' | 'status' | 'available_at'> & {
+  running_now: number | null;
+  next_due_at: number | null;
+};
+
+interface Candidates {
+  candidates: Candidate[];
+  /** Runs running now (lease not lapsed) per "org\u0000process" of the candidates. */
+  running: Map<string, number>;
+  nextDueAt: number | null;
+}
+
+function readCandidates(rows: CandidateRow[]): Candidates {
+  const running = new Map<string, number>();
+  const candidates: Candidate[] = [];
+  let nextDueAt: number | null = null;
+  for (const r of rows) {
+    if (r.next_due_at !== null) nextDueAt = Number(r.next_due_at);
+    if (r.id === null) continue; // the one row of a round with no candidates
+    if (r.running_now !== null) running.set(`${r.org_id}\u0000${r.process}`, Number(r.running_now));
+    candidates.push({ id: r.id, orgId: r.org_id, process: r.process, processVersion: r.process_version, status: r.status as RunStatus, availableAt: Number(r.available_at) });
+  }
+  return { candidates, running, nextDueAt };
+}
+
+/** The rounds of one claim: what was seen, taken and found full so far. */
+class Rounds {
+  readonly ids: string[] = [];
+  readonly seen: string[] = [];
+  readonly full: Array<[org: string, process: string]> = [];
+  #fullKeys = new Set<string>();
+  #capped = 0;
+  #nextDueAt: number | null = null;
+  #round = 0;
+  #foundPast: number | null = null;
+
+  constructor(private readonly o: ClaimOptions) {}
+
+  /** Records a round; true when another round may find more to take. */
+  next(found: Candidates, admission: Admission | undefined): boolean {
+    this.#nextDueAt = found.nextDueAt;
+    if (this.#round++ > 0) this.#foundPast = (this.#foundPast ?? 0) + found.candidates.length;
+    if (!admission) return false;
+    let newlyFull = 0;
+    for (const c of found.candidates) {
+      this.seen.push(c.id);
+      const key = `${c.orgId}\u0000${c.process}`;
+      if (admission.take.has(c.id)) {
+        if (this.ids.length < this.o.limit) this.ids.push(c.id);
+      } else if (admission.full.has(key)) {
+        this.#capped++;
+        if (!this.#fullKeys.has(key)) {
+          this.#fullKeys.add(key);
+          this.full.push([c.orgId, c.process]);
+          newlyFull++;
+        }
+      }
+    }
+    // Another look only helps when this window was full (more due runs lie behind it), processes at
+    // their cap took part of it, and there are slots left.
+    return (this.o.lookPast ?? true) && found.candidates.length >= this.o.limit * 2 && newlyFull > 0 && this.ids.length < this.o.limit;
+  }
+
+  result(runs: Run[]): ClaimResult {
+    return { runs: runs.sort((a, b) => a.availableAt - b.availableAt), capped: this.#capped, nextDueAt: this.#nextDueAt, foundPast: this.#foundPast };
+  }
+}
+
+/**
+ * One round's statement, the same on both databases but for the placeholders and Postgres's row locks:
+ * the due candidates (not those already seen in this claim, nor of processes found full), the running
+ * counts of their processes, and the next due time of a run waiting for later — in one round trip.
+ * A candidate query that finds nothing still returns one row (the next due time).
+ */
+function candidatesQuery(dialect: Dialect, o: ClaimOptions, r: Rounds): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const p = (v: unknown) => {
+    params.push(v);
+    return dialect === 'postgres' ? `$${params.length}` : '?';
+  };
+  const now = () => p(o.now); // each use its own parameter: SQLite's ? are positional
+  // Built in the order the text reads, for the same reason.
+  const due = `(r.status IN ('queued', 'waiting') AND r.available_at <= ${now()}
+              AND NOT EXISTS (SELECT 1 FROM processes d WHERE d.org_id = r.org_id AND d.key = r.process AND NOT d.enabled))`;
+  const lapsed = `(r.status = 'running' AND r.lease_expires_at < ${now()})`;
+  const notSeen = r.seen.length > 0 ? `AND r.id NOT IN (${r.seen.map(p).join(', ')})` : '';
+  const notFull = r.full.length > 0 ? `AND NOT (${r.full.map(([org, proc]) => `(r.org_id = ${p(org)} AND r.process = ${p(proc)})`).join(' OR ')})` : '';
+  const limit = p(o.limit * 2);
+  const running = now();
+  const later = now();
+  return {
+    sql: `WITH candidates AS (
+      SELECT r.id, r.org_id, r.process, r.process_version, r.status, r.available_at FROM runs r
+      WHERE (${due} OR ${lapsed}) ${notSeen} ${notFull}
+      ORDER BY r.available_at
+      LIMIT ${limit}${dialect === 'postgres' ? ' FOR UPDATE OF r SKIP LOCKED' : ''}
+    ), busy AS (
+      SELECT org_id, process, count(*) AS n FROM runs
+      WHERE status = 'running' AND lease_expires_at >= ${running} AND process IN (SELECT process FROM candidates)
+      GROUP BY org_id, process
+    ), later AS (
+      SELECT min(available_at) AS next_due_at FROM runs WHERE status IN ('queued', 'waiting') AND available_at > ${later}
+    )
+    SELECT c.id, c.org_id, c.process, c.process_version, c.status, c.available_at, busy.n AS running_now, later.next_due_at FROM later
+    LEFT JOIN candidates c ON 1 = 1
+    LEFT JOIN busy ON busy.org_id = c.org_id AND busy.process = c.process
+    ORDER BY c.available_at`,
+    params,
+  };
 }
 
 /**

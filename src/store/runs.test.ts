@@ -6,6 +6,7 @@ import { DIALECTS, openTestDatabase, type TestDatabase } from '../../test/suppor
 import { insertOrganization } from './organizations.js';
 import { claimRuns } from './run-claims.js';
 import { commitStepResults, getRunById, insertRuns, listSteps, type NewRun } from './runs.js';
+import { dbBool } from './processes.js';
 
 const now = Date.now();
 const newRun = (orgId: string, process: string, availableAt = now): NewRun => ({
@@ -44,27 +45,81 @@ for (const dialect of DIALECTS) {
       let seen: { ids: string[]; running: Map<string, number> } | undefined;
       const first = await claim('w1', (candidates, running) => {
         seen = { ids: candidates.map((c) => c.id), running };
-        return new Set([a1!.id]);
+        return { take: new Set([a1!.id]), full: new Set() };
       });
       assert.deepEqual(seen?.ids, [a1!.id, a2!.id, b1!.id]);
       assert.equal(seen?.running.size, 0);
-      assert.deepEqual(first.map((r) => [r.id, r.status, r.leaseOwner]), [[a1!.id, 'running', 'w1']]);
-      assert.ok(first[0]!.startedAt);
+      assert.deepEqual(first.runs.map((r) => [r.id, r.status, r.leaseOwner]), [[a1!.id, 'running', 'w1']]);
+      assert.ok(first.runs[0]!.startedAt);
+      assert.equal(first.nextDueAt, now + 60_000, 'the next due time of a run waiting for later');
 
       const second = await claim('w2', (candidates, running) => {
         seen = { ids: candidates.map((c) => c.id), running };
-        return new Set(candidates.map((c) => c.id));
+        return { take: new Set(candidates.map((c) => c.id)), full: new Set() };
       });
       assert.deepEqual(seen?.ids, [a2!.id, b1!.id]);
       assert.deepEqual([...seen!.running], [[`${orgId}\u0000a`, 1]]);
-      assert.deepEqual(second.map((r) => r.id), [a2!.id, b1!.id]);
-      assert.deepEqual(await claim('w3', () => new Set()), []);
+      assert.deepEqual(second.runs.map((r) => r.id), [a2!.id, b1!.id]);
+      const none = await claim('w3', () => ({ take: new Set(), full: new Set() }));
+      assert.deepEqual(none, { runs: [], capped: 0, nextDueAt: now + 60_000, foundPast: null });
+    });
+
+    test('claim: when capped runs fill the window, another round looks past them; capped runs are counted', async () => {
+      // 2 × limit (20) due runs of a capped process, then one of another process behind them.
+      const capped = Array.from({ length: 20 }, (_, i) => newRun(orgId, 'capped', now - 1000 + i));
+      const other = newRun(orgId, 'other', now - 10);
+      await insertRuns(database.db, [...capped, other]);
+      const rounds: string[][] = [];
+      const result = await database.db.transaction().execute((trx) =>
+        claimRuns(trx, dialect, { owner: 'w1', now, leaseMs: 30_000, limit: 10 }, (candidates) => {
+          rounds.push(candidates.map((c) => c.process));
+          const full = new Set([`${orgId}\u0000capped`]);
+          return { take: new Set(candidates.filter((c) => c.process !== 'capped').map((c) => c.id)), full };
+        }),
+      );
+      assert.equal(rounds.length, 2);
+      assert.ok(rounds[0]!.every((p) => p === 'capped'), 'the first window holds only capped runs');
+      assert.ok(rounds[1]!.includes('other') && !rounds[1]!.includes('capped'), 'the second looks past the capped process');
+      assert.deepEqual(result.runs.map((r) => r.id), [other.id]);
+      assert.equal(result.capped, 20);
+      assert.equal(result.foundPast, 1);
+      // Told not to look past (the worker knows it would find nothing new), the claim stops at the window.
+      const again = newRun(orgId, 'other', now - 5);
+      await insertRuns(database.db, [again]);
+      let looks = 0;
+      const result2 = await database.db.transaction().execute((trx) =>
+        claimRuns(trx, dialect, { owner: 'w1', now, leaseMs: 30_000, limit: 10, lookPast: false }, (candidates) => {
+          looks++;
+          return { take: new Set(candidates.filter((c) => c.process !== 'capped').map((c) => c.id)), full: new Set([`${orgId}\u0000capped`]) };
+        }),
+      );
+      assert.equal(looks, 1);
+      assert.deepEqual([result2.runs, result2.foundPast], [[], null]);
+      await database.db.updateTable('runs').set({ status: 'cancelled' }).where('process', 'in', ['capped', 'other']).execute();
+    });
+
+    test('claim: queued and waiting runs of a disabled process are not candidates; enabled again, they are', async () => {
+      const t = new Date().toISOString();
+      const definition = JSON.stringify({ enabled: false });
+      await database.db
+        .insertInto('processes')
+        .values({ org_id: orgId, key: 'paused', version: 1, entity_type: 'order', trigger_status: null, enabled: dbBool(dialect, false), definition, created_at: t, updated_at: t })
+        .execute();
+      const [q, w] = [newRun(orgId, 'paused', now - 5), newRun(orgId, 'paused', now - 4)];
+      await insertRuns(database.db, [q!, w!]);
+      await database.db.updateTable('runs').set({ status: 'waiting' }).where('id', '=', w!.id).execute();
+      const takeAll = (candidates: Array<{ id: string }>) => ({ take: new Set(candidates.map((c) => c.id)), full: new Set<string>() });
+      const claimAll = () => database.db.transaction().execute((trx) => claimRuns(trx, dialect, { owner: 'w1', now, leaseMs: 30_000, limit: 10 }, takeAll));
+      assert.deepEqual((await claimAll()).runs, []);
+      assert.deepEqual([(await getRunById(database.db, q!.id))!.status, (await getRunById(database.db, w!.id))!.status], ['queued', 'waiting']);
+      await database.db.updateTable('processes').set({ enabled: dbBool(dialect, true) }).where('key', '=', 'paused').execute();
+      assert.deepEqual((await claimAll()).runs.map((r) => r.id).sort(), [q!.id, w!.id].sort());
     });
 
     test('commitStepResults: writes a step only with its run, keeps what an update leaves out, refuses a lost lease', { skip: dialect !== 'postgres' }, async () => {
       const [r1, r2, r3] = [newRun(orgId, 'c'), newRun(orgId, 'c'), newRun(orgId, 'c')];
       await insertRuns(database.db, [r1!, r2!, r3!]);
-      await database.db.transaction().execute((trx) => claimRuns(trx, dialect, { owner: 'w1', now, leaseMs: 30_000, limit: 10 }, (c) => new Set(c.filter((x) => x.process === 'c').map((x) => x.id))));
+      await database.db.transaction().execute((trx) => claimRuns(trx, dialect, { owner: 'w1', now, leaseMs: 30_000, limit: 10 }, (c) => ({ take: new Set(c.filter((x) => x.process === 'c').map((x) => x.id)), full: new Set<string>() })));
       const t = new Date(now).toISOString();
       const step = (runId: string, output: unknown) => ({ runId, orgId, idx: 0, task: 'post', status: 'succeeded' as const, attempts: 1, input: { a: 1 }, output, startedAt: t, finishedAt: t });
       const failure = { code: 'HTTP_503', message: 'busy \u0000 "quoted"', retryable: true };

@@ -34,7 +34,7 @@ for (const dialect of DIALECTS) {
       assert.equal(body.key, 'notify');
       assert.equal(body.version, 1);
       assert.equal(body.enabled, true, 'enabled defaults to true');
-      assert.deepEqual(body.settings, { retry: { maxAttempts: 5, initialDelayMs: 1000, maxDelayMs: 60000 }, timeoutMs: 30000, concurrency: 10 });
+      assert.deepEqual(body.settings, { retry: { maxAttempts: 5, initialDelayMs: 1000, maxDelayMs: 60000 }, timeoutMs: 30000, concurrency: 100 });
       assert.deepEqual(body.tasks.map((x: { key: string }) => x.key), ['notify', 'mark']);
       assert.equal(body.warnings, undefined);
       assert.ok(body.createdAt && body.updatedAt);

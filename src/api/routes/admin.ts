@@ -58,6 +58,14 @@ export function adminRoutes(app: FastifyInstance, services: Services, options: A
     return reply.status(204).send();
   });
 
+  // The counters of this server process's workers (not per organization): default organization admins only.
+  app.get('/api/v1/workers', { config: { permission: 'admin' }, schema: docs.workers }, async (request) => {
+    if (request.principal!.orgId !== options.defaultOrgId) {
+      throw new AppError('FORBIDDEN', "Only admins of the default organization can read the workers' counters.");
+    }
+    return services.workerCounters.total();
+  });
+
   app.post('/api/v1/organizations', { config: { permission: 'admin' }, schema: docs.createOrganization }, async (request, reply) => {
     if (request.principal!.orgId !== options.defaultOrgId) {
       throw new AppError('FORBIDDEN', 'Only admins of the default organization can create organizations.');

@@ -49,10 +49,18 @@ export class CommitQueue {
   constructor(
     private readonly database: Database,
     private readonly maxGroup = 256,
+    /** Called after each result that was kept is committed (the worker learns of runs parked until later). */
+    private readonly onCommitted: (c: StepCommit) => void = () => {},
   ) {}
 
   /** Commits the step result; false when the worker lost the run meanwhile (nothing is written then). */
-  commit(c: StepCommit): Promise<boolean> {
+  async commit(c: StepCommit): Promise<boolean> {
+    const kept = await this.#commit(c);
+    if (kept) this.onCommitted(c);
+    return kept;
+  }
+
+  #commit(c: StepCommit): Promise<boolean> {
     const sqlite = this.database.sqlite;
     if (sqlite) {
       return sqlite.write((s) => {
