@@ -175,6 +175,7 @@ const runSummary = {
     trigger: { type: 'object', properties: { type: { enum: ['status', 'manual', 'batch', 'retry'] }, status: { type: ['string', 'null'] }, batchId: { type: ['string', 'null'] }, actor: { type: ['string', 'null'] } } },
     attempt: { type: 'integer' },
     cancelRequested: { type: 'boolean', description: 'a cancel was asked while the run was running; it stops before its next step' },
+    pinned: { type: 'boolean', description: 'kept by retention whatever its age (POST /runs/{id}/pin, /unpin)' },
     queuedAt: { type: 'string' },
     startedAt: { type: ['string', 'null'] },
     finishedAt: { type: ['string', 'null'] },
@@ -291,6 +292,8 @@ export const docs = {
     response: { 202: runDetail, ...errors(400, 401, 403, 404, 409) },
   },
   cancelRun: { tags: ['runs'], summary: 'Cancel a run (a running one stops before its next step)', security: secured, params: idParams, response: { 202: runDetail, ...errors(401, 403, 404, 409) } },
+  pinRun: { tags: ['runs'], summary: 'Pin a run: retention never deletes it', security: secured, params: idParams, response: { 200: runDetail, ...errors(401, 403, 404) } },
+  unpinRun: { tags: ['runs'], summary: 'Unpin a run: retention may delete it once it is old enough', security: secured, params: idParams, response: { 200: runDetail, ...errors(401, 403, 404) } },
   entityRuns: { tags: ['entities'], summary: 'Runs of an entity, newest first', security: secured, params: entityParams, querystring: listQuery, response: { 200: list(runSummary), ...errors(400, 401, 404) } },
   processEntity: {
     tags: ['entities'],

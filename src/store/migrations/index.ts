@@ -2,6 +2,7 @@
 import { migration as m001 } from './001_foundation.js';
 import { migration as m002 } from './002_processes.js';
 import { migration as m003 } from './003_connections.js';
+import { migration as m006 } from './006_retention.js';
 
 export interface Migration {
   id: number;
@@ -10,4 +11,4 @@ export interface Migration {
   postgres: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m006];
