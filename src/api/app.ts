@@ -14,6 +14,8 @@ import { processRoutes } from './routes/processes.js';
 import { connectionRoutes } from './routes/connections.js';
 import { runRoutes, type RunRouteOptions } from './routes/runs.js';
 import { streamRoutes, type StreamRouteOptions } from './routes/stream.js';
+import { storageRoutes } from './routes/storage.js';
+import type { Pruner } from '../engine/retention.js';
 
 export interface AppOptions {
   services: Services;
@@ -27,6 +29,8 @@ export interface AppOptions {
   runs?: RunRouteOptions;
   /** Options of the live-updates stream. */
   stream?: StreamRouteOptions;
+  /** The retention pruner, for GET /api/v1/admin/storage. */
+  pruner?: Pruner;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -86,5 +90,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   runRoutes(app, options.services, options.runs);
   streamRoutes(app, options.services, options.stream);
   adminRoutes(app, options.services, { authenticator, defaultOrgId: options.defaultOrgId, version: options.version });
+  storageRoutes(app, options.services, { pruner: options.pruner, defaultOrgId: options.defaultOrgId });
   return app;
 }

@@ -327,5 +327,41 @@ export const docs = {
   createApiKey: { tags: ['administration'], summary: 'Create an API key (the key is shown once)', security: secured, body: { type: 'object', required: ['name', 'role'], properties: { name: { type: 'string' }, role: { enum: ['admin', 'editor', 'operator', 'viewer'] } } }, response: { 201: { type: 'object', properties: { ...apiKey.properties, key: { type: 'string' } } }, ...errors(400, 401, 403) } },
   listApiKeys: { tags: ['administration'], summary: 'List API keys of the organization', security: secured, response: { 200: list(apiKey), ...errors(401, 403) } },
   deleteApiKey: { tags: ['administration'], summary: 'Delete an API key', security: secured, params: { type: 'object', properties: { id: { type: 'string' } } }, response: { 204: { type: 'null' }, ...errors(401, 403, 404, 409) } },
+  storage: {
+    tags: ['administration'],
+    summary: 'Storage: database and WAL sizes, the WAL bound, retention settings and the last prune (default organization admins only)',
+    security: secured,
+    response: {
+      200: {
+        type: 'object',
+        properties: {
+          dialect: { enum: ['sqlite', 'postgres'] },
+          databaseBytes: { type: 'integer' },
+          walBytes: { type: 'integer', description: 'SQLite: size of the -wal file now' },
+          freeBytes: { type: 'integer', description: 'SQLite: free pages inside the file (reused by new rows)' },
+          autoVacuum: { enum: ['none', 'full', 'incremental'], description: 'SQLite: incremental gives pruned space back to the file system' },
+          tables: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Postgres: bytes of runs, run_steps, entity_events' },
+          wal: {
+            type: ['object', 'null'],
+            properties: Object.fromEntries(['limitBytes', 'resets', 'resetsBlocked', 'lastPauseMs', 'maxPauseMs', 'totalPauseMs', 'walPeakBytes'].map((k) => [k, { type: 'number' }])),
+          },
+          retention: {
+            type: ['object', 'null'],
+            properties: { ...Object.fromEntries(['runsDays', 'runsPerProcess', 'eventsDays', 'intervalMs', 'chunk'].map((k) => [k, { type: 'integer' }])), running: { type: 'boolean' } },
+          },
+          lastPrune: {
+            type: ['object', 'null'],
+            properties: {
+              startedAt: { type: 'string' },
+              finishedAt: { type: 'string' },
+              ...Object.fromEntries(['durationMs', 'runs', 'steps', 'events', 'chunks', 'bytesFreed'].map((k) => [k, { type: 'number' }])),
+              error: { type: 'string' },
+            },
+          },
+        },
+      },
+      ...errors(401, 403),
+    },
+  },
   createOrganization: { tags: ['administration'], summary: 'Create an organization with its first admin key (default organization admins only)', security: secured, body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } }, response: { 201: { type: 'object' }, ...errors(400, 401, 403) } },
 };

@@ -3,6 +3,7 @@
 import { ConfigError, loadConfig } from '../config.js';
 import { migrateCommand } from './migrate.js';
 import { start } from './start.js';
+import { vacuumCommand } from './vacuum.js';
 import { worker } from './worker.js';
 
 const USAGE = `usage: statusflow <command>
@@ -11,6 +12,7 @@ commands:
   start     run the API server and workers (embedded SQLite unless DATABASE_URL is set)
   worker    run workers only (scale out on Postgres)
   migrate   apply database migrations and exit
+  vacuum    SQLite: rebuild the database once so pruned space is given back (server stopped)
 
 environment: PORT, HOST, STATUSFLOW_DATA_DIR, DATABASE_URL, STATUSFLOW_ADMIN_KEY, LOG_LEVEL (see README)`;
 
@@ -24,6 +26,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'start') return start(config);
   if (command === 'migrate') return migrateCommand(config);
   if (command === 'worker') return worker(config);
+  if (command === 'vacuum') return vacuumCommand(config);
   console.error(`unknown command "${command}"\n\n${USAGE}`);
   process.exitCode = 2;
 }

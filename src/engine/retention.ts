@@ -59,18 +59,21 @@ const DAY_MS = 86_400_000;
 export class Pruner {
   /** The last finished pass, or null before the first. */
   last: PruneResult | null = null;
+  /** Where passes are reported (settable once the server's logger exists). */
+  log: PruneLog;
   #timer: NodeJS.Timeout | undefined;
   #current: Promise<PruneResult> | null = null;
+  #warnedVacuum = false;
   #stopping = false;
-  readonly #o: Required<Omit<PrunerOptions, 'log'>> & { log: PruneLog };
+  readonly #o: Required<Omit<PrunerOptions, 'log'>>;
 
   constructor(
     private readonly database: Database,
     readonly settings: RetentionSettings,
     options: PrunerOptions = {},
   ) {
+    this.log = options.log ?? (() => {});
     this.#o = {
-      log: options.log ?? (() => {}),
       pauseMs: options.pauseMs ?? 1,
       vacuumPages: options.vacuumPages ?? 1024,
       firstDelayMs: options.firstDelayMs ?? Math.min(settings.intervalMs, 60_000),
@@ -160,14 +163,18 @@ export class Pruner {
     r.finishedAt = new Date(this.#o.now()).toISOString();
     r.durationMs = this.#o.now() - t0;
     this.last = r;
-    if (r.error) this.#o.log('warn', 'pruning stopped on an error; it is tried again at the next interval', r);
-    else if (r.runs + r.events + r.bytesFreed > 0) this.#o.log('info', `pruned ${r.runs} runs, ${r.steps} steps, ${r.events} events in ${r.durationMs} ms${r.bytesFreed ? `; ${(r.bytesFreed / 1048576).toFixed(1)} MB given back` : ''}`, r);
+    if (r.error) this.log('warn', 'pruning stopped on an error; it is tried again at the next interval', r);
+    else if (r.runs + r.events + r.bytesFreed > 0) this.log('info', `pruned ${r.runs} runs, ${r.steps} steps, ${r.events} events in ${r.durationMs} ms${r.bytesFreed ? `; ${(r.bytesFreed / 1048576).toFixed(1)} MB given back` : ''}`, r);
     return r;
   }
 
   /** SQLite in incremental auto_vacuum: returns the freelist to the file system, a few MB per write. */
   async #vacuum(): Promise<number> {
     const pages = await sqlitePages(this.database);
+    if (pages.autoVacuum !== 2 && !this.#warnedVacuum) {
+      this.#warnedVacuum = true;
+      this.log('warn', 'this SQLite database was created without incremental auto_vacuum: pruned space is reused for new rows but not given back to the file system; run `statusflow vacuum` once with the server stopped (docs/operating.md)');
+    }
     if (pages.autoVacuum !== 2 || pages.freePages === 0) return 0;
     let freed = 0;
     while (!this.#stopping) {

@@ -8,7 +8,8 @@
  * holding the writer for long; on Postgres candidates are locked `FOR UPDATE SKIP LOCKED`, so a run
  * a user is retrying at that moment is skipped rather than waited for.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { Database } from './db.js';
 
@@ -181,4 +182,49 @@ export async function storageFigures(database: Database): Promise<StorageFigures
       pg_total_relation_size('run_steps') AS run_steps, pg_total_relation_size('entity_events') AS entity_events`.execute(database.db);
   const r = rows[0]!;
   return { dialect: 'postgres', databaseBytes: Number(r.db), tables: { runs: Number(r.runs), run_steps: Number(r.run_steps), entity_events: Number(r.entity_events) } };
+}
+
+/** What `statusflow vacuum` did. */
+export interface RebuildResult {
+  bytesBefore: number;
+  bytesAfter: number;
+  ms: number;
+  /** The mode before (the mode after is always incremental). */
+  autoVacuumBefore: 'none' | 'full' | 'incremental';
+}
+
+export class DatabaseInUseError extends Error {
+  override name = 'DatabaseInUseError';
+}
+
+/**
+ * Rebuilds an SQLite database file (VACUUM) in incremental auto_vacuum, the mode in which pruning gives
+ * space back; a database created before that mode existed here needs it once. Refuses while any other
+ * connection (a running server) has the file open: VACUUM would hold the writer for its whole length.
+ * Needs free disk space about the size of the database while it runs.
+ */
+export function rebuildSqlite(path: string): RebuildResult {
+  const sizeOf = () => statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
+  const bytesBefore = sizeOf();
+  const t0 = Date.now();
+  const db = new SQLite(path, { fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 0');
+    // In WAL mode an exclusive lock is granted only when no other connection has the file open.
+    db.pragma('locking_mode = EXCLUSIVE');
+    try {
+      db.exec('BEGIN EXCLUSIVE; COMMIT;');
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new DatabaseInUseError(`${path} is in use (is statusflow running?): stop it first`);
+      throw err;
+    }
+    const autoVacuumBefore = (['none', 'full', 'incremental'] as const)[db.pragma('auto_vacuum', { simple: true }) as number] ?? 'none';
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.exec('VACUUM');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    return { bytesBefore, bytesAfter: sizeOf(), ms: Date.now() - t0, autoVacuumBefore };
+  } finally {
+    if (db.open) db.close();
+  }
 }

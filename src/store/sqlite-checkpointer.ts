@@ -171,6 +171,11 @@ export class SqliteCheckpointer {
     if (this.#writer && this.#limit > 0) this.#writer.onCommit(() => this.#afterCommit());
   }
 
+  /** The WAL size that triggers a reset, bytes (0: never). */
+  get walLimitBytes(): number {
+    return this.#limit;
+  }
+
   /** Size of the WAL file now, bytes (0 when there is none). */
   walBytes(): number {
     try {
