@@ -11,7 +11,7 @@
  *        [--preload experiment.mjs]… [--no-build]
  *        [--no-write] [--label name] [--pg-url postgres://postgres@127.0.0.1:5432/test]
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -25,6 +25,7 @@ import { ORDER_TYPE } from '../../test/support/order.js';
 import { startServerProcess, type ServerProcess } from '../../test/support/server-process.js';
 import { cpuTimes, machineCpu, memoryKb, waitForQuiet } from '../save/proc.js';
 import type { MockHit } from './mock.js';
+import { startMock, type Mock } from './mock-client.js';
 import { summarizeProfiles, type Window } from './profile.js';
 
 const { values: args } = parseArgs({
@@ -105,29 +106,6 @@ function cpuSince(before: Map<string, number>, after: Map<string, number>): numb
 }
 
 const TYPE = { ...ORDER_TYPE, name: 'Bench order', attributes: [...ORDER_TYPE.attributes, { key: 'sent_at', type: 'number' }] };
-
-// --- mock provider (own process) ----------------------------------------------------------------
-
-interface Mock { child: ChildProcess; url: string; ask<T>(type: string, reply: string): Promise<T> }
-
-async function startMock(): Promise<Mock> {
-  const child = fork(join(import.meta.dirname, 'mock.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((ok, fail) => {
-    child.once('message', (m: { port: number }) => ok(m.port));
-    child.once('exit', (code) => fail(new Error(`mock exited (${code})`)));
-  });
-  const ask = <T>(type: string, reply: string) =>
-    new Promise<T>((ok) => {
-      const on = (m: { type: string }) => {
-        if (m.type !== reply) return;
-        child.off('message', on);
-        ok(m as T);
-      };
-      child.on('message', on);
-      child.send({ type });
-    });
-  return { child, url: `http://127.0.0.1:${port}`, ask };
-}
 
 // --- databases ----------------------------------------------------------------------------------
 
