@@ -210,7 +210,11 @@ export class SqliteCheckpointer {
     }
     const answer = await this.#writer!.exclusive(async () => {
       const t0 = performance.now();
-      const a = this.#failed ? this.#resetHere() : await this.#ask('reset').catch(() => this.#resetHere());
+      // A worker that does not answer within 5 s (it never took more than ~250 ms here) must not hold
+      // the writes: they go on, and the reset counts as blocked. A worker that ended: reset here.
+      const a = this.#failed
+        ? this.#resetHere()
+        : await this.#ask('reset', 5_000).catch((err: Error): Answer => (this.#failed ? this.#resetHere() : { frames: this.frames, busy: 1, error: err.message }));
       const ms = performance.now() - t0;
       this.stats.lastPauseMs = ms;
       this.stats.totalPauseMs += ms;
@@ -232,11 +236,16 @@ export class SqliteCheckpointer {
     return { frames: this.frames, busy: row?.busy ?? 1, log: row?.log ?? -1 };
   }
 
-  #ask(op: 'passive' | 'reset' | 'stop'): Promise<Answer> {
+  #ask(op: 'passive' | 'reset' | 'stop', timeoutMs?: number): Promise<Answer> {
     if (this.#failed) return Promise.reject(new Error('the checkpoint worker has ended'));
     const id = this.#nextId++;
     return new Promise<Answer>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`the checkpoint worker did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = () => clearTimeout(timer);
+      this.#pending.set(id, { resolve: (a) => (done(), resolve(a)), reject: (e) => (done(), reject(e)) });
       this.#worker.postMessage({ op, id });
     });
   }
