@@ -129,9 +129,12 @@ for (const dialect of DIALECTS) {
           saved.push(...(res.json() as { queuedRuns: Array<{ id: string }> }).queuedRuns.map((r) => r.id));
         }
       })();
+      const savedBefore = saved.length;
       const result = await pruner.pruneNow();
+      const savedDuring = saved.length - savedBefore;
       saving = false;
       await saves;
+      assert.ok(savedDuring > 0, 'saves went on during the pass');
       assert.equal(result.error, undefined);
       assert.equal(result.runs, old.length);
       assert.equal(result.steps, old.length);
