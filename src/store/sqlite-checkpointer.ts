@@ -12,8 +12,9 @@
  * the log. Under sustained load the writer has always appended since the last checkpoint, so the WAL
  * only grew: 2.04 GB after 100,000 orders (issue 15, ~20 KB per order). So after every group commit
  * the size of the `-wal` file is looked at (one fstat, ~2 µs), and once it passes `walLimitBytes`:
- *   1. the worker runs a PASSIVE checkpoint while writes go on, copying nearly everything (unless the
- *      WAL passes 1.25 × the limit meanwhile, a machine too busy to let it finish: then at once);
+ *   1. the worker runs two PASSIVE checkpoints while writes go on, copying nearly everything and
+ *      syncing it (unless the WAL passes 1.25 × the limit meanwhile, on a machine too busy to let them
+ *      finish: then at once); its periodic checkpoint waits meanwhile, so the reset never waits for it;
  *   2. the writer pauses before its next group (`SqliteWriter.exclusive`) and the worker runs a TRUNCATE
  *      checkpoint: it copies the few frames written since, fsyncs and cuts the WAL to zero bytes. It
  *      waits at most `resetBusyMs` for readers of other connections (a backup, `sqlite3`); if they keep
@@ -50,7 +51,11 @@ const checkpoint = (mode, busyMs) => {
     if (busyMs !== undefined) db.pragma('busy_timeout = 5000');
   }
 };
+// While a reset is under way its own checkpoints do the work: a periodic one in between would make
+// the reset wait for it with the writes paused.
+let resetting = false;
 const timer = setInterval(() => {
+  if (resetting) return;
   checkpoint('PASSIVE');
   parentPort.postMessage({ frames });
 }, workerData.intervalMs);
@@ -65,6 +70,7 @@ parentPort.on('message', (m) => {
     parentPort.close();
     return;
   }
+  resetting = m.op === 'passive-for-reset';
   try {
     const result = checkpoint(m.op === 'reset' ? 'TRUNCATE' : 'PASSIVE', m.op === 'reset' ? workerData.resetBusyMs : undefined);
     parentPort.postMessage({ id: m.id, frames, ...result });
@@ -203,9 +209,12 @@ export class SqliteCheckpointer {
 
   async #reset(urgent: boolean): Promise<void> {
     if (!urgent && !this.#failed) {
-      // Copy nearly everything while the writes go on; the pause then only covers the tail.
+      // Copy nearly everything while the writes go on, twice: the second copies (and syncs) what was
+      // written during the first, so the pause only covers a short tail.
       const hard = new Promise<void>((resolve) => (this.#urgent = resolve));
-      await Promise.race([this.#ask('passive').catch(() => undefined), hard]);
+      for (let round = 0; round < 2 && this.#urgent; round++) {
+        await Promise.race([this.#ask('passive-for-reset').catch(() => undefined), hard.then(() => (this.#urgent = null))]);
+      }
       this.#urgent = null;
     }
     const answer = await this.#writer!.exclusive(async () => {
@@ -236,7 +245,7 @@ export class SqliteCheckpointer {
     return { frames: this.frames, busy: row?.busy ?? 1, log: row?.log ?? -1 };
   }
 
-  #ask(op: 'passive' | 'reset' | 'stop', timeoutMs?: number): Promise<Answer> {
+  #ask(op: 'passive-for-reset' | 'reset' | 'stop', timeoutMs?: number): Promise<Answer> {
     if (this.#failed) return Promise.reject(new Error('the checkpoint worker has ended'));
     const id = this.#nextId++;
     return new Promise<Answer>((resolve, reject) => {
