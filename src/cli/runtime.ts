@@ -74,7 +74,8 @@ export function createExecutors(services: Services, config: Config, count: numbe
 /**
  * How long in-flight runs may finish on shutdown: the shutdown grace minus a reserve (a quarter of it,
  * at most 2 s) for handing the rest back and closing the database, so the whole shutdown ends within
- * the grace a supervisor gives. Closing SQLite after 100,000 orders took ~X ms (docs/operating.md).
+ * the grace a supervisor gives. Closing SQLite right after sustained load took 110–390 ms in bench/soak
+ * (docs/operating.md), well inside the reserve.
  */
 export function runGraceMs(config: Pick<Config, 'shutdownGraceMs'>): number {
   return config.shutdownGraceMs - Math.min(2_000, Math.floor(config.shutdownGraceMs / 4));

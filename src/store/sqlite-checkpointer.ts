@@ -174,7 +174,7 @@ export class SqliteCheckpointer {
       for (const p of this.#pending.values()) p.reject(new Error('the checkpoint worker has ended'));
       this.#pending.clear();
     });
-    if (this.#writer && this.#limit > 0) this.#writer.onCommit(() => this.#afterCommit());
+    this.#writer?.onCommit(() => this.#afterCommit());
   }
 
   /** The WAL size that triggers a reset, bytes (0: never). */
@@ -195,6 +195,7 @@ export class SqliteCheckpointer {
     if (this.#stopped) return;
     const size = this.walBytes();
     if (size > this.stats.walPeakBytes) this.stats.walPeakBytes = size;
+    if (this.#limit <= 0) return;
     if (this.#resetting) {
       if (size > this.#hardLimit) this.#urgent?.();
       return;
