@@ -23,7 +23,7 @@ import { ORDER_TYPE } from '../../test/support/order.js';
 import { startServerProcess } from '../../test/support/server-process.js';
 import type { MockHit } from '../e2e/mock.js';
 import { startMock } from '../e2e/mock-client.js';
-import { memoryKb } from '../save/proc.js';
+import { cpuTimes, memoryKb } from '../save/proc.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -106,6 +106,7 @@ let errors = 0;
 let next = 0;
 let created = 0;
 const t0 = now();
+const cpu0 = cpuTimes(server.pid).total;
 const sample = async (orders: number) => {
   const { n } = await mock.ask<{ n: number }>('count', 'count');
   samples.push({ orders, seconds: (now() - t0) / 1000, delivered: n, dbMb: size(dbPath) / MB, walMb: size(`${dbPath}-wal`) / MB, walMaxMb: walMax / MB, rssMb: memoryKb(server.pid, 'VmRSS') / 1024 });
@@ -148,6 +149,8 @@ sampling = false;
 await walSampler;
 const storage = await call('GET', '/api/v1/admin/storage');
 const hwmMb = memoryKb(server.pid, 'VmHWM') / 1024;
+// CPU per order moves less than orders/s with what else runs on the machine: compare runs by it too.
+const serverCpuMs = (cpuTimes(server.pid).total - cpu0) / ORDERS;
 await pool.close();
 
 // --- shutdown after the load -------------------------------------------------------------------
@@ -186,7 +189,7 @@ L.push('');
 L.push(`throughput: ${f(delivered / seconds)} orders/s end to end (first create → last mock hit, ${f(seconds, 1)} s); creates ${f(ORDERS / createSeconds)}/s`);
 L.push(`latency create sent → mock hit: p50 ${f(pct(latencies, 50), 1)} ms, p99 ${f(pct(latencies, 99), 1)} ms, max ${f(pct(latencies, 100), 0)} ms`);
 L.push(`lost ${ORDERS - errors - delivered}, duplicated ${hits.length - delivered}, create errors ${errors}`);
-L.push(`server memory: peak RSS (VmHWM) ${f(hwmMb)} MB`);
+L.push(`server memory: peak RSS (VmHWM) ${f(hwmMb)} MB; server CPU ${f(serverCpuMs, 3)} ms/order`);
 L.push(`WAL: largest seen ${f(walMax / MB, 1)} MB (sampled every 100 ms)${wal ? `; server: peak after a commit ${f(wal.walPeakBytes! / MB, 1)} MB, ${wal.resets} resets, ${wal.resetsBlocked} blocked by readers, writes paused ${f(wal.maxPauseMs!, 1)} ms at most, ${f(wal.totalPauseMs!, 0)} ms in all` : ''}`);
 L.push(`shutdown after the load: ${shutdownMs} ms (exit code ${exitCode}); WAL ${f(walBeforeStop / MB, 1)} MB before, ${walAfterStop < 0 ? 'removed' : `${walAfterStop} bytes`} after; database ${f(dbAfterStop / MB, 1)} MB`);
 if (prune) L.push(`pruning (keep the newest 1,000 runs, chunks of 500, server stopped): ${prune.runs} runs and ${prune.steps} steps in ${prune.ms} ms (${prune.runsPerSecond} runs/s, ${prune.chunks} chunks); ${prune.mbFreed} MB given back; database ${prune.dbMbAfter} MB after${prune.error ? `; ERROR ${prune.error}` : ''}`);
@@ -199,7 +202,7 @@ if (!args['no-write']) {
   mkdirSync(results, { recursive: true });
   const base = join(results, `soak-sqlite${args['no-wal-bound'] ? '-unbounded' : ''}${args.label ? `-${args.label}` : ''}`);
   writeFileSync(`${base}.txt`, text + '\n');
-  const json = { date: new Date().toISOString(), revision: REVISION, orders: ORDERS, concurrency: CONCURRENCY, walBound: !args['no-wal-bound'], samples, ordersPerSecond: delivered / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), lost: ORDERS - errors - delivered, duplicated: hits.length - delivered, errors, peakRssMb: hwmMb, walMaxBytes: walMax, wal, shutdownMs, exitCode, walAfterStop, prune };
+  const json = { date: new Date().toISOString(), revision: REVISION, orders: ORDERS, concurrency: CONCURRENCY, walBound: !args['no-wal-bound'], samples, ordersPerSecond: delivered / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), lost: ORDERS - errors - delivered, duplicated: hits.length - delivered, errors, peakRssMb: hwmMb, serverCpuMs, walMaxBytes: walMax, wal, shutdownMs, exitCode, walAfterStop, prune };
   writeFileSync(`${base}.json`, JSON.stringify(json, null, 2) + '\n');
   console.error(`wrote ${base}.txt and .json`);
 }
