@@ -1,4 +1,4 @@
-/** Configuration read from the environment: the secret key settings. */
+/** Configuration read from the environment: the secret key settings, outbound deny list, storage. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -46,4 +46,16 @@ test('loop protection and page budget settings: defaults, values, and a ConfigEr
   assert.throws(() => loadConfig({ STATUSFLOW_CHAIN_DEPTH_LIMIT: '101' }), /STATUSFLOW_CHAIN_DEPTH_LIMIT must be an integer from 1 to 100/);
   assert.throws(() => loadConfig({ STATUSFLOW_CHAIN_RUN_LIMIT: '0' }), /STATUSFLOW_CHAIN_RUN_LIMIT/);
   assert.throws(() => loadConfig({ STATUSFLOW_PAGE_BYTES: '4MB' }), /STATUSFLOW_PAGE_BYTES/);
+});
+
+test('storage: the WAL bound and retention have documented defaults; 0 switches each off; bad values name the variable', () => {
+  const c = loadConfig({});
+  assert.equal(c.sqliteWalLimitBytes, 32 * 1024 * 1024);
+  assert.deepEqual(c.retention, { runsDays: 30, runsPerProcess: 0, eventsDays: 0, intervalMs: 300_000, chunk: 500 });
+  const off = loadConfig({ STATUSFLOW_SQLITE_WAL_LIMIT_MB: '0', STATUSFLOW_RETAIN_RUNS_DAYS: '0', STATUSFLOW_RETAIN_RUNS_PER_PROCESS: '1000', STATUSFLOW_RETAIN_EVENTS_DAYS: '365' });
+  assert.equal(off.sqliteWalLimitBytes, 0);
+  assert.deepEqual([off.retention.runsDays, off.retention.runsPerProcess, off.retention.eventsDays], [0, 1000, 365]);
+  for (const [name, value] of [['STATUSFLOW_RETAIN_RUNS_DAYS', '-1'], ['STATUSFLOW_SQLITE_WAL_LIMIT_MB', '1.5'], ['STATUSFLOW_PRUNE_CHUNK', '0'], ['STATUSFLOW_PRUNE_INTERVAL_MS', 'often']] as const) {
+    assert.throws(() => loadConfig({ [name]: value }), (err: unknown) => err instanceof ConfigError && err.message.startsWith(`${name} must be an integer`));
+  }
 });

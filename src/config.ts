@@ -45,8 +45,15 @@ export interface Config {
   chainRunLimit: number;
   /** Most bytes of stored data one list page carries before it ends with a cursor (STATUSFLOW_PAGE_BYTES, default 4 MiB). */
   pageBytes: number;
-  /** Grace period for in-flight runs on shutdown, ms (STATUSFLOW_SHUTDOWN_GRACE_MS, default 10000). */
+  /**
+   * Shutdown grace, ms (STATUSFLOW_SHUTDOWN_GRACE_MS, default 10000): a clean shutdown ends within it.
+   * In-flight runs get it minus a reserve for closing the database (a quarter, at most 2 s).
+   */
   shutdownGraceMs: number;
+  /** SQLite: WAL size that makes the writer pause for a WAL reset, bytes (STATUSFLOW_SQLITE_WAL_LIMIT_MB, default 32; 0 = never reset). */
+  sqliteWalLimitBytes: number;
+  /** Retention of finished runs and of events (see docs/operating.md "Retention"). */
+  retention: RetentionConfig;
   /**
    * Key that encrypts connection secrets (STATUSFLOW_SECRET_KEY: 32 bytes as 64 hex characters or base64).
    * When absent, `<dataDir>/secret.key` is used, created on first start.
@@ -61,6 +68,19 @@ export interface Config {
   adoptSecretKey: boolean;
   /** Networks tasks may not connect to (STATUSFLOW_HTTP_DENY, comma-separated CIDRs or `none`; default: metadata and link-local). */
   httpDeny: readonly string[];
+}
+
+export interface RetentionConfig {
+  /** Finished runs (and their steps) older than this are deleted, days (STATUSFLOW_RETAIN_RUNS_DAYS, default 30; 0 = keep). */
+  runsDays: number;
+  /** Per process, finished runs beyond the newest N are deleted (STATUSFLOW_RETAIN_RUNS_PER_PROCESS, default 0 = no count limit). */
+  runsPerProcess: number;
+  /** Events older than this are deleted, days (STATUSFLOW_RETAIN_EVENTS_DAYS, default 0 = keep: they are the entities' history). */
+  eventsDays: number;
+  /** How often the pruner looks for what to delete, ms (STATUSFLOW_PRUNE_INTERVAL_MS, default 300000). */
+  intervalMs: number;
+  /** Rows deleted per transaction (STATUSFLOW_PRUNE_CHUNK, default 500). */
+  chunk: number;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +158,14 @@ export function loadConfig(env: Env = process.env): Config {
     chainRunLimit: int(env, 'STATUSFLOW_CHAIN_RUN_LIMIT', 1000, 1, 1_000_000),
     pageBytes: int(env, 'STATUSFLOW_PAGE_BYTES', 4 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     shutdownGraceMs: int(env, 'STATUSFLOW_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    sqliteWalLimitBytes: int(env, 'STATUSFLOW_SQLITE_WAL_LIMIT_MB', 32, 0, 65_536) * 1024 * 1024,
+    retention: {
+      runsDays: int(env, 'STATUSFLOW_RETAIN_RUNS_DAYS', 30, 0, 36_500),
+      runsPerProcess: int(env, 'STATUSFLOW_RETAIN_RUNS_PER_PROCESS', 0, 0, 100_000_000),
+      eventsDays: int(env, 'STATUSFLOW_RETAIN_EVENTS_DAYS', 0, 0, 36_500),
+      intervalMs: int(env, 'STATUSFLOW_PRUNE_INTERVAL_MS', 300_000, 1_000, 86_400_000),
+      chunk: int(env, 'STATUSFLOW_PRUNE_CHUNK', 500, 1, 10_000),
+    },
     secretKey: secretKeyText === undefined ? undefined : secretKey('STATUSFLOW_SECRET_KEY', secretKeyText),
     previousSecretKeys,
     adoptSecretKey: flag(env, 'STATUSFLOW_SECRET_KEY_ADOPT'),

@@ -12,7 +12,7 @@
  *        [--preload experiment.mjs]… [--no-build]
  *        [--no-write] [--label name] [--pg-url postgres://postgres@127.0.0.1:5432/test]
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ import { ORDER_TYPE } from '../../test/support/order.js';
 import { startServerProcess, type ServerProcess } from '../../test/support/server-process.js';
 import { cpuTimes, machineCpu, memoryKb, waitForQuiet } from '../save/proc.js';
 import type { MockHit } from './mock.js';
+import { startMock, type Mock } from './mock-client.js';
 import { summarizeProfiles, type Window } from './profile.js';
 
 const { values: args } = parseArgs({
@@ -118,29 +119,6 @@ function cpuSince(before: Map<string, number>, after: Map<string, number>): numb
 }
 
 const TYPE = { ...ORDER_TYPE, name: 'Bench order', attributes: [...ORDER_TYPE.attributes, { key: 'sent_at', type: 'number' }, { key: 'crm_ok', type: 'boolean' }] };
-
-// --- mock provider (own process) ----------------------------------------------------------------
-
-interface Mock { child: ChildProcess; url: string; ask<T>(type: string, reply: string): Promise<T> }
-
-async function startMock(): Promise<Mock> {
-  const child = fork(join(import.meta.dirname, 'mock.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, MOCK_DELAY_MS: String(MOCK_DELAY) } });
-  const port = await new Promise<number>((ok, fail) => {
-    child.once('message', (m: { port: number }) => ok(m.port));
-    child.once('exit', (code) => fail(new Error(`mock exited (${code})`)));
-  });
-  const ask = <T>(type: string, reply: string) =>
-    new Promise<T>((ok) => {
-      const on = (m: { type: string }) => {
-        if (m.type !== reply) return;
-        child.off('message', on);
-        ok(m as T);
-      };
-      child.on('message', on);
-      child.send({ type });
-    });
-  return { child, url: `http://127.0.0.1:${port}`, ask };
-}
 
 // --- databases ----------------------------------------------------------------------------------
 
@@ -443,7 +421,7 @@ interface DbResult { db: string; baseline?: Baseline; reps: Rep[]; hwmMb: number
 async function benchDatabase(db: 'sqlite' | 'postgres'): Promise<DbResult> {
   const database = await prepareDatabase(db);
   const profileDir = args['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'statusflow-e2e-prof-')) : undefined;
-  const mock = await startMock();
+  const mock = await startMock(MOCK_DELAY);
   const env: Record<string, string> = { STATUSFLOW_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'warn', ...EXTRA_ENV };
   const countsFile = args['count-queries'] ? join(mkdtempSync(join(tmpdir(), 'statusflow-e2e-q-')), 'counts.json') : undefined;
   const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(countsFile ? ['--import', join(import.meta.dirname, 'count-queries.mjs')] : []), ...args.preload!.flatMap((m) => ['--import', resolve(m)])];

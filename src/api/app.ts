@@ -16,6 +16,8 @@ import { definitionRoutes } from './routes/definitions.js';
 import { runRoutes, type RunRouteOptions } from './routes/runs.js';
 import { streamRoutes, type StreamRouteOptions } from './routes/stream.js';
 import { consolePlugin } from './console.js';
+import { storageRoutes } from './routes/storage.js';
+import type { Pruner } from '../engine/retention.js';
 
 export interface AppOptions {
   services: Services;
@@ -31,6 +33,8 @@ export interface AppOptions {
   stream?: StreamRouteOptions;
   /** The built web console to serve at `/` (none when absent). */
   consoleDir?: string;
+  /** The retention pruner, for GET /api/v1/admin/storage. */
+  pruner?: Pruner;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -94,5 +98,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   streamRoutes(app, options.services, options.stream);
   adminRoutes(app, options.services, { authenticator, defaultOrgId: options.defaultOrgId, version: options.version });
   if (options.consoleDir) await app.register(consolePlugin, { root: options.consoleDir });
+  storageRoutes(app, options.services, { pruner: options.pruner, defaultOrgId: options.defaultOrgId });
   return app;
 }

@@ -183,6 +183,7 @@ const runSummary = {
     trigger: { type: 'object', properties: { type: { enum: ['status', 'manual', 'batch', 'retry'] }, status: { type: ['string', 'null'] }, batchId: { type: ['string', 'null'] }, actor: { type: ['string', 'null'] } } },
     attempt: { type: 'integer' },
     cancelRequested: { type: 'boolean', description: 'a cancel was asked while the run was running; it stops before its next step' },
+    pinned: { type: 'boolean', description: 'kept by retention whatever its age (POST /runs/{id}/pin, /unpin)' },
     queuedAt: { type: 'string' },
     startedAt: { type: ['string', 'null'] },
     finishedAt: { type: ['string', 'null'] },
@@ -302,6 +303,8 @@ export const docs = {
     response: { 202: runDetail, ...errors(400, 401, 403, 404, 409) },
   },
   cancelRun: { tags: ['runs'], summary: 'Cancel a run (a running one stops before its next step)', security: secured, params: idParams, response: { 202: runDetail, ...errors(401, 403, 404, 409) } },
+  pinRun: { tags: ['runs'], summary: 'Pin a run: retention never deletes it', security: secured, params: idParams, response: { 200: runDetail, ...errors(401, 403, 404) } },
+  unpinRun: { tags: ['runs'], summary: 'Unpin a run: retention may delete it once it is old enough', security: secured, params: idParams, response: { 200: runDetail, ...errors(401, 403, 404) } },
   entityRuns: { tags: ['entities'], summary: 'Runs of an entity, newest first', security: secured, params: entityParams, querystring: listQuery, response: { 200: list(runSummary), ...errors(400, 401, 404) } },
   processEntity: {
     tags: ['entities'],
@@ -350,6 +353,42 @@ export const docs = {
           cappedSkips: { type: 'integer' },
           slotSignals: { type: 'integer' },
           wakes: { type: 'object', properties: { signal: { type: 'integer' }, due: { type: 'integer' }, poll: { type: 'integer' } } },
+        },
+      },
+      ...errors(401, 403),
+    },
+  },
+  storage: {
+    tags: ['administration'],
+    summary: 'Storage: database and WAL sizes, the WAL bound, retention settings and the last prune (default organization admins only)',
+    security: secured,
+    response: {
+      200: {
+        type: 'object',
+        properties: {
+          dialect: { enum: ['sqlite', 'postgres'] },
+          databaseBytes: { type: 'integer' },
+          walBytes: { type: 'integer', description: 'SQLite: size of the -wal file now' },
+          freeBytes: { type: 'integer', description: 'SQLite: free pages inside the file (reused by new rows)' },
+          autoVacuum: { enum: ['none', 'full', 'incremental'], description: 'SQLite: incremental gives pruned space back to the file system' },
+          tables: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Postgres: bytes of runs, run_steps, entity_events' },
+          wal: {
+            type: ['object', 'null'],
+            properties: Object.fromEntries(['limitBytes', 'resets', 'resetsBlocked', 'lastPauseMs', 'maxPauseMs', 'totalPauseMs', 'walPeakBytes'].map((k) => [k, { type: 'number' }])),
+          },
+          retention: {
+            type: ['object', 'null'],
+            properties: { ...Object.fromEntries(['runsDays', 'runsPerProcess', 'eventsDays', 'intervalMs', 'chunk'].map((k) => [k, { type: 'integer' }])), running: { type: 'boolean' } },
+          },
+          lastPrune: {
+            type: ['object', 'null'],
+            properties: {
+              startedAt: { type: 'string' },
+              finishedAt: { type: 'string' },
+              ...Object.fromEntries(['durationMs', 'runs', 'steps', 'events', 'chunks', 'bytesFreed'].map((k) => [k, { type: 'number' }])),
+              error: { type: 'string' },
+            },
+          },
         },
       },
       ...errors(401, 403),

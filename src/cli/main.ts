@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `statusflow` command. `start`, `worker`, `migrate` and `demo` run the server: their code (and the
+ * The `statusflow` command. `start`, `worker`, `migrate`, `vacuum` and `demo` run the server: their code (and the
  * server's configuration) is imported only when one of them runs. Every other command is a client of
  * the REST API and loads nothing of the server, so `statusflow --help` and the client commands start
  * fast (bench/cli measures it). Exit codes: docs/cli.md and exit.ts.
@@ -26,11 +26,12 @@ with the API key --key (STATUSFLOW_API_KEY). Server commands read PORT, HOST, ST
 DATABASE_URL, STATUSFLOW_ADMIN_KEY, STATUSFLOW_SECRET_KEY, LOG_LEVEL (see docs/operating.md). Every command: docs/cli.md.`;
 
 /** Runs a server command: its module and the server configuration are loaded now, not at start-up. */
-async function serverCommand(name: 'start' | 'worker' | 'migrate' | 'demo'): Promise<void> {
+async function serverCommand(name: 'start' | 'worker' | 'migrate' | 'vacuum' | 'demo'): Promise<void> {
   const { loadConfig } = await import('../config.js');
   if (name === 'start') return (await import('./start.js')).start(loadConfig());
   if (name === 'worker') return (await import('./worker.js')).worker(loadConfig());
   if (name === 'migrate') return (await import('./migrate.js')).migrateCommand(loadConfig());
+  if (name === 'vacuum') return (await import('./vacuum.js')).vacuumCommand(loadConfig());
   const { loadDemoConfig } = await import('../config.js');
   return (await import('./demo.js')).demo(loadDemoConfig());
 }
@@ -54,6 +55,7 @@ function buildProgram(): Command {
   program.command('start').description('run the API server and workers (embedded SQLite unless DATABASE_URL is set)').action(() => serverCommand('start'));
   program.command('worker').description('run workers only (to scale out on Postgres)').action(() => serverCommand('worker'));
   program.command('migrate').description('apply database migrations and exit').action(() => serverCommand('migrate'));
+  program.command('vacuum').description('SQLite: rebuild the database once so pruned space is given back (server stopped)').action(() => serverCommand('vacuum'));
   program
     .command('demo')
     .description('the whole loop with no accounts: a server on embedded SQLite, sandbox HubSpot and Dropbox on loopback, an example applied and sample orders')

@@ -20,7 +20,7 @@ export const VERSION: string = (() => {
 export function openConfiguredDatabase(config: Config): Database {
   return config.databaseUrl
     ? openDatabase({ dialect: 'postgres', url: config.databaseUrl, poolSize: config.pgPoolSize })
-    : openDatabase({ dialect: 'sqlite', path: join(config.dataDir, 'statusflow.db') });
+    : openDatabase({ dialect: 'sqlite', path: join(config.dataDir, 'statusflow.db'), walLimitBytes: config.sqliteWalLimitBytes });
 }
 
 /** Operator notices of the start (never a secret): written to stderr. */
@@ -81,8 +81,18 @@ export async function openServices(config: Config, warn: Warn = toStderr): Promi
 /** The configured number of workers (not started). */
 export function createExecutors(services: Services, config: Config, count: number, log: ExecutorOptions['log']): Executor[] {
   return Array.from({ length: count }, () =>
-    new Executor(services, { maxInFlight: config.workerConcurrency, pollMs: config.pollMs, leaseMs: config.leaseMs, graceMs: config.shutdownGraceMs, log }),
+    new Executor(services, { maxInFlight: config.workerConcurrency, pollMs: config.pollMs, leaseMs: config.leaseMs, graceMs: runGraceMs(config), log }),
   );
+}
+
+/**
+ * How long in-flight runs may finish on shutdown: the shutdown grace minus a reserve (a quarter of it,
+ * at most 2 s) for handing the rest back and closing the database, so the whole shutdown ends within
+ * the grace a supervisor gives. Closing SQLite right after sustained load took 110–390 ms in bench/soak
+ * (docs/operating.md), well inside the reserve.
+ */
+export function runGraceMs(config: Pick<Config, 'shutdownGraceMs'>): number {
+  return config.shutdownGraceMs - Math.min(2_000, Math.floor(config.shutdownGraceMs / 4));
 }
 
 export async function closeServices(services: Services): Promise<void> {

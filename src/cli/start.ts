@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { buildApp } from '../api/app.js';
 import { bootstrap } from '../engine/access.js';
+import { Pruner } from '../engine/retention.js';
 import { closeServices, createExecutors, openServices, VERSION } from './runtime.js';
 
 /** The built console: console/dist at the package root (from dist/cli/ or src/cli/ alike). */
@@ -11,7 +12,8 @@ const CONSOLE_DIR = resolve(import.meta.dirname, '../../console/dist');
 export async function start(config: Config): Promise<void> {
   const { services, applied } = await openServices(config);
   const { organization, generatedAdminKey } = await bootstrap(services, config.adminKey);
-  const app = await buildApp({ services, defaultOrgId: organization.id, version: VERSION, bodyLimit: config.bodyLimit, logLevel: config.logLevel, consoleDir: CONSOLE_DIR });
+  const pruner = new Pruner(services.database, config.retention);
+  const app = await buildApp({ services, defaultOrgId: organization.id, version: VERSION, bodyLimit: config.bodyLimit, logLevel: config.logLevel, consoleDir: CONSOLE_DIR, pruner });
   if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated');
   if (generatedAdminKey) {
     // Printed once, on first start; only its hash is stored.
@@ -22,6 +24,7 @@ export async function start(config: Config): Promise<void> {
   }
   const log = (level: 'info' | 'warn' | 'error', msg: string, extra?: unknown) => app.log[level](extra ?? {}, msg);
   const executors = createExecutors(services, config, config.workers, log);
+  pruner.log = log;
   // Postgres: streams here show what other statusflow processes do, and they see what happens here.
   await services.relay.startSending(log).catch((err: unknown) => log('warn', 'cannot relay events to other statusflow processes', { err }));
   await services.relay.startListening().catch((err: unknown) => log('warn', 'LISTEN failed: streams here will not show what other statusflow processes do', { err }));
@@ -30,16 +33,20 @@ export async function start(config: Config): Promise<void> {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    // Runs get the grace minus a reserve for closing (runGraceMs): this is only the last resort.
+    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs + 1_000);
     force.unref();
+    const t0 = Date.now();
     await app.close();
-    await Promise.all(executors.map((e) => e.stop()));
+    await Promise.all([...executors.map((e) => e.stop()), pruner.stop()]);
     await closeServices(services);
+    app.log.info({ ms: Date.now() - t0, walBytes: services.database.checkpointer?.walBytesAtStop }, 'stopped');
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   await app.listen({ port: config.port, host: config.host });
   for (const e of executors) await e.start();
+  pruner.start();
   app.log.info({ database: services.database.dialect, version: VERSION, workers: executors.length }, `Statusflow listening on http://localhost:${config.port}`);
 }

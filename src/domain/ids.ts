@@ -76,6 +76,11 @@ export function newId(now: number = Date.now()): string {
   return encode(now, lastRandom);
 }
 
+/** The smallest id of millisecond `time`: every id made earlier sorts before it (used to find rows by age). */
+export function idFloor(time: number): string {
+  return encode(Math.max(0, Math.floor(time)), new Uint8Array(10));
+}
+
 /** True when `s` has the shape of an id made by newId (used to answer 404 early for junk ids). */
 export function looksLikeId(s: string): boolean {
   return /^[0-9a-hjkmnp-tv-z]{26}$/.test(s);

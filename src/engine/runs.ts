@@ -7,7 +7,7 @@ import { getEntity } from '../store/entities.js';
 import { dbBool, getProcess } from '../store/processes.js';
 import { fitPage, readBudgetedPage } from '../domain/page-budget.js';
 import { PROCESS_LIMITS } from '../domain/process.js';
-import { FINISHED, getRun, getRunsInOrder, listRunSizes, listSteps, listStepsAt, listStepSizes, type Run, type RunStatus, type RunTrigger, type Step } from '../store/runs.js';
+import { FINISHED, getRun, getRunsInOrder, listRunSizes, listSteps, listStepsAt, listStepSizes, setRunPinned, type Run, type RunStatus, type RunTrigger, type Step } from '../store/runs.js';
 import { previewRun, type DryRun } from './executor/preview.js';
 import { readEntity } from './entities.js';
 import { queueRun } from './run-queue.js';
@@ -118,6 +118,16 @@ export async function cancelRun(services: Services, ctx: CallContext, id: string
     }
   }
   throw new AppError('SERVICE_UNAVAILABLE', `Run ${id} kept changing state; retry the cancel.`);
+}
+
+/**
+ * Pins a run (retention keeps it whatever its age; docs/operating.md "Retention") or unpins it. Any run
+ * can be pinned, also one still running: it is kept once it finishes.
+ */
+export async function pinRun(services: Services, ctx: CallContext, id: string, pinned: boolean): Promise<{ run: Run; steps: Step[] }> {
+  const { db, dialect } = services.database;
+  if (!(await setRunPinned(db, ctx.orgId, id, pinned, dialect))) throw notFound(id);
+  return readRun(services, ctx, id);
 }
 
 export interface ProcessEntityRequest {

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Tables } from './schema.js';
 import { resilientPool, type PoolLog } from './pg-pool.js';
-import { SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { SqliteCheckpointer, type CheckpointerOptions } from './sqlite-checkpointer.js';
 import { SqliteWriter } from './sqlite-writer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -18,6 +18,10 @@ export interface Database {
   dialect: Dialect;
   /** SQLite only: plain cached statements and group commit for the hot paths (see sqlite-writer.ts). */
   sqlite?: SqliteWriter;
+  /** SQLite only: the WAL checkpointer and its figures (absent for `:memory:`). */
+  checkpointer?: SqliteCheckpointer;
+  /** SQLite only: the database file. */
+  path?: string;
   /**
    * Postgres only: NOTIFY a channel after the fact (not inside a transaction). Coalesced: while one is
    * on its way, further calls make one more follow it, so a burst of saves costs two round trips.
@@ -31,7 +35,7 @@ export interface Database {
 }
 
 export type DatabaseOptions =
-  | { dialect: 'sqlite'; path: string }
+  | ({ dialect: 'sqlite'; path: string } & Pick<CheckpointerOptions, 'walLimitBytes' | 'resetBusyMs' | 'retryMs' | 'intervalMs'>)
   | {
       dialect: 'postgres';
       url: string;
@@ -51,6 +55,10 @@ export function openDatabase(options: DatabaseOptions): Database {
   if (options.dialect === 'sqlite') {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     const sqlite = new SQLite(options.path);
+    // Pruning (retention.ts) gives space back with incremental vacuum, which needs this mode. It can be
+    // set only before the file is first written (before WAL mode, too); an older database keeps NONE until `statusflow
+    // vacuum` rebuilds it (docs/operating.md), and its freed pages are reused rather than returned.
+    if (isEmpty(sqlite)) sqlite.pragma('auto_vacuum = INCREMENTAL');
     sqlite.pragma('journal_mode = WAL');
     // NORMAL keeps every commit through a process crash (FULL adds power-loss safety at ~3× the cost).
     sqlite.pragma('synchronous = NORMAL');
@@ -62,13 +70,14 @@ export function openDatabase(options: DatabaseOptions): Database {
     const cached = withStatementCache(sqlite);
     const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: cached }) });
     const writer = new SqliteWriter(db, sqlite, (sql) => cached.prepare(sql) as SQLite.Statement);
-    const checkpointer = options.path === ':memory:' ? undefined : new SqliteCheckpointer(sqlite, options.path);
+    const checkpointer =
+      options.path === ':memory:' ? undefined : new SqliteCheckpointer(sqlite, options.path, { writer, walLimitBytes: options.walLimitBytes, resetBusyMs: options.resetBusyMs, retryMs: options.retryMs, intervalMs: options.intervalMs });
     const close = async () => {
       await writer.idle();
       await checkpointer?.stop();
       await db.destroy();
     };
-    return { db, dialect: 'sqlite', sqlite: writer, close };
+    return { db, dialect: 'sqlite', sqlite: writer, checkpointer, path: options.path, close };
   }
   const clientConfig = {
     connectionString: options.url,
@@ -171,6 +180,10 @@ export function openDatabase(options: DatabaseOptions): Database {
     if (!pool.ending) await pool.end();
   };
   return { db, dialect: 'postgres', notify, notifyPayloads, listen, close };
+}
+
+function isEmpty(sqlite: SQLite.Database): boolean {
+  return (sqlite.prepare('select count(*) as n from sqlite_schema').get() as { n: number }).n === 0;
 }
 
 /**

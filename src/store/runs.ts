@@ -45,6 +45,8 @@ export interface Run {
   leaseExpiresAt: number | null;
   cancelRequested: boolean;
   batchId: string | null;
+  /** Kept by retention whatever its age (POST /runs/{id}/pin). */
+  pinned: boolean;
   error: Failure | null;
   queuedAt: string;
   startedAt: string | null;
@@ -90,6 +92,7 @@ export function toRun(r: Selectable<RunsTable>): Run {
     leaseExpiresAt: r.lease_expires_at === null ? null : Number(r.lease_expires_at),
     cancelRequested: Boolean(r.cancel_requested),
     batchId: r.batch_id,
+    pinned: Boolean(r.pinned),
     error: json(r.error) as Failure | null,
     queuedAt: iso(r.queued_at),
     startedAt: r.started_at === null ? null : iso(r.started_at),
@@ -322,6 +325,17 @@ export async function commitStepResults(db: Executor, results: readonly StepResu
     SELECT id FROM updated`.execute(db);
   const kept = new Set(rows.map((r) => r.id));
   return results.map((r) => kept.has(r.runId));
+}
+
+/** Pins or unpins a run of the organization; false when there is no such run. */
+export async function setRunPinned(db: Executor, orgId: string, id: string, pinned: boolean, dialect: 'sqlite' | 'postgres'): Promise<boolean> {
+  const result = await db
+    .updateTable('runs')
+    .set({ pinned: dialect === 'sqlite' ? Number(pinned) : pinned })
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 export async function getRun(db: Executor, orgId: string, id: string): Promise<Run | undefined> {

@@ -136,6 +136,8 @@ export interface RunsTable {
   lease_expires_at: Millis | null;
   cancel_requested: ColumnType<boolean | number, boolean | number, boolean | number>;
   batch_id: string | null;
+  /** A user pinned the run: retention never deletes it (migration 006; defaults to false). */
+  pinned: ColumnType<boolean | number, boolean | number | undefined, boolean | number>;
   /** JSON Failure of a failed run. */
   error: string | null;
   queued_at: Timestamp;

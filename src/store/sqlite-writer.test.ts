@@ -116,4 +116,32 @@ describe('SqliteWriter (group commit on the embedded database)', () => {
     assert.equal(writer.stats.groups - groups, 1);
     assert.equal((await writer.read((s) => s.all('select id from t where id in (401, 402)'))).length, 2);
   });
+
+  it('exclusive work runs before the next group with the connection held; writes queued meanwhile commit right after it', async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    try {
+      await writer.write((s) => (s.run('insert into t (id, v) values (?, ?)', [501, 'before']), order.push('write before')));
+      const paused = writer.exclusive(async () => {
+        order.push('exclusive start');
+        await gate;
+        order.push('exclusive end');
+        return 'done';
+      });
+      while (!order.includes('exclusive start')) await new Promise((r) => setImmediate(r));
+      // Queued while the writer is paused: neither this write nor a Kysely read may run until it ends.
+      const during = writer.write((s) => (s.run('insert into t (id, v) values (?, ?)', [502, 'during']), order.push('write during')));
+      const read = database.db.selectFrom('t' as never).select(sql<number>`count(*)`.as('n')).execute().then(() => order.push('kysely read'));
+      await new Promise((r) => setTimeout(r, 30));
+      assert.deepEqual(order, ['write before', 'exclusive start']);
+      release();
+      assert.equal(await paused, 'done');
+      await Promise.all([during, read]);
+      assert.deepEqual(order.slice(0, 3), ['write before', 'exclusive start', 'exclusive end']);
+      assert.ok(order.includes('write during') && order.includes('kysely read'));
+    } finally {
+      release();
+    }
+  });
 });

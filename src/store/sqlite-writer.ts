@@ -10,6 +10,10 @@
  * Kysely shares the connection: a group holds Kysely's connection lock (`db.connection()`) while it
  * runs, so no Kysely transaction can be open in between — a statement run on the raw handle would
  * otherwise land inside it.
+ *
+ * Between two groups the writer can be paused for maintenance (`exclusive`): the WAL checkpointer uses
+ * that moment, when this connection holds no transaction and runs no statement, to reset the WAL
+ * (sqlite-checkpointer.ts). Writes queued meanwhile wait in memory and commit in the next group.
  */
 import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
@@ -28,7 +32,7 @@ export type SyncWrite<T> = (s: SqlSync) => T;
 export type KyselyWrite<T> = (db: Kysely<Tables>) => Promise<T>;
 
 interface Job {
-  kind: 'read' | 'sync' | 'kysely';
+  kind: 'read' | 'sync' | 'kysely' | 'exclusive';
   fn: (arg: never) => unknown;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
@@ -37,6 +41,8 @@ interface Job {
 export class SqliteWriter implements SqlSync {
   #reads: Job[] = [];
   #writes: Job[] = [];
+  #exclusive: Job[] = [];
+  #afterCommit: Array<() => void> = [];
   #scheduled = false;
   #running: Promise<void> | null = null;
   /** Groups committed, and writes in them (for benchmarks and tests). */
@@ -76,6 +82,20 @@ export class SqliteWriter implements SqlSync {
     return this.#enqueue(this.#writes, 'kysely', fn);
   }
 
+  /**
+   * Runs `fn` between two groups, with the connection held (no Kysely query, read or write runs on it
+   * meanwhile) and no transaction open. For maintenance that must not meet this connection's own
+   * writer lock, such as a WAL reset; keep `fn` short: every write waits for it.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#enqueue(this.#exclusive, 'exclusive', fn);
+  }
+
+  /** Calls `listener` after every committed group (synchronously, before its callers hear back). */
+  onCommit(listener: () => void): void {
+    this.#afterCommit.push(listener);
+  }
+
   /** Resolves once everything queued so far is done. */
   async idle(): Promise<void> {
     while (this.#running || this.#scheduled) await (this.#running ?? new Promise((r) => setImmediate(r)));
@@ -98,26 +118,35 @@ export class SqliteWriter implements SqlSync {
       this.#running = this.#drain().finally(() => {
         this.#running = null;
         // A job queued after the drain's last look but before this point would otherwise wait forever.
-        if (this.#reads.length > 0 || this.#writes.length > 0) this.#kick();
+        if (this.#pending()) this.#kick();
       });
     });
   }
 
+  #pending(): boolean {
+    return this.#reads.length > 0 || this.#writes.length > 0 || this.#exclusive.length > 0;
+  }
+
   async #drain(): Promise<void> {
-    while (this.#reads.length > 0 || this.#writes.length > 0) {
+    while (this.#pending()) {
+      const exclusive = this.#exclusive.splice(0);
       const reads = this.#reads.splice(0);
       const writes = this.#writes.splice(0, this.maxGroup);
       try {
         await this.kysely.connection().execute(async (conn) => {
+          // Exclusive work first: asked for after the last group, it comes before the next one.
+          for (const job of exclusive) {
+            await Promise.resolve().then(job.fn as () => Promise<unknown>).then(job.resolve, job.reject);
+          }
           for (const job of reads) settle(job, () => (job.fn as SyncWrite<unknown>)(this));
           if (writes.length > 0) await this.#commitGroup(writes, conn);
         });
       } catch (err) {
         // The connection could not be had (the database is closing): fail whatever was waiting.
-        for (const job of [...reads, ...writes]) job.reject(err);
+        for (const job of [...reads, ...writes, ...exclusive]) job.reject(err);
       }
       // Let callers resume (and queue more) before the next group.
-      if (this.#reads.length > 0 || this.#writes.length > 0) await new Promise((r) => setImmediate(r));
+      if (this.#pending()) await new Promise((r) => setImmediate(r));
     }
   }
 
@@ -151,6 +180,13 @@ export class SqliteWriter implements SqlSync {
     }
     this.stats.groups++;
     this.stats.writes += writes.length;
+    for (const listener of this.#afterCommit) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the group has committed.
+      }
+    }
     writes.forEach((job, i) => {
       const r = results[i]!;
       if (r.ok) job.resolve(r.value);

@@ -89,7 +89,7 @@ for (const dialect of DIALECTS) {
       const run = res.json().run;
       assert.equal(run.status, 'succeeded');
       const detail = (await t.call('GET', `/api/v1/runs/${run.id}`)).json();
-      assert.deepEqual(Object.keys(detail).sort(), ['attempt', 'cancelRequested', 'entityId', 'entityType', 'error', 'finishedAt', 'id', 'process', 'processVersion', 'queuedAt', 'startedAt', 'status', 'steps', 'trigger'].sort());
+      assert.deepEqual(Object.keys(detail).sort(), ['attempt', 'cancelRequested', 'entityId', 'entityType', 'error', 'finishedAt', 'id', 'pinned', 'process', 'processVersion', 'queuedAt', 'startedAt', 'status', 'steps', 'trigger'].sort());
       assert.equal(detail.process, 'two_step');
       assert.equal(detail.entityId, id);
       assert.equal(detail.entityType, 'ticket');

@@ -7,6 +7,7 @@ import { createEvaluator } from '../../src/expr/index.js';
 import type { Dialect } from '../../src/store/db.js';
 import { openTestDatabase } from './databases.js';
 import { Executor, type ExecutorOptions } from '../../src/engine/executor/executor.js';
+import { Pruner, type RetentionSettings } from '../../src/engine/retention.js';
 
 export const ADMIN_KEY = 'sf_test_admin_key_0123456789';
 
@@ -17,6 +18,8 @@ export interface TestApp {
   defaultOrgId: string;
   /** The worker, when the app was started with `worker`. */
   executor?: Executor;
+  /** The retention pruner (not started), when the app was started with `retention`. */
+  pruner?: Pruner;
   /** Request with the admin key unless `key` is given (null: no Authorization header). */
   call(method: InjectOptions['method'], url: string, body?: unknown, options?: { key?: string | null; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
@@ -32,6 +35,7 @@ export interface TestAppOptions {
   /** Receives the app's log lines (JSON) at `logLevel` (default: no logs at all). */
   logStream?: { write(line: string): void };
   logLevel?: string;
+  retention?: RetentionSettings;
 }
 
 export async function startTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
@@ -40,12 +44,14 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
   const services = createServices(database, evaluator, { loopLimit: options.loopLimit, chainDepthLimit: options.chainDepthLimit, chainRunLimit: options.chainRunLimit, pageBytes: options.pageBytes });
   const { organization } = await bootstrap(services, ADMIN_KEY);
   const logging = options.logStream ? { logStream: options.logStream, logLevel: options.logLevel ?? 'trace' } : { logLevel: 'silent' };
-  const app = await buildApp({ services, defaultOrgId: organization.id, version: 'test', bodyLimit: options.bodyLimit, ...logging });
+  const pruner = options.retention ? new Pruner(database, options.retention) : undefined;
+  const app = await buildApp({ services, defaultOrgId: organization.id, version: 'test', bodyLimit: options.bodyLimit, pruner, ...logging });
   await app.ready();
   const executor = options.worker ? new Executor(services, { pollMs: 50, graceMs: 2000, ...options.worker }) : undefined;
   await executor?.start();
   return {
     executor,
+    pruner,
     app,
     services,
     dialect,

@@ -5,7 +5,7 @@ import { AppError } from '../../domain/errors.js';
 import { looksLikeId } from '../../domain/ids.js';
 import { isKey } from '../../domain/keys.js';
 import { triggerView } from '../../engine/executor/preview.js';
-import { cancelRun, entityRuns, findRuns, processEntity, readRun, retryRun, runSteps } from '../../engine/runs.js';
+import { cancelRun, entityRuns, findRuns, processEntity, readRun, pinRun, retryRun, runSteps } from '../../engine/runs.js';
 import type { Services } from '../../engine/services.js';
 import type { Run, RunStatus, Step } from '../../store/runs.js';
 import { RUN_STATUSES } from '../../store/processes.js';
@@ -42,6 +42,7 @@ export function runSummary(r: Run) {
     trigger: triggerView(r.trigger),
     attempt: r.attempt,
     cancelRequested: r.cancelRequested,
+    pinned: r.pinned,
     queuedAt: r.queuedAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
@@ -137,6 +138,13 @@ export function runRoutes(app: FastifyInstance, services: Services, options: Run
     const id = runId(request.params.id);
     return reply.status(202).send(runDetail(await cancelRun(services, callContext(request), id)));
   });
+
+  // Pinned runs are kept by retention whatever their age (same role as retry and cancel).
+  for (const [action, pinned] of [['pin', true], ['unpin', false]] as const) {
+    app.post<{ Params: IdParams }>(`/api/v1/runs/:id/${action}`, { config: { permission: 'entities' }, schema: pinned ? docs.pinRun : docs.unpinRun }, async (request) => {
+      return runDetail(await pinRun(services, callContext(request), runId(request.params.id), pinned));
+    });
+  }
 
   app.get<{ Params: EntityParams; Querystring: Query }>('/api/v1/entities/:type/:id/runs', { config: { permission: 'read' }, schema: docs.entityRuns }, async (request) => {
     const { type, id } = entityParams(request.params);

@@ -4,6 +4,7 @@ import { migration as m002 } from './002_processes.js';
 import { migration as m003 } from './003_connections.js';
 import { migration as m004 } from './004_secret_key.js';
 import { migration as m005 } from './005_run_chain.js';
+import { migration as m006 } from './006_retention.js';
 
 export interface Migration {
   id: number;
@@ -12,4 +13,4 @@ export interface Migration {
   postgres: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006];
