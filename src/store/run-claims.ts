@@ -75,8 +75,9 @@ export async function claimRuns(trx: Transaction<Tables>, dialect: Dialect, o: C
   if (dialect === 'postgres') {
     // One claimer at a time (a transaction-scoped advisory lock) keeps concurrency limits exact across
     // workers: the candidates statement takes its snapshot after the lock is granted, so it sees every
-    // run the previous claimer took.
-    await sql`SELECT pg_advisory_xact_lock(72417002)`.execute(trx);
+    // run the previous claimer took. The lock is per schema: installations (and test suites) that share
+    // a database in different schemas do not wait for each other's claims.
+    await sql`SELECT pg_advisory_xact_lock(72417004, hashtext(current_schema()))`.execute(trx);
   }
   const rounds = new Rounds(o);
   for (let round = 0; round < MAX_ROUNDS; round++) {

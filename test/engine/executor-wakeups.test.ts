@@ -106,14 +106,17 @@ for (const dialect of DIALECTS) {
         tasks: [{ key: 'call', kind: 'http.request', input: { method: 'POST', url: `'${target.url}/slow'` } }],
       });
       const quick = await put('quick', { tasks: [{ key: 'call', kind: 'http.request', input: { method: 'POST', url: `'${target.url}/quick'` } }] });
-      target.script(...Array.from({ length: 80 }, () => ({ status: 200, delayMs: 100 })));
+      // 80 × 250 ms: the backlog alone takes 20 s, so a run that waited for it could not pass below.
+      target.script(...Array.from({ length: 80 }, () => ({ status: 200, delayMs: 250 })));
       // More capped runs than a claim's window (2 × 32), all due before the other process's run.
       const backlog = await queue('slow_capped', slow.version, 80);
       const [other] = await queue('quick', quick.version, 1);
       t.services.bus.runsQueued();
       await allSucceeded([other!], "the other process's run to succeed");
       const waiting = (await statuses(backlog)).filter((s) => s === 'queued').length;
-      assert.ok(waiting >= 70, `the other run went ahead of the backlog (${waiting} of 80 still queued)`);
+      // Loose on purpose: on a loaded machine the other run may take a few seconds, during which some
+      // of the backlog runs; one that waited behind the whole backlog would leave none queued.
+      assert.ok(waiting >= 40, `the other run went ahead of the backlog (${waiting} of 80 still queued)`);
       await t.services.database.db.updateTable('runs').set({ status: 'cancelled' }).where('id', 'in', backlog).where('status', '=', 'queued').execute();
       await eventually(async () => (await statuses(backlog)).every((s) => s !== 'running') || undefined, 10_000, 'the backlog to stop');
     });
@@ -221,7 +224,8 @@ for (const dialect of DIALECTS) {
         // A stops claiming; its running step ends and frees the slot: B hears of it through NOTIFY.
         await t.executor!.stop();
         await allSucceeded(ids, 'B to run the rest');
-        assert.equal(b.counters.runsClaimed, 5);
+        // A may have taken a run or two before it stopped (its step can end first on a loaded machine).
+        assert.ok(b.counters.runsClaimed >= 1 && b.counters.runsClaimed <= 5, `B claimed ${b.counters.runsClaimed}`);
         assert.equal(b.counters.wakes.poll, 0, 'B never waited for its poll');
       } finally {
         await b.stop();
