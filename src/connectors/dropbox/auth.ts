@@ -80,6 +80,8 @@ async function refresh(cc: ConnectionContext, baseUrl: string, secrets: RefreshS
     headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': 'statusflow' },
     body,
     signal,
+    // The answer's new access token is not among these: only what was sent is redacted.
+    secrets: [secrets.refreshToken, secrets.appSecret],
   });
   const b = (typeof res.body === 'object' && res.body !== null ? res.body : {}) as { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown };
   if (res.status === 200 && typeof b.access_token === 'string' && b.access_token !== '') {

@@ -100,7 +100,8 @@ async function send(cc: ConnectionContext, call: Call, signal: AbortSignal): Pro
   for (let attempt = 0; ; attempt++) {
     const token = await dropboxAccessToken(cc, config.baseUrl, signal, stale);
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'user-agent': 'statusflow' };
-    const opts: HttpCallOptions = { method: 'POST', url, headers, signal };
+    // The token is redacted from the answer before anything reads or clips it (an echo of it is never stored).
+    const opts: HttpCallOptions = { method: 'POST', url, headers, signal, secrets: [token] };
     if (call.host === 'content') {
       headers['content-type'] = 'application/octet-stream';
       headers['dropbox-api-arg'] = dropboxApiArg(call.arg);

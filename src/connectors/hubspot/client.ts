@@ -88,7 +88,8 @@ export async function hubspotRequest(cc: ConnectionContext, req: HubSpotRequest,
   await cc.acquire(signal);
   let res: HttpResponse;
   try {
-    res = await httpCall({ method: req.method, url: `${baseUrl}${req.path}`, headers, body: req.body, signal });
+    // The token is redacted from the answer before anything reads or clips it (an echo of it is never stored).
+    res = await httpCall({ method: req.method, url: `${baseUrl}${req.path}`, headers, body: req.body, signal, secrets: [token] });
   } finally {
     await cc.settle?.();
   }
