@@ -118,6 +118,7 @@ export async function demo(config: Config): Promise<void> {
   const tip = (command: string, why: string) => say(`   ${command.padEnd(52)} # ${why}`);
   say('Try next:');
   say(`   export STATUSFLOW_URL=${url} STATUSFLOW_API_KEY=${adminKey}`);
+  tip(`open ${url}`, 'the web console: sign in with the admin key above');
   tip('npx statusflow entities order', 'the orders and their statuses');
   tip('npx statusflow runs', 'what ran; then: npx statusflow run <id>');
   tip('npx statusflow export', 'the definitions, as a file to keep in git');
