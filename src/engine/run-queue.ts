@@ -15,15 +15,13 @@ import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { findTriggeredProcesses, findTriggeredProcessesSync } from '../store/processes.js';
 import {
-  countRunsOfRoot,
-  countRunsOfRootSync,
   insertRuns,
   insertRunsSync,
-  lockRunTree,
   type ChainLink,
   type NewRun,
   type RunTrigger,
 } from '../store/runs.js';
+import { countRunsOfRoot, countRunsOfRootSync, lockRunTree } from '../store/run-chains.js';
 import type { SqlSync } from '../store/sqlite-writer.js';
 import type { Tables } from '../store/schema.js';
 import type { LoopLimits, Services } from './services.js';
