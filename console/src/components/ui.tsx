@@ -123,3 +123,36 @@ export function PageHead({ title, sub, crumbs, actions }: { title: ReactNode; su
     </>
   );
 }
+
+/**
+ * Newer/Older buttons over cursor pages. `prev` holds the cursors of the pages before this one (the
+ * API's cursors only go older), `go` moves to a cursor ('' for the first page).
+ */
+export function Pager(props: { cursor: string; nextCursor: string | null | undefined; prev: string[]; setPrev: (p: string[]) => void; go: (cursor: string) => void; updating?: boolean }) {
+  const { cursor, nextCursor, prev, setPrev, go } = props;
+  return (
+    <nav className="pager" aria-label="Pages">
+      {props.updating ? <span>Updating…</span> : null}
+      <button
+        disabled={prev.length === 0 && !cursor}
+        onClick={() => {
+          const p = [...prev];
+          const back = p.pop() ?? '';
+          setPrev(p);
+          go(back);
+        }}
+      >
+        ← Newer
+      </button>
+      <button
+        disabled={!nextCursor}
+        onClick={() => {
+          setPrev([...prev, cursor]);
+          go(nextCursor!);
+        }}
+      >
+        Older →
+      </button>
+    </nav>
+  );
+}

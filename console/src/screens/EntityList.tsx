@@ -4,7 +4,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { api, ApiError, get, qs, type Page } from '../api';
 import { useSession } from '../session';
 import { useEntityTypes } from '../Layout';
-import { Chip, Empty, ErrorBox, Modal, PageHead, ProcessIcon, SkeletonRows, Time } from '../components/ui';
+import { Chip, Empty, ErrorBox, Modal, PageHead, Pager, ProcessIcon, SkeletonRows, Time } from '../components/ui';
 import { ExpressionEditor, exprErrorOf } from '../components/ExpressionEditor';
 import { AttributeForm, fieldErrors, fromDraft, toDraft, type Draft } from '../components/AttributeForm';
 import { ProcessEntityModal } from './ProcessEntityModal';
@@ -188,29 +188,7 @@ export function EntityList() {
           </Empty>
         ) : null}
       </div>
-      <nav className="pager" aria-label="Pages">
-        {list.isFetching && !list.isPending ? <span>Updating…</span> : null}
-        <button
-          disabled={prev.length === 0 && !cursor}
-          onClick={() => {
-            const p = [...prev];
-            const back = p.pop() ?? '';
-            setPrev(p);
-            update({ cursor: back });
-          }}
-        >
-          ← Newer
-        </button>
-        <button
-          disabled={!list.data?.nextCursor}
-          onClick={() => {
-            setPrev([...prev, cursor]);
-            update({ cursor: list.data!.nextCursor! });
-          }}
-        >
-          Older →
-        </button>
-      </nav>
+      <Pager cursor={cursor} nextCursor={list.data?.nextCursor} prev={prev} setPrev={setPrev} go={(c) => update({ cursor: c })} updating={list.isFetching && !list.isPending} />
       {et && creating ? <CreateEntity et={et} onClose={() => setCreating(false)} /> : null}
       {processing ? <ProcessEntityModal entity={processing} onClose={() => setProcessing(null)} /> : null}
     </>

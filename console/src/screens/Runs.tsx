@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { get, qs, type Page } from '../api';
-import { Chip, duration, Empty, ErrorBox, PageHead, SkeletonRows, Time } from '../components/ui';
+import { Chip, duration, Empty, ErrorBox, PageHead, Pager, SkeletonRows, Time } from '../components/ui';
 import type { Process, Run } from '../types';
 
 const STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
@@ -119,28 +119,7 @@ export function Runs() {
           </Empty>
         ) : null}
       </div>
-      <nav className="pager" aria-label="Pages">
-        <button
-          disabled={!cursor}
-          onClick={() => {
-            const p = [...prev];
-            const back = p.pop() ?? '';
-            setPrev(p);
-            update({ cursor: back });
-          }}
-        >
-          ← Newer
-        </button>
-        <button
-          disabled={!runs.data?.nextCursor}
-          onClick={() => {
-            setPrev([...prev, cursor]);
-            update({ cursor: runs.data!.nextCursor! });
-          }}
-        >
-          Older →
-        </button>
-      </nav>
+      <Pager cursor={cursor} nextCursor={runs.data?.nextCursor} prev={prev} setPrev={setPrev} go={(c) => update({ cursor: c })} />
     </>
   );
 }
