@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ROOT } from './server-process.js';
@@ -26,7 +27,11 @@ export function findChromium(): string | null {
   return null;
 }
 
-export const SCREENSHOTS = join(ROOT, 'docs/screenshots');
+/**
+ * Where the screenshots go: docs/screenshots/ with UPDATE_SCREENSHOTS=1 (`npm run screenshots`), a
+ * temporary folder otherwise, so that `npm test` does not rewrite tracked images on every run.
+ */
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs/screenshots') : join(tmpdir(), 'statusflow-screenshots');
 
 export async function launch(executablePath: string): Promise<Browser> {
   return chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
