@@ -12,6 +12,7 @@ import {
   api,
   createChildDatabase,
   mapConcurrent,
+  runStatusCounts,
   outputsOf,
   startServerProcess,
   TEST_ADMIN_KEY,
@@ -92,10 +93,7 @@ describe('HubSpot rate limit shared by two worker processes on Postgres', { skip
 
     reader = database.open();
     const db = reader.db;
-    const statuses = async () => {
-      const rows = await db.selectFrom('runs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
-      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-    };
+    const statuses = () => runStatusCounts(db);
     let last: Record<string, number> = {};
     // 300 requests at 20/s take 15 s; allow twice that.
     await waitFor(

@@ -14,6 +14,7 @@ import {
   api,
   createChildDatabase,
   mapConcurrent,
+  runStatusCounts,
   outputsOf,
   startCountingTarget,
   startServerProcess,
@@ -119,10 +120,7 @@ for (const dialect of DIALECTS) {
 
       reader = database.open();
       const db = reader.db;
-      const statuses = async () => {
-        const rows = await db.selectFrom('runs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
-        return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-      };
+      const statuses = () => runStatusCounts(db);
       let last: Record<string, number> = {};
       await waitFor(
         async () => {

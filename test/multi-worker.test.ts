@@ -13,6 +13,7 @@ import {
   api,
   createChildDatabase,
   mapConcurrent,
+  runStatusCounts,
   outputsOf,
   startCountingTarget,
   startServerProcess,
@@ -99,10 +100,7 @@ describe('three workers on one Postgres', { skip }, () => {
     });
     const created = Date.now();
 
-    const statuses = async () => {
-      const rows = await db.selectFrom('runs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
-      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-    };
+    const statuses = () => runStatusCounts(db);
     let last: Record<string, number> = {};
     try {
       await waitFor(

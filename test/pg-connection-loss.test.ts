@@ -19,6 +19,7 @@ import {
   api,
   createChildDatabase,
   mapConcurrent,
+  runStatusCounts,
   outputsOf,
   startCountingTarget,
   startServerProcess,
@@ -131,10 +132,7 @@ describe('Postgres connections ended under load', { skip }, () => {
 
     reader = database.open();
     const db = reader.db;
-    const statuses = async () => {
-      const rows = await db.selectFrom('runs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
-      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-    };
+    const statuses = () => runStatusCounts(db);
     let last: Record<string, number> = {};
     await waitFor(
       async () => {

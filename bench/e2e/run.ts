@@ -26,6 +26,7 @@ import { ORDER_TYPE } from '../../test/support/order.js';
 import { startServerProcess, type ServerProcess } from '../../test/support/server-process.js';
 import { cpuTimes, machineCpu, memoryKb, waitForQuiet } from '../save/proc.js';
 import type { MockHit } from './mock.js';
+import { revision } from '../support.js';
 import { startMock, type Mock } from './mock-client.js';
 import { summarizeProfiles, type Window } from './profile.js';
 
@@ -75,16 +76,7 @@ const RESULTS = join(ROOT, 'bench/results');
 const ADMIN_KEY = `sf_bench_${randomBytes(12).toString('hex')}`;
 const EXTRA_ENV = Object.fromEntries(args.env!.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const now = () => performance.timeOrigin + performance.now();
-/** The commit measured (and whether src/ had uncommitted changes): the engine changes fast. */
-const REVISION = (() => {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-    return `${head}${dirty ? ' + uncommitted changes in src/' : ''}`;
-  } catch {
-    return 'unknown';
-  }
-})();
+const REVISION = revision();
 const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /**

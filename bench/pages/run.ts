@@ -8,19 +8,12 @@
  *   node --expose-gc --import tsx bench/pages/run.ts [--db sqlite|postgres] [--count 300] [--pg-url postgres://…]
  * (--expose-gc: the heap is measured after a full collection.)
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { buildApp } from '../../src/api/app.js';
-import { bootstrap } from '../../src/engine/access.js';
-import { createServices } from '../../src/engine/services.js';
-import { createEvaluator } from '../../src/expr/index.js';
-import { openDatabase, type Database } from '../../src/store/db.js';
-import { migrate } from '../../src/store/migrate.js';
+import { openInProcess } from '../support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,28 +33,8 @@ const memory = (collect = true) => {
   return { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) };
 };
 
-const dir = mkdtempSync(join(tmpdir(), 'statusflow-pages-'));
-const pgName = `statusflow_pages_${randomBytes(4).toString('hex')}`;
-async function pgAdmin(statement: string): Promise<void> {
-  const c = new pg.Client({ connectionString: args['pg-url'] });
-  await c.connect();
-  await c.query(statement).finally(() => c.end());
-}
-let database: Database;
-if (dialect === 'sqlite') {
-  database = openDatabase({ dialect: 'sqlite', path: join(dir, 'statusflow.db') });
-} else {
-  await pgAdmin(`CREATE DATABASE ${pgName}`);
-  const url = new URL(args['pg-url']!);
-  url.pathname = `/${pgName}`;
-  database = openDatabase({ dialect: 'postgres', url: url.toString(), poolSize: 10 });
-}
-await migrate(database);
-const evaluator = createEvaluator({ threads: 1, timeoutMs: 1000 });
-const services = createServices(database, evaluator);
-const adminKey = `sf_pages_${randomBytes(8).toString('hex')}`;
-const { organization } = await bootstrap(services, adminKey);
-const app = await buildApp({ services, defaultOrgId: organization.id, version: 'bench', bodyLimit: 2 * 1024 * 1024, logLevel: 'silent' });
+const { services, adminKey, orgId, close } = await openInProcess({ dialect, pgUrl: args['pg-url']!, name: 'pages' });
+const app = await buildApp({ services, defaultOrgId: orgId, version: 'bench', bodyLimit: 2 * 1024 * 1024, logLevel: 'silent' });
 const call = (method: 'PUT' | 'POST' | 'PATCH', url: string, payload?: object) =>
   app.inject({ method, url, payload, headers: { authorization: `Bearer ${adminKey}` } });
 // Reads over real HTTP on loopback: app.inject keeps answers reachable for a while (light-my-request's
@@ -117,8 +90,5 @@ try {
   writeFileSync(join(import.meta.dirname, `../results/pages-${dialect}.json`), `${text}\n`);
 } finally {
   await app.close();
-  await evaluator.close();
-  await database.close();
-  if (dialect === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${pgName}`);
-  rmSync(dir, { recursive: true, force: true });
+  await close();
 }

@@ -8,31 +8,25 @@
  * `--http-only`: only `saveEntity` (baseline, 16 in flight) and the app.inject lines — the HTTP share in a minute.
  * Writes bench/results/save-breakdown-<db>.txt and .json.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import { sql } from 'kysely';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { buildApp } from '../../src/api/app.js';
-import { bootstrap } from '../../src/engine/access.js';
 import { putType } from '../../src/engine/entity-types.js';
 import { evaluateRequirements } from '../../src/engine/requirements.js';
 import { saveEntity } from '../../src/engine/save.js';
-import { createServices, type CallContext } from '../../src/engine/services.js';
-import { createEvaluator } from '../../src/expr/index.js';
+import type { CallContext } from '../../src/engine/services.js';
 import { newId } from '../../src/domain/ids.js';
-import { openDatabase } from '../../src/store/db.js';
 import { getEntityTypeVersion } from '../../src/store/entity-types.js';
 import { insertEntity, insertEvent, type EntityEvent, type EntityRecord } from '../../src/store/entities.js';
-import { migrate } from '../../src/store/migrate.js';
 import { cpuTimes, machineCpu, waitForQuiet } from './proc.js';
 import { bodies, TYPES } from './workload.js';
+import { openInProcess } from '../support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,28 +45,8 @@ const dialect = args.db === 'postgres' ? 'postgres' : 'sqlite';
 
 // --- database ---------------------------------------------------------------------------------
 
-const dir = mkdtempSync(join(tmpdir(), 'statusflow-breakdown-'));
-const pgName = `statusflow_breakdown_${randomBytes(4).toString('hex')}`;
-async function pgAdmin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: args['pg-url'] });
-  await c.connect();
-  await c.query(sql).finally(() => c.end());
-}
-let database;
-if (dialect === 'sqlite') {
-  database = openDatabase({ dialect: 'sqlite', path: join(dir, 'statusflow.db') });
-} else {
-  await pgAdmin(`CREATE DATABASE ${pgName}`);
-  const url = new URL(args['pg-url']!);
-  url.pathname = `/${pgName}`;
-  database = openDatabase({ dialect: 'postgres', url: url.toString(), poolSize: 10 });
-}
-await migrate(database);
-const evaluator = createEvaluator({ threads: 1, timeoutMs: 1000 });
-const services = createServices(database, evaluator);
-const adminKey = `sf_breakdown_${randomBytes(8).toString('hex')}`;
-const { organization } = await bootstrap(services, adminKey);
-const ctx: CallContext = { orgId: organization.id, actor: { type: 'api_key', id: newId(), name: 'bench' } };
+const { database, sqlitePath, evaluator, services, adminKey, orgId, close } = await openInProcess({ dialect, pgUrl: args['pg-url']!, name: 'breakdown' });
+const ctx: CallContext = { orgId: orgId, actor: { type: 'api_key', id: newId(), name: 'bench' } };
 for (const { key, def } of Object.values(TYPES)) await putType(services, ctx, key, def);
 const order = await services.entityTypes.load(ctx.orgId, TYPES.order.key);
 
@@ -155,7 +129,7 @@ if (!HTTP_ONLY) await measure('Kysely build + compile only (3 queries)', COUNT, 
 // 3. SQLite without Kysely: the same SQL on better-sqlite3, statements prepared once (as src/store/db.ts's cache
 //    does since 5db2334) vs. every time (Kysely's own driver)
 if (dialect === 'sqlite' && !HTTP_ONLY) {
-  const raw = new SQLite(join(dir, 'statusflow.db'));
+  const raw = new SQLite(sqlitePath);
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
   raw.pragma('busy_timeout = 5000');
@@ -201,8 +175,8 @@ if (dialect === 'sqlite' && !HTTP_ONLY) {
 
 // 4. the expression worker: 4 requirements in one evaluateMany round-trip
 const snapshot = (i: number) => ({ id: newId(), type: order.key, status: undefined, attributes: attrs(i) });
-if (!HTTP_ONLY) await measure('requirements: evaluateMany round-trip (4 conditions)', COUNT, 1, (i) => evaluateRequirements(evaluator, order, snapshot(i), organization.id));
-if (!HTTP_ONLY) await measure('requirements: evaluateMany round-trip (4 conditions)', COUNT, CONCURRENCY, (i) => evaluateRequirements(evaluator, order, snapshot(i), organization.id));
+if (!HTTP_ONLY) await measure('requirements: evaluateMany round-trip (4 conditions)', COUNT, 1, (i) => evaluateRequirements(evaluator, order, snapshot(i), orgId));
+if (!HTTP_ONLY) await measure('requirements: evaluateMany round-trip (4 conditions)', COUNT, CONCURRENCY, (i) => evaluateRequirements(evaluator, order, snapshot(i), orgId));
 
 // 5. the whole pipeline without HTTP
 for (const inFlight of HTTP_ONLY ? [CONCURRENCY] : [1, CONCURRENCY]) {
@@ -219,7 +193,7 @@ if (dialect === 'sqlite' && !HTTP_ONLY) {
      db.pragma('busy_timeout = 5000');
      const timer = setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), 100);
      parentPort.on('message', () => { clearInterval(timer); db.close(); process.exit(0); });`,
-    { eval: true, workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), path: join(dir, 'statusflow.db') } },
+    { eval: true, workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), path: sqlitePath } },
   );
   await sql.raw('PRAGMA wal_autocheckpoint = 0').execute(db);
   for (const inFlight of [1, CONCURRENCY]) {
@@ -232,7 +206,7 @@ if (dialect === 'sqlite' && !HTTP_ONLY) {
 }
 
 // 6. the same through the Fastify app, in process (app.inject: no socket, but routing, auth, body parsing, zod, response)
-const app = await buildApp({ services, defaultOrgId: organization.id, version: 'bench', logLevel: 'warn' });
+const app = await buildApp({ services, defaultOrgId: orgId, version: 'bench', logLevel: 'warn' });
 await app.ready();
 const texts = bodies(COUNT * 2, 8);
 const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
@@ -245,10 +219,7 @@ for (const kind of ['baseline', 'order'] as const) {
 }
 await app.close();
 
-await evaluator.close();
-await database.close();
-rmSync(dir, { recursive: true, force: true });
-if (dialect === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${pgName} WITH (FORCE)`);
+await close();
 
 const lines = [
   `In-process breakdown of a save — ${dialect}, ${COUNT} ops per line (after a warm-up of ${Math.ceil(COUNT / 5)}), ${new Date().toISOString()}, node ${process.version}`,

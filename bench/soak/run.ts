@@ -22,6 +22,7 @@ import { openDatabase } from '../../src/store/db.js';
 import { ORDER_TYPE } from '../../test/support/order.js';
 import { startServerProcess } from '../../test/support/server-process.js';
 import type { MockHit } from '../e2e/mock.js';
+import { revision } from '../support.js';
 import { startMock } from '../e2e/mock-client.js';
 import { cpuTimes, memoryKb } from '../save/proc.js';
 
@@ -46,15 +47,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const ADMIN_KEY = `sf_soak_${randomBytes(12).toString('hex')}`;
 const MB = 1024 * 1024;
 const now = () => performance.timeOrigin + performance.now();
-const REVISION = (() => {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-    return `${head}${dirty ? ' + uncommitted changes in src/' : ''}`;
-  } catch {
-    return 'unknown';
-  }
-})();
+const REVISION = revision();
 const size = (path: string) => (existsSync(path) ? statSync(path).size : 0);
 const pct = (xs: number[], p: number) => {
   const s = xs.filter(Number.isFinite).sort((a, b) => a - b);

@@ -330,3 +330,9 @@ export async function createChildDatabase(dialect: Dialect): Promise<ChildDataba
     },
   };
 }
+
+/** Runs in the database by status (`{succeeded: 498, failed: 2}`): what the cross-process suites wait on. */
+export async function runStatusCounts(db: Database['db']): Promise<Record<string, number>> {
+  const rows = await db.selectFrom('runs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}

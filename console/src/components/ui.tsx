@@ -156,3 +156,21 @@ export function Pager(props: { cursor: string; nextCursor: string | null | undef
     </nav>
   );
 }
+
+/** The enforced requirements a 422 save named (ENTITY_REQUIREMENTS_FAILED), as a checklist of what refused it. */
+export function RefusedRequirements({ error }: { error: unknown }) {
+  const refused = error instanceof ApiError && error.status === 422 ? ((error.details as { requirements?: { key: string; message: string }[] })?.requirements ?? []) : [];
+  if (refused.length === 0) return null;
+  return (
+    <ul className="checklist" aria-label="Refusing requirements">
+      {refused.map((r) => (
+        <li key={r.key} className="fail">
+          <span className="mark">✕</span>
+          <span>
+            <strong>{r.key}</strong> — {r.message}
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}

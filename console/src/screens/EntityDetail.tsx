@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError, get, type Page } from '../api';
 import { useSession } from '../session';
 import { useEntityTypes } from '../Layout';
-import { Chip, ErrorBox, Loading, PageHead, ProcessIcon, Time } from '../components/ui';
+import { Chip, ErrorBox, Loading, PageHead, ProcessIcon, Time, RefusedRequirements } from '../components/ui';
 import { AttributeForm, fieldErrors, fromDraft, toDraft, type Draft } from '../components/AttributeForm';
 import { ProcessEntityModal } from './ProcessEntityModal';
 import type { Entity, EntityEvent, EntityType, Link as EntityLink, Run } from '../types';
@@ -125,7 +125,6 @@ function Attributes({ et, entity }: { et: EntityType; entity: Entity }) {
     }
   };
   const conflict = save.error instanceof ApiError && save.error.status === 409;
-  const refused = save.error instanceof ApiError && save.error.status === 422 ? ((save.error.details as { requirements?: { key: string; message: string }[] })?.requirements ?? []) : [];
   return (
     <section className="card" aria-labelledby="attrs-h">
       <form
@@ -179,18 +178,7 @@ function Attributes({ et, entity }: { et: EntityType; entity: Entity }) {
         ) : (
           <ErrorBox error={save.error} title="Not saved" />
         )}
-        {refused.length ? (
-          <ul className="checklist" aria-label="Refusing requirements">
-            {refused.map((r) => (
-              <li key={r.key} className="fail">
-                <span className="mark">✕</span>
-                <span>
-                  <strong>{r.key}</strong> — {r.message}
-                </span>
-              </li>
-            ))}
-          </ul>
-        ) : null}
+        <RefusedRequirements error={save.error} />
       </form>
     </section>
   );

@@ -4,7 +4,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { api, ApiError, get, qs, type Page } from '../api';
 import { useSession } from '../session';
 import { useEntityTypes } from '../Layout';
-import { Chip, Empty, ErrorBox, Modal, PageHead, Pager, ProcessIcon, SkeletonRows, Time } from '../components/ui';
+import { Chip, Empty, ErrorBox, Modal, PageHead, Pager, ProcessIcon, SkeletonRows, Time, RefusedRequirements } from '../components/ui';
 import { ExpressionEditor, exprErrorOf } from '../components/ExpressionEditor';
 import { AttributeForm, fieldErrors, fromDraft, toDraft, type Draft } from '../components/AttributeForm';
 import { ProcessEntityModal } from './ProcessEntityModal';
@@ -216,7 +216,6 @@ function CreateEntity({ et, onClose }: { et: EntityType; onClose(): void }) {
       setLocalError((err as Error).message);
     }
   };
-  const refused = create.error instanceof ApiError && create.error.status === 422 ? ((create.error.details as { requirements?: { key: string; message: string }[] })?.requirements ?? []) : [];
   return (
     <Modal
       open
@@ -243,18 +242,7 @@ function CreateEntity({ et, onClose }: { et: EntityType; onClose(): void }) {
       </form>
       {localError ? <div className="alert" role="alert">{localError}</div> : null}
       <ErrorBox error={create.error} />
-      {refused.length ? (
-        <ul className="checklist">
-          {refused.map((r) => (
-            <li key={r.key} className="fail">
-              <span className="mark">✕</span>
-              <span>
-                <strong>{r.key}</strong> — {r.message}
-              </span>
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      <RefusedRequirements error={create.error} />
     </Modal>
   );
 }
