@@ -5,7 +5,8 @@ import { newId } from '../src/domain/ids.js';
 import { migrate } from '../src/store/migrate.js';
 import { insertOrganization } from '../src/store/organizations.js';
 import { deleteEntityType, getEntityType, getEntityTypeVersion, listEntityTypes, putEntityType } from '../src/store/entity-types.js';
-import { countEvents, deleteEntity, getEntity, insertEntity, insertEvent, listEntities, listEvents, updateEntity, type EntityRecord } from '../src/store/entities.js';
+import { countEvents, deleteEntity, getEntity, insertEvent, listEntities, listEvents, type EntityRecord } from '../src/store/entities.js';
+import { writeSave, type RunPlanner } from '../src/store/saves.js';
 import { DIALECTS, openTestDatabase, type TestDatabase } from './support/databases.js';
 
 for (const dialect of DIALECTS) {
@@ -27,7 +28,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('entity types: versioned, unchanged keeps version, scoped by org, delete continues history', async () => {
-      const put = (org: string, def: string) => database.db.transaction().execute((trx) => putEntityType(trx, org, 'order', def, now(), dialect === 'postgres'));
+      const put = (org: string, def: string) => database.db.transaction().execute((trx) => putEntityType(trx, org, 'order', def, now()));
       const first = await put(orgA, '{"v":1}');
       assert.equal(first.created, true);
       assert.equal(first.stored.version, 1);
@@ -56,8 +57,15 @@ for (const dialect of DIALECTS) {
         createdAt: now(),
         updatedAt: now(),
       });
+      const noRuns: RunPlanner = { plan: () => [], checkFanOut: () => {} };
+      /** The store's write of a save (saves.ts), with its event, starting no run. */
+      const save = async (e: EntityRecord, expectedVersion?: number) => {
+        const typeVersion = (await getEntityTypeVersion(database.db, e.orgId, e.type)) ?? -1;
+        const event = { id: newId(), entityId: e.id, entityType: e.type, entityVersion: e.version, kind: 'updated' as const, statusBefore: null, statusAfter: e.status, statusPath: [e.status], changes: {}, actor: {}, createdAt: now() };
+        return (await writeSave(database, { orgId: e.orgId, typeVersion, entity: e, expectedVersion, event, causeKey: null, entered: [] }, noRuns)).kind;
+      };
       const rows = [make('new', 1), make('received', 2), make('new', 3), make('received', 4)];
-      for (const r of rows) await insertEntity(database.db, r);
+      for (const r of rows) assert.equal(await save(r), 'written');
       const got = await getEntity(database.db, orgA, 'order', rows[0]!.id);
       assert.deepEqual(got?.attributes, { n: 1, text: 'zoë ☃ 𝄞' });
       assert.equal(await getEntity(database.db, orgB, 'order', rows[0]!.id), undefined);
@@ -71,9 +79,9 @@ for (const dialect of DIALECTS) {
       assert.equal((await listEntities(database.db, { orgId: orgB, type: 'order', limit: 10 })).length, 0);
 
       const updated = { ...rows[0]!, status: 'received', version: 2, attributes: { n: 10 } };
-      assert.equal(await updateEntity(database.db, updated, 1), true);
-      assert.equal(await updateEntity(database.db, { ...updated, version: 3 }, 1), false, 'stale version must not write');
-      assert.equal(await updateEntity(database.db, { ...updated, orgId: orgB, version: 3 }, 2), false, 'other org must not write');
+      assert.equal(await save(updated, 1), 'written');
+      assert.equal(await save({ ...updated, version: 3 }, 1), 'entity_moved', 'stale version must not write');
+      assert.equal(await save({ ...updated, orgId: orgB, version: 3 }, 2), 'type_moved', 'other org (no such type there) must not write');
       assert.equal((await getEntity(database.db, orgA, 'order', rows[0]!.id))?.version, 2);
 
       assert.equal(await deleteEntity(database.db, orgB, 'order', rows[1]!.id), undefined);

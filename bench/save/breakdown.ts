@@ -23,7 +23,8 @@ import { saveEntity } from '../../src/engine/save.js';
 import type { CallContext } from '../../src/engine/services.js';
 import { newId } from '../../src/domain/ids.js';
 import { getEntityTypeVersion } from '../../src/store/entity-types.js';
-import { insertEntity, insertEvent, type EntityEvent, type EntityRecord } from '../../src/store/entities.js';
+import { type EntityEvent, type EntityRecord } from '../../src/store/entities.js';
+import { writeSave } from '../../src/store/saves.js';
 import { cpuTimes, machineCpu, waitForQuiet } from './proc.js';
 import { bodies, TYPES } from './workload.js';
 import { openInProcess } from '../support.js';
@@ -108,14 +109,11 @@ const payloads = bodies(COUNT * 2, 7).map((b) => (JSON.parse(b) as { attributes:
 const attrs = (i: number) => payloads[i % payloads.length]!;
 const { db } = database;
 
-// 1. the write transaction of a create, through the store (Kysely), as save.ts runs it
-if (!HTTP_ONLY) await measure('write txn via Kysely (type version + entity + event)', COUNT, 1, async (i) => {
+// 1. the write of a create through the store, as save.ts runs it (store/saves.ts: type version + entity + event)
+if (!HTTP_ONLY) await measure('write of a save via the store (type version + entity + event)', COUNT, 1, async (i) => {
   const { entity, event } = records(i, attrs(i));
-  await db.transaction().execute(async (trx) => {
-    await getEntityTypeVersion(trx, ctx.orgId, TYPES.baseline.key, dialect === 'postgres' ? 'share' : 'none');
-    await insertEntity(trx, entity);
-    await insertEvent(trx, ctx.orgId, event);
-  });
+  const typeVersion = (await getEntityTypeVersion(db, ctx.orgId, TYPES.baseline.key))!;
+  await writeSave(database, { orgId: ctx.orgId, typeVersion, entity, expectedVersion: undefined, event, causeKey: null, entered: [] }, { plan: () => [], checkFanOut: () => {} });
 });
 
 // 2. Kysely's share: building and compiling the same three queries, not executing them

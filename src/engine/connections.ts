@@ -10,7 +10,6 @@ import { redact } from '../connectors/kit/redact.js';
 import { AppError, invalid, type FieldIssue } from '../domain/errors.js';
 import { toFailure, type Failure } from '../domain/failure.js';
 import { fromZod, isRecord, text } from '../domain/schema-kit.js';
-import type { ProcessDefinition } from '../domain/process.js';
 import {
   allSealedSecrets,
   connectionProviders,
@@ -23,9 +22,9 @@ import {
 } from '../store/connections.js';
 import { isUniqueViolation } from '../store/entities.js';
 import { listLinks, type StoredLink } from '../store/links.js';
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Tables } from '../store/schema.js';
-import type { Dialect } from '../store/db.js';
+import { processesUsing } from '../store/processes.js';
 import { buildConnectionContext, loadConnection, NO_LINKS, secretContext, secretValues } from './connection-context.js';
 import { readEntity } from './entities.js';
 import { SecretsUnreadableError } from './secrets.js';
@@ -151,7 +150,7 @@ export async function writeConnectionIn(
   parsed: ParsedConnection,
 ): Promise<{ stored: StoredConnection; created: boolean }> {
   const { provider, secrets } = parsed;
-  const existing = await getStored(trx, orgId, key, services.database.dialect === 'postgres' ? 'update' : 'none');
+  const existing = await getStored(trx, orgId, key, 'update');
   const keep = existing !== undefined && existing.provider === provider.name && secrets === undefined;
   let sealed: string;
   let names: string[];
@@ -197,17 +196,16 @@ export async function listConnections(services: Services, ctx: CallContext, page
 
 /** Deletes a connection unless a process's current definition uses it (CONNECTION_IN_USE). Its links are kept. */
 export async function deleteConnection(services: Services, ctx: CallContext, key: string): Promise<void> {
-  const { dialect, db } = services.database;
-  await db.transaction().execute((trx) => deleteConnectionIn(trx, dialect, ctx.orgId, key));
+  await services.database.db.transaction().execute((trx) => deleteConnectionIn(trx, ctx.orgId, key));
   services.connections.forget(ctx.orgId, key);
   await services.rateLimiter.forget(ctx.orgId, key);
 }
 
 /** deleteConnection inside the caller's transaction; forget the cached connection and its rate limit after the commit. */
-export async function deleteConnectionIn(trx: Transaction<Tables>, dialect: Dialect, orgId: string, key: string): Promise<void> {
+export async function deleteConnectionIn(trx: Transaction<Tables>, orgId: string, key: string): Promise<void> {
   // Postgres: lock the row, so a process being saved with this connection either commits first (and is
   // seen below) or waits and then finds the connection gone (engine/processes.ts).
-  const existing = await getStored(trx, orgId, key, dialect === 'postgres' ? 'update' : 'none');
+  const existing = await getStored(trx, orgId, key, 'update');
   if (!existing) throw notFound(key);
   const users = await processesUsing(trx, orgId, key);
   if (users.length > 0) {
@@ -261,20 +259,6 @@ function linkApiView(l: StoredLink): LinkApiView {
     updatedAt: l.updatedAt,
     runId: l.runId,
   };
-}
-
-/** Keys of the processes whose current definition has a task using `connection`, ordered by key. */
-export async function processesUsing(db: Kysely<Tables> | Transaction<Tables>, orgId: string, connection: string): Promise<string[]> {
-  // Definitions are stored as JSON.stringify output, so a task's connection reads exactly `"connection":"<key>"`;
-  // LIKE narrows the rows (its `_` wildcard only widens the match), the parse decides.
-  const rows = await db
-    .selectFrom('processes')
-    .select(['key', 'definition'])
-    .where('org_id', '=', orgId)
-    .where('definition', 'like', `%"connection":"${connection}"%`)
-    .orderBy('key')
-    .execute();
-  return rows.filter((r) => (JSON.parse(r.definition) as ProcessDefinition).tasks.some((t) => t.connection === connection)).map((r) => r.key);
 }
 
 function describeUsers(users: string[]): string {

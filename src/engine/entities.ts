@@ -5,8 +5,7 @@ import { readBudgetedPage } from '../domain/page-budget.js';
 import {
   deleteEntity,
   getEntitiesInOrder,
-  getEntity,
-  getEntitySync,
+  readEntityOf,
   getEventsInOrder,
   insertEvent,
   listEntitySizes,
@@ -20,8 +19,7 @@ import type { CallContext, Services } from './services.js';
 
 /** The entity, or undefined; on SQLite a plain cached statement. */
 export function findEntity(services: Services, orgId: string, type: string, id: string): Promise<EntityRecord | undefined> {
-  const sqlite = services.database.sqlite;
-  return sqlite ? sqlite.read((s) => getEntitySync(s, orgId, type, id)) : getEntity(services.database.db, orgId, type, id);
+  return readEntityOf(services.database, orgId, type, id);
 }
 
 export async function readEntity(services: Services, ctx: CallContext, type: string, id: string): Promise<EntityRecord> {
@@ -77,10 +75,10 @@ export async function findEntities(
   for (const s of q.statuses ?? []) {
     if (!known.has(s)) throw new AppError('STATUS_UNKNOWN', `"${s}" is not a status of ${type}.`, { status: s, allowed: [...known] });
   }
-  const { db, dialect } = services.database;
+  const { db } = services.database;
   const query = { orgId: ctx.orgId, type, statuses: q.statuses, beforeId: q.after, limit: q.limit };
   if (!q.where) {
-    const sizes = await listEntitySizes(db, dialect, { ...query, limit: q.limit + 1 });
+    const sizes = await listEntitySizes(db, { ...query, limit: q.limit + 1 });
     return readBudgetedPage(sizes, q.limit, services.pageBytes, (ids) => getEntitiesInOrder(db, ctx.orgId, type, ids));
   }
   checkOrThrow(q.where, 'where', loaded.definition.attributes.map((a) => a.key));

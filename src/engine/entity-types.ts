@@ -7,7 +7,6 @@ import { hasEntitiesOfType } from '../store/entities.js';
 import { processesOfEntityType, triggerStatusesOf } from '../store/processes.js';
 import { expressionChecker } from './expressions.js';
 import type { Transaction } from 'kysely';
-import type { Dialect } from '../store/db.js';
 import type { Tables } from '../store/schema.js';
 import type { CallContext, Services } from './services.js';
 
@@ -34,7 +33,7 @@ export async function putType(
   const text = JSON.stringify(definition);
   const now = new Date().toISOString();
   const result = await services.database.db.transaction().execute(async (trx) => {
-    const put = await putEntityType(trx, ctx.orgId, key, text, now, services.database.dialect === 'postgres');
+    const put = await putEntityType(trx, ctx.orgId, key, text, now);
     await checkTriggerStatusesKept(trx, ctx.orgId, key, definition);
     return put;
   });
@@ -73,14 +72,14 @@ export async function listTypes(services: Services, ctx: CallContext, page: { af
 
 /** 409 ENTITY_TYPE_IN_USE while entities of the type exist or a process uses it. */
 export async function deleteType(services: Services, ctx: CallContext, key: string): Promise<void> {
-  await services.database.db.transaction().execute((trx) => deleteTypeIn(trx, services.database.dialect, ctx.orgId, key));
+  await services.database.db.transaction().execute((trx) => deleteTypeIn(trx, ctx.orgId, key));
   services.entityTypes.forget(ctx.orgId, key);
 }
 
 /** deleteType inside the caller's transaction (definitions as code deletes several things in one); forget the cached type after the commit. */
-export async function deleteTypeIn(trx: Transaction<Tables>, dialect: Dialect, orgId: string, key: string): Promise<void> {
+export async function deleteTypeIn(trx: Transaction<Tables>, orgId: string, key: string): Promise<void> {
   // Postgres: lock the type row first; saves and process PUTs share-lock it, so none can slip in meanwhile.
-  if (dialect === 'postgres') await getEntityTypeVersion(trx, orgId, key, 'update');
+  await getEntityTypeVersion(trx, orgId, key, 'update');
   if (await hasEntitiesOfType(trx, orgId, key)) {
     throw new AppError('ENTITY_TYPE_IN_USE', `Entity type "${key}" still has entities; delete them first.`, { entityType: key });
   }

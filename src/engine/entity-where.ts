@@ -30,7 +30,7 @@ const UNEVALUATED = new Set(['EXPR_TIMEOUT', 'EXPR_RESOURCE_LIMIT', 'EXPR_BUSY']
 
 /** One page of the entities matching `where`, newest first, from `q.beforeId` on. */
 export async function findEntitiesWhere(services: Services, q: ListEntitiesQuery, where: string): Promise<{ items: EntityRecord[]; nextId: string | null }> {
-  const { db, dialect } = services.database;
+  const { db } = services.database;
   const budget = services.pageBytes;
   const items: EntityRecord[] = [];
   let itemBytes = 0;
@@ -43,7 +43,7 @@ export async function findEntitiesWhere(services: Services, q: ListEntitiesQuery
   let scannedBytes = 0;
   for (;;) {
     if (measured.length === 0 && !allMeasured) {
-      measured = await listEntitySizes(db, dialect, { ...q, beforeId: cursor, limit: WHERE_CHUNK });
+      measured = await listEntitySizes(db, { ...q, beforeId: cursor, limit: WHERE_CHUNK });
       allMeasured = measured.length < WHERE_CHUNK;
     }
     const batch = measured.splice(0, fitPage(measured, WHERE_CHUNK, budget));

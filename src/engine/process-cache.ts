@@ -3,6 +3,7 @@ import type { ProcessDefinition } from '../domain/process.js';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../store/db.js';
 import type { Tables } from '../store/schema.js';
+import { getProcessVersion } from '../store/processes.js';
 
 const MAX = 2_000;
 
@@ -21,15 +22,8 @@ export class ProcessVersionCache {
     const cacheKey = `${orgId}\u0000${key}\u0000${version}`;
     const hit = this.#cache.get(cacheKey);
     if (hit) return hit;
-    const row = await db
-      .selectFrom('process_versions')
-      .select('definition')
-      .where('org_id', '=', orgId)
-      .where('key', '=', key)
-      .where('version', '=', version)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    const definition = JSON.parse(row.definition) as ProcessDefinition;
+    const definition = (await getProcessVersion(db, orgId, key, version))?.definition;
+    if (!definition) return undefined;
     if (this.#cache.size >= MAX) this.#cache.delete(this.#cache.keys().next().value as string);
     this.#cache.set(cacheKey, definition);
     return definition;

@@ -6,7 +6,6 @@ import { readBudgetedPage } from '../domain/page-budget.js';
 import { parseProcessDefinition, type ProcessDefinition } from '../domain/process.js';
 import { TASK_KINDS } from '../connectors/registry.js';
 import { getConnection } from '../store/connections.js';
-import type { Dialect } from '../store/db.js';
 import { getEntityTypeVersion } from '../store/entity-types.js';
 import type { Tables } from '../store/schema.js';
 import {
@@ -102,19 +101,19 @@ export async function putProcess(
   // The parser is synchronous: the organization's connections (key → provider) are read first.
   const providers = await connectionProvidersOf(services, ctx.orgId);
   const { definition, warnings } = parseProcessBody(body, entityType?.definition, providers);
-  const { dialect, db } = services.database;
+  const { db } = services.database;
   const now = new Date().toISOString();
   const result = await db.transaction().execute(async (trx) => {
     // Postgres: share-lock the type row, so a concurrent delete of the type waits for us (and then sees this process).
-    const version = await getEntityTypeVersion(trx, ctx.orgId, definition.entityType, dialect === 'postgres' ? 'share' : 'none');
+    const version = await getEntityTypeVersion(trx, ctx.orgId, definition.entityType, 'share');
     if (entityType === undefined || version !== entityType.version) {
       services.entityTypes.forget(ctx.orgId, definition.entityType);
       throw new AppError('ENTITY_TYPE_CHANGED', `Entity type "${definition.entityType}" changed while the process was being saved; retry.`, {
         entityType: definition.entityType,
       });
     }
-    await checkConnectionsStillThere(trx, dialect, ctx.orgId, definition);
-    return putStored(trx, dialect, ctx.orgId, key, definition, now);
+    await checkConnectionsStillThere(trx, ctx.orgId, definition);
+    return putStored(trx, ctx.orgId, key, definition, now);
   });
   // Runs held while the process was disabled, or waiting for a cap that may have been raised, can go
   // on: wake the workers (here and, on Postgres, elsewhere) rather than leave them to their poll.
@@ -136,15 +135,15 @@ export function parseProcessBody(body: unknown, entityType: EntityTypeDefinition
 }
 
 /**
- * The connections the tasks name must still exist when the process is written. Postgres: share-locks
+ * The connections the tasks name must still exist when the process is written. Share-locked (Postgres)
  * them, so a concurrent delete of one waits for us (and then sees this process) or went first (and
  * we refuse here).
  */
-export async function checkConnectionsStillThere(trx: Transaction<Tables>, dialect: Dialect, orgId: string, definition: ProcessDefinition): Promise<void> {
+export async function checkConnectionsStillThere(trx: Transaction<Tables>, orgId: string, definition: ProcessDefinition): Promise<void> {
   const keys = [...new Set(definition.tasks.map((t) => t.connection).filter((k): k is string => k !== undefined))];
   const issues: FieldIssue[] = [];
   for (const connection of keys) {
-    if (!(await getConnection(trx, orgId, connection, dialect === 'postgres' ? 'share' : 'none'))) {
+    if (!(await getConnection(trx, orgId, connection, 'share'))) {
       const i = definition.tasks.findIndex((t) => t.connection === connection);
       issues.push({ path: `tasks[${i}].connection`, code: 'unknown_connection', message: `there is no connection "${connection}"` });
     }

@@ -10,7 +10,7 @@
  */
 import { idFloor } from '../domain/ids.js';
 import type { Database } from '../store/db.js';
-import { countBoundary, incrementalVacuum, listProcessKeys, pruneEvents, pruneRunsBeyond, pruneRunsByAge, sqlitePages, type PruneChunk } from '../store/retention.js';
+import { countBoundary, incrementalVacuum, listProcessKeys, pruneEvents, pruneRunsBeyond, pruneRunsByAge, sqlitePages, type PruneChunk, vacuumsIncrementally } from '../store/retention.js';
 
 export interface RetentionSettings {
   /** Finished runs older than this many days are deleted; 0 keeps them. */
@@ -156,7 +156,7 @@ export class Pruner {
           await this.#pause();
         }
       }
-      if (this.database.sqlite) r.bytesFreed = await this.#vacuum();
+      if (vacuumsIncrementally(this.database)) r.bytesFreed = await this.#vacuum();
     } catch (err) {
       r.error = err instanceof Error ? err.message : String(err);
     }

@@ -13,16 +13,8 @@
 import type { Transaction } from 'kysely';
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { findTriggeredProcesses, findTriggeredProcessesSync } from '../store/processes.js';
-import {
-  insertRuns,
-  insertRunsSync,
-  type ChainLink,
-  type NewRun,
-  type RunTrigger,
-} from '../store/runs.js';
-import { countRunsOfRoot, countRunsOfRootSync, lockRunTree } from '../store/run-chains.js';
-import type { SqlSync } from '../store/sqlite-writer.js';
+import { insertRuns, type ChainLink, type NewRun, type RunTrigger } from '../store/runs.js';
+import { queueRunsIn, type QueuedRun, type RunPlanner, type TriggeredProcess } from '../store/saves.js';
 import type { Tables } from '../store/schema.js';
 import type { LoopLimits, Services } from './services.js';
 
@@ -56,38 +48,28 @@ export interface TriggeringSave {
   cause?: SaveCause;
 }
 
+/** The loop protection of a save's runs, as the store's write of the save calls it (store/saves.ts). */
+export function runPlanner(services: Services, s: TriggeringSave): RunPlanner {
+  return {
+    plan: (triggered) => planTriggeredRuns(services, s, triggered),
+    rootRunId: s.cause?.rootRunId,
+    checkFanOut: (adding, existing) => checkFanOut(services, s.cause!, adding, existing),
+  };
+}
+
 /**
- * Queues the runs for the statuses a save entered. Throws PROCESS_LOOP_DETECTED (so the save is
- * refused and the causing step fails with that error) when a process would re-enter itself for the
- * same entity more often than the loop limit within one cause chain.
+ * Queues the runs for the statuses a save entered, inside the caller's transaction. Throws
+ * PROCESS_LOOP_DETECTED (so the save is refused and the causing step fails with that error) when a
+ * process would re-enter itself for the same entity more often than the loop limit within one cause chain.
  */
 export async function queueTriggeredRuns(
   trx: Transaction<Tables>,
   services: Services,
   s: TriggeringSave,
-  /** The processes the entered statuses trigger, when the caller read them already (Postgres save). */
-  triggered?: Array<{ key: string; version: number; triggerStatus: string }>,
-): Promise<Array<{ id: string; process: string }>> {
-  if (s.entered.length === 0) return [];
-  const runs = planTriggeredRuns(services, s, triggered ?? (await findTriggeredProcesses(trx, s.orgId, s.entityType, s.entered)));
-  if (runs.length === 0) return [];
-  if (s.cause) {
-    await lockRunTree(trx, s.cause.rootRunId);
-    checkFanOut(services, s.cause, runs.length, await countRunsOfRoot(trx, s.orgId, s.cause.rootRunId));
-  }
-  const inserted = new Set(await insertRuns(trx, runs));
-  return runs.filter((r) => inserted.has(r.id)).map((r) => ({ id: r.id, process: r.process }));
-}
-
-/** SQLite fast path of queueTriggeredRuns, inside the save's SqliteWriter write. */
-export function queueTriggeredRunsSync(sq: SqlSync, services: Services, s: TriggeringSave): Array<{ id: string; process: string }> {
-  if (s.entered.length === 0) return [];
-  const runs = planTriggeredRuns(services, s, findTriggeredProcessesSync(sq, s.orgId, s.entityType, s.entered));
-  if (runs.length === 0) return [];
-  // The single SQLite writer runs this write alone: nothing to lock.
-  if (s.cause) checkFanOut(services, s.cause, runs.length, countRunsOfRootSync(sq, s.orgId, s.cause.rootRunId));
-  const inserted = new Set(insertRunsSync(sq, runs));
-  return runs.filter((r) => inserted.has(r.id)).map((r) => ({ id: r.id, process: r.process }));
+  /** The processes the entered statuses trigger, when the caller read them already. */
+  triggered?: TriggeredProcess[],
+): Promise<QueuedRun[]> {
+  return queueRunsIn(trx, s, runPlanner(services, s), triggered);
 }
 
 /** Refuses the save when its runs would take the chain past the fan-out bound. */
@@ -101,7 +83,7 @@ function checkFanOut(limits: LoopLimits, cause: SaveCause, adding: number, exist
 }
 
 /** The runs the triggered processes start, after the depth and re-entry checks. */
-function planTriggeredRuns(services: Services, s: TriggeringSave, triggered: Array<{ key: string; version: number; triggerStatus: string }>): NewRun[] {
+function planTriggeredRuns(services: Services, s: TriggeringSave, triggered: TriggeredProcess[]): NewRun[] {
   if (triggered.length === 0) return [];
   const chain = chainAfter(s.cause);
   const depth = s.cause ? s.cause.depth + 1 : 0;

@@ -4,7 +4,8 @@
  */
 import { AppError } from '../domain/errors.js';
 import { getEntity } from '../store/entities.js';
-import { dbBool, getProcess } from '../store/processes.js';
+import { getProcess } from '../store/processes.js';
+import { cancelNotStarted, requestCancel, requeueForRetry } from '../store/run-moves.js';
 import { fitPage, readBudgetedPage } from '../domain/page-budget.js';
 import { PROCESS_LIMITS } from '../domain/process.js';
 import { FINISHED, getRun, listSteps, setRunPinned, type Run, type RunStatus, type RunTrigger, type Step } from '../store/runs.js';
@@ -72,23 +73,12 @@ export async function runSteps(services: Services, ctx: CallContext, id: string,
  * `start` from the first task. The update is conditional, so of two concurrent retries one wins.
  */
 export async function retryRun(services: Services, ctx: CallContext, id: string, from: 'failed' | 'start'): Promise<{ run: Run; steps: Step[] }> {
-  const { db, dialect } = services.database;
-  const retried = await db.transaction().execute(async (trx) => {
+  const retried = await services.database.db.transaction().execute(async (trx) => {
     const current = await getRun(trx, ctx.orgId, id);
     if (!current) throw notFound(id);
-    const stepIndex = from === 'start' ? 0 : current.stepIndex;
-    const result = await trx
-      .updateTable('runs')
-      .set({ status: 'queued', step_index: stepIndex, attempt: 0, error: null, finished_at: null, available_at: Date.now(), lease_owner: null, lease_expires_at: null, cancel_requested: dbBool(dialect, false) })
-      .where('org_id', '=', ctx.orgId)
-      .where('id', '=', id)
-      .where('status', 'in', ['failed', 'cancelled'])
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) {
+    if (!(await requeueForRetry(trx, ctx.orgId, id, from === 'start' ? 0 : current.stepIndex, Date.now()))) {
       throw new AppError('RUN_NOT_RETRYABLE', `Run ${id} is ${current.status}; only failed or cancelled runs can be retried.`, { status: current.status });
     }
-    // Steps from the resume point on belong to the execution that stopped; the new one writes them again.
-    await trx.deleteFrom('run_steps').where('org_id', '=', ctx.orgId).where('run_id', '=', id).where('idx', '>=', stepIndex).execute();
     return current;
   });
   publish(services, retried, 'queued');
@@ -101,19 +91,15 @@ export async function retryRun(services: Services, ctx: CallContext, id: string,
  * before the next step and ends the run `cancelled`); finished → RUN_FINISHED.
  */
 export async function cancelRun(services: Services, ctx: CallContext, id: string): Promise<{ run: Run; steps: Step[] }> {
-  const { db, dialect } = services.database;
+  const { db } = services.database;
   // The run can change state between reading and writing (a worker claims or finishes it): try again.
   for (let tries = 0; tries < 5; tries++) {
     const run = await getRun(db, ctx.orgId, id);
     if (!run) throw notFound(id);
     if (FINISHED.includes(run.status)) throw new AppError('RUN_FINISHED', `Run ${id} has already finished (${run.status}).`, { status: run.status });
     const now = new Date().toISOString();
-    const base = db.updateTable('runs').where('org_id', '=', ctx.orgId).where('id', '=', id);
-    const result =
-      run.status === 'running'
-        ? await base.set({ cancel_requested: dbBool(dialect, true) }).where('status', '=', 'running').executeTakeFirst()
-        : await base.set({ status: 'cancelled', finished_at: now, lease_owner: null, lease_expires_at: null }).where('status', 'in', ['queued', 'waiting']).executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 1) {
+    const moved = run.status === 'running' ? await requestCancel(db, ctx.orgId, id) : await cancelNotStarted(db, ctx.orgId, id, now);
+    if (moved) {
       if (run.status !== 'running') publish(services, run, 'cancelled');
       return readRun(services, ctx, id);
     }
@@ -126,8 +112,7 @@ export async function cancelRun(services: Services, ctx: CallContext, id: string
  * can be pinned, also one still running: it is kept once it finishes.
  */
 export async function pinRun(services: Services, ctx: CallContext, id: string, pinned: boolean): Promise<{ run: Run; steps: Step[] }> {
-  const { db, dialect } = services.database;
-  if (!(await setRunPinned(db, ctx.orgId, id, pinned, dialect))) throw notFound(id);
+  if (!(await setRunPinned(services.database.db, ctx.orgId, id, pinned))) throw notFound(id);
   return readRun(services, ctx, id);
 }
 

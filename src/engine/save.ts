@@ -7,30 +7,15 @@
  * entity type version read before; if either moved, the pipeline runs again on fresh data (or answers
  * 409 when the client pinned a version with If-Match).
  */
-import type { Kysely } from 'kysely';
 import { applyAttributePatch } from '../domain/attributes.js';
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { enforcedFailures, resolveStatusPath, type RequirementResult } from '../domain/transitions.js';
-import { getEntityTypeVersionSync } from '../store/entity-types.js';
-import {
-  findEventByCause,
-  getEntity,
-  insertEntitySync,
-  insertEventSync,
-  isCauseKeyViolation,
-  isUniqueViolation,
-  updateEntitySync,
-  writeEntityAndEvent,
-  type SaveWriteOutcome,
-  type EntityEvent,
-  type EntityRecord,
-} from '../store/entities.js';
+import { findEventByCause, getEntity, type EntityEvent, type EntityRecord } from '../store/entities.js';
 import { listRunsQueuedByEvent } from '../store/runs.js';
-import type { Tables } from '../store/schema.js';
-import type { SqlSync } from '../store/sqlite-writer.js';
+import { writeSave } from '../store/saves.js';
 import { findEntity } from './entities.js';
-import { queueTriggeredRuns, queueTriggeredRunsSync, type SaveCause, type TriggeringSave } from './run-queue.js';
+import { runPlanner, type SaveCause } from './run-queue.js';
 import type { LoadedEntityType } from './entity-type-cache.js';
 import { evaluateRequirements } from './requirements.js';
 import type { CallContext, Services } from './services.js';
@@ -87,7 +72,6 @@ async function saveWithRetries(services: Services, ctx: CallContext, typeKey: st
 }
 
 async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntityType, req: SaveRequest): Promise<SaveResult> {
-  const { db } = services.database;
   const current = req.id === undefined ? undefined : await findEntity(services, ctx.orgId, type.key, req.id);
   if (req.id !== undefined && !current) {
     throw new AppError('ENTITY_NOT_FOUND', `No ${type.key} with id "${req.id}".`, { entityType: type.key, id: req.id });
@@ -142,11 +126,16 @@ async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntity
     createdAt: now,
   };
 
-  const write: SaveWrite = { orgId: ctx.orgId, type, current, entity, event, entered: current ? path.slice(1) : path, req, actor: `${ctx.actor.type}:${ctx.actor.id}` };
-  const sqlite = services.database.sqlite;
-  const queuedRuns = sqlite
-    ? await sqlite.write((s) => writeSaveSqlite(s, services, write))
-    : await writeSavePostgres(db, services, write);
+  const entered = current ? path.slice(1) : path;
+  const outcome = await writeSave(
+    services.database,
+    { orgId: ctx.orgId, typeVersion: type.version, entity, expectedVersion: current?.version, event, causeKey: req.cause?.key ?? null, entered },
+    runPlanner(services, { orgId: ctx.orgId, entityType: type.key, entityId: id, eventId: event.id, entered, actor: `${ctx.actor.type}:${ctx.actor.id}`, cause: req.cause }),
+  );
+  // The type moved, the entity moved or the same process step saved meanwhile: save again on fresh data (or 409).
+  if (outcome.kind === 'type_moved' || outcome.kind === 'cause_repeated') throw new Retry();
+  if (outcome.kind === 'entity_moved') throw req.expectedVersion !== undefined ? versionConflict(undefined, req.expectedVersion) : new Retry();
+  const queuedRuns = outcome.queued;
   if (queuedRuns.length > 0) {
     services.bus.runsQueued();
     for (const r of queuedRuns) {
@@ -156,113 +145,6 @@ async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntity
   services.bus.publish({ type: 'entity.saved', orgId: ctx.orgId, data: { id, type: type.key, status, version: entity.version, statusPath: path } });
 
   return { entity, requirements, statusPath: path, queuedRuns, created: !current };
-}
-
-/** What the write transaction of a save needs. */
-interface SaveWrite {
-  orgId: string;
-  type: LoadedEntityType;
-  current: EntityRecord | undefined;
-  entity: EntityRecord;
-  event: EntityEvent;
-  entered: string[];
-  req: SaveRequest;
-  actor: string;
-}
-
-/**
- * The write: conditional on the type version read before and (on update) the entity version, then the
- * event and the runs the entered statuses trigger. Postgres share-locks the type row so a concurrent
- * replace/delete of the type waits for this save; the entity, the event and the triggered processes
- * take one statement, the runs a second.
- */
-async function writeSavePostgres(db: Kysely<Tables>, services: Services, w: SaveWrite): Promise<Array<{ id: string; process: string }>> {
-  // One statement outside a transaction when no process is expected to start (none can without a
-  // status entered): it writes only if that holds, else the save is made again in a transaction.
-  const hintKey = `${w.orgId}\u0000${w.type.key}`;
-  if (w.entered.length === 0 || !triggersProcesses.has(hintKey)) {
-    const alone = await writeEntityPostgres(db, w, true);
-    if (alone === 'written') {
-      // Only a save that entered a status tells whether the type's saves start processes.
-      if (w.entered.length > 0) triggersProcesses.delete(hintKey);
-      return [];
-    }
-    rememberTriggering(hintKey);
-  }
-  return db.transaction().execute(async (trx) => {
-    const triggered = await writeEntityPostgres(trx, w, false);
-    if (triggered === 'written' || triggered.length === 0) {
-      triggersProcesses.delete(hintKey);
-      return [];
-    }
-    return queueTriggeredRuns(trx, services, triggering(w), triggered);
-  });
-}
-
-/**
- * Entity types whose last save on Postgres started a process (keys `org\0type`): their next save opens a
- * transaction at once instead of trying the single statement first. Only a hint; bounded.
- */
-const triggersProcesses = new Set<string>();
-function rememberTriggering(key: string): void {
-  if (triggersProcesses.size >= 10_000) triggersProcesses.clear();
-  triggersProcesses.add(key);
-}
-
-/**
- * The entity and its event. `alone` (no transaction): 'written' if it wrote, else the processes that
- * kept it from writing. In a transaction: the processes the entered statuses trigger.
- */
-async function writeEntityPostgres(db: Kysely<Tables>, w: SaveWrite, alone: boolean): Promise<'written' | Array<{ key: string; version: number; triggerStatus: string }>> {
-  let outcome: SaveWriteOutcome;
-  try {
-    outcome = await writeEntityAndEvent(db, {
-      orgId: w.orgId,
-      typeVersion: w.type.version,
-      entity: w.entity,
-      expectedVersion: w.current?.version,
-      event: w.event,
-      causeKey: w.req.cause?.key ?? null,
-      entered: w.entered,
-      alone,
-    });
-  } catch (err) {
-    throw w.req.cause && isCauseKeyViolation(err) ? new Retry() : err;
-  }
-  if (outcome.typeVersion !== w.type.version) throw new Retry();
-  if (alone && !outcome.written && outcome.triggered.length > 0) return outcome.triggered;
-  if (!outcome.written) throw lostRace(w.req);
-  return alone ? 'written' : outcome.triggered;
-}
-
-/** The same write on SQLite: plain statements inside a SqliteWriter group (the single writer needs no lock). */
-function writeSaveSqlite(s: SqlSync, services: Services, w: SaveWrite): Array<{ id: string; process: string }> {
-  if (getEntityTypeVersionSync(s, w.orgId, w.type.key) !== w.type.version) throw new Retry();
-  if (w.current) {
-    if (!updateEntitySync(s, w.entity, w.current.version)) throw lostRace(w.req);
-  } else {
-    insertEntitySync(s, w.entity);
-  }
-  try {
-    insertEventSync(s, w.orgId, w.event, w.req.cause?.key ?? null);
-  } catch (err) {
-    throw eventConflict(w.req, err);
-  }
-  return queueTriggeredRunsSync(s, services, triggering(w));
-}
-
-function triggering(w: SaveWrite): TriggeringSave {
-  return { orgId: w.orgId, entityType: w.type.key, entityId: w.entity.id, eventId: w.event.id, entered: w.entered, actor: w.actor, cause: w.req.cause };
-}
-
-/** The entity moved since it was read: 409 when the client pinned a version, else save again. */
-function lostRace(req: SaveRequest): Error {
-  return req.expectedVersion !== undefined ? versionConflict(undefined, req.expectedVersion) : new Retry();
-}
-
-/** The same process step saved meanwhile (a step repeated after a lost lease): replay that save. */
-function eventConflict(req: SaveRequest, err: unknown): unknown {
-  return req.cause && isUniqueViolation(err) ? new Retry() : err;
 }
 
 /** A process step's save that already happened: its result, rebuilt from the event and the entity. */

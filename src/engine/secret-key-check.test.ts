@@ -12,11 +12,11 @@ import { keyCheck, SecretBox } from './secrets.js';
 const [A, B, C] = [randomBytes(32), randomBytes(32), randomBytes(32)];
 const o = { source: 'STATUSFLOW_SECRET_KEY' };
 
-for (const dialect of DIALECTS) {
-  describe(`secret key check on ${dialect}`, () => {
+for (const kind of DIALECTS) {
+  describe(`secret key check on ${kind}`, () => {
     let database: TestDatabase;
     before(async () => {
-      database = await openTestDatabase(dialect);
+      database = await openTestDatabase(kind);
     });
     after(async () => {
       await database?.drop();

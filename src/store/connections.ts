@@ -2,6 +2,7 @@
  * Connections: one row per (org, key) with the provider's settings in plain JSON and the secrets as an
  * encrypted blob (sealed and opened by engine/secrets.ts; this module never sees them in clear).
  */
+import { locked, type RowLock } from './dialect.js';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { iso } from './db.js';
 import type { ConnectionsTable, Tables } from './schema.js';
@@ -36,12 +37,9 @@ function toStored(row: Selectable<ConnectionsTable>): StoredConnection {
   };
 }
 
-/** One connection, or undefined. `lock` (Postgres, in a transaction): `update` before a delete, `share` to keep it while a process referencing it is saved. */
-export async function getConnection(db: Executor, orgId: string, key: string, lock: 'none' | 'update' | 'share' = 'none'): Promise<StoredConnection | undefined> {
-  let query = db.selectFrom('connections').selectAll().where('org_id', '=', orgId).where('key', '=', key);
-  if (lock === 'update') query = query.forUpdate();
-  else if (lock === 'share') query = query.forShare();
-  const row = await query.executeTakeFirst();
+/** One connection, or undefined. `lock` (in a transaction; taken on Postgres, see dialect.ts): `update` before a delete, `share` to keep it while a process referencing it is saved. */
+export async function getConnection(db: Executor, orgId: string, key: string, lock: RowLock | 'none' = 'none'): Promise<StoredConnection | undefined> {
+  const row = await locked(db, db.selectFrom('connections').selectAll().where('org_id', '=', orgId).where('key', '=', key), lock).executeTakeFirst();
   return row && toStored(row);
 }
 

@@ -11,7 +11,8 @@ import { resilientPool, type PoolLog } from './pg-pool.js';
 import { SqliteCheckpointer, type CheckpointerOptions } from './sqlite-checkpointer.js';
 import { SqliteWriter } from './sqlite-writer.js';
 
-export type Dialect = 'sqlite' | 'postgres';
+export type { Dialect } from './dialect.js';
+import type { Dialect } from './dialect.js';
 
 export interface Database {
   db: Kysely<Tables>;

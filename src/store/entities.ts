@@ -1,9 +1,10 @@
 /** Entities and their events. Every query is scoped by org_id. */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { Compiled, marksOf, sqliteBuilder } from './compiled.js';
+import { adapterOf } from './dialect.js';
 import type { EntitiesTable, EntityEventsTable, Tables } from './schema.js';
-import { fromJson, iso } from './db.js';
+import { fromJson, iso, type Database } from './db.js';
 import type { SqlSync } from './sqlite-writer.js';
-import type { Dialect } from './db.js';
 import type { SizedRow } from '../domain/page-budget.js';
 
 type Executor = Kysely<Tables> | Transaction<Tables>;
@@ -62,14 +63,25 @@ function toEvent(row: Selectable<EntityEventsTable>): EntityEvent {
   };
 }
 
+/** The row of an entity. */
+function entityRow(e: EntityRecord) {
+  return {
+    id: e.id,
+    org_id: e.orgId,
+    type: e.type,
+    status: e.status,
+    attributes: JSON.stringify(e.attributes),
+    version: e.version,
+    created_at: e.createdAt,
+    updated_at: e.updatedAt,
+  };
+}
+
+type EntityKey = { org_id: string; type: string; id: string };
+const entityQuery = (db: Executor, k: EntityKey) => db.selectFrom('entities').selectAll().where('id', '=', k.id).where('org_id', '=', k.org_id).where('type', '=', k.type);
+
 export async function getEntity(db: Executor, orgId: string, type: string, id: string): Promise<EntityRecord | undefined> {
-  const row = await db
-    .selectFrom('entities')
-    .selectAll()
-    .where('id', '=', id)
-    .where('org_id', '=', orgId)
-    .where('type', '=', type)
-    .executeTakeFirst();
+  const row = await entityQuery(db, { org_id: orgId, type, id }).executeTakeFirst();
   return row && toEntity(row);
 }
 
@@ -80,65 +92,46 @@ export async function getEntitiesByIds(db: Executor, keys: ReadonlyArray<{ orgId
     .selectFrom('entities')
     .selectAll()
     .where('id', 'in', [...new Set(keys.map((k) => k.id))])
+    .where('org_id', 'in', [...new Set(keys.map((k) => k.orgId))])
     .execute();
   const wanted = new Set(keys.map((k) => `${k.orgId}\u0000${k.type}\u0000${k.id}`));
   return new Map(rows.filter((r) => wanted.has(`${r.org_id}\u0000${r.type}\u0000${r.id}`)).map((r) => [r.id, toEntity(r)]));
 }
 
-/** SQLite fast path of getEntity (inside a SqliteWriter read or write). */
+const GET_ENTITY = new Compiled<EntityKey>((p) => entityQuery(sqliteBuilder, p));
+
+/** getEntity on SQLite, synchronously (inside a SqliteWriter read or write). */
 export function getEntitySync(s: SqlSync, orgId: string, type: string, id: string): EntityRecord | undefined {
-  const row = s.get<Selectable<EntitiesTable>>('select * from "entities" where "id" = ? and "org_id" = ? and "type" = ?', [id, orgId, type]);
+  const row = GET_ENTITY.get<Selectable<EntitiesTable>>(s, { org_id: orgId, type, id });
   return row && toEntity(row);
 }
 
-export async function insertEntity(trx: Executor, e: EntityRecord): Promise<void> {
-  await trx
-    .insertInto('entities')
-    .values({
-      id: e.id,
-      org_id: e.orgId,
-      type: e.type,
-      status: e.status,
-      attributes: JSON.stringify(e.attributes),
-      version: e.version,
-      created_at: e.createdAt,
-      updated_at: e.updatedAt,
-    })
-    .execute();
+/** getEntity outside any transaction; on SQLite a cached statement run in the writer's read slot. */
+export function readEntityOf(database: Database, orgId: string, type: string, id: string): Promise<EntityRecord | undefined> {
+  const sqlite = database.sqlite;
+  return sqlite ? sqlite.read((s) => getEntitySync(s, orgId, type, id)) : getEntity(database.db, orgId, type, id);
 }
 
-/** SQLite fast path of insertEntity. */
+type EntityRow = ReturnType<typeof entityRow>;
+const INSERT_ENTITY = new Compiled<EntityRow>(() => sqliteBuilder.insertInto('entities').values(marksOf(entityRow({} as EntityRecord))));
+
+/** Inserts an entity (SQLite, inside a SqliteWriter write; Postgres writes it in saves.ts's statement). */
 export function insertEntitySync(s: SqlSync, e: EntityRecord): void {
-  s.run(
-    'insert into "entities" ("id", "org_id", "type", "status", "attributes", "version", "created_at", "updated_at") values (?, ?, ?, ?, ?, ?, ?, ?)',
-    [e.id, e.orgId, e.type, e.status, JSON.stringify(e.attributes), e.version, e.createdAt, e.updatedAt],
-  );
+  INSERT_ENTITY.run(s, entityRow(e));
 }
 
-/** SQLite fast path of updateEntity. */
-export function updateEntitySync(s: SqlSync, e: EntityRecord, expectedVersion: number): boolean {
-  const changed = s.run('update "entities" set "status" = ?, "attributes" = ?, "version" = ?, "updated_at" = ? where "id" = ? and "org_id" = ? and "version" = ?', [
-    e.status,
-    JSON.stringify(e.attributes),
-    e.version,
-    e.updatedAt,
-    e.id,
-    e.orgId,
-    expectedVersion,
-  ]);
-  return changed === 1;
-}
+const UPDATE_ENTITY = new Compiled<EntityRow & { expected: number }>((p) =>
+  sqliteBuilder
+    .updateTable('entities')
+    .set({ status: p.status, attributes: p.attributes, version: p.version, updated_at: p.updated_at })
+    .where('id', '=', p.id)
+    .where('org_id', '=', p.org_id)
+    .where('version', '=', p.expected),
+);
 
 /** Writes the new state only if the stored version is still `expectedVersion`; false when it moved. */
-export async function updateEntity(trx: Executor, e: EntityRecord, expectedVersion: number): Promise<boolean> {
-  const result = await trx
-    .updateTable('entities')
-    .set({ status: e.status, attributes: JSON.stringify(e.attributes), version: e.version, updated_at: e.updatedAt })
-    .where('id', '=', e.id)
-    .where('org_id', '=', e.orgId)
-    .where('version', '=', expectedVersion)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+export function updateEntitySync(s: SqlSync, e: EntityRecord, expectedVersion: number): boolean {
+  return UPDATE_ENTITY.run(s, { ...entityRow(e), expected: expectedVersion }) === 1;
 }
 
 export async function deleteEntity(trx: Executor, orgId: string, type: string, id: string): Promise<EntityRecord | undefined> {
@@ -175,8 +168,8 @@ export async function listEntities(db: Executor, q: ListEntitiesQuery): Promise<
  * the attributes: SQLite's octet_length reads only the record header (0.7 ms for 300 rows of 1 MB,
  * where a CAST first took 150 ms); Postgres measures the jsonb as text.
  */
-export async function listEntitySizes(db: Executor, dialect: Dialect, q: ListEntitiesQuery): Promise<SizedRow[]> {
-  const bytes = dialect === 'postgres' ? sql<number>`octet_length(attributes::text)` : sql<number>`octet_length(attributes)`;
+export async function listEntitySizes(db: Executor, q: ListEntitiesQuery): Promise<SizedRow[]> {
+  const bytes = adapterOf(db).jsonBytes('attributes');
   let query = db.selectFrom('entities').select(['id', bytes.as('bytes')]).where('org_id', '=', q.orgId).where('type', '=', q.type);
   if (q.statuses && q.statuses.length > 0) query = query.where('status', 'in', q.statuses);
   if (q.beforeId) query = query.where('id', '<', q.beforeId);
@@ -205,106 +198,36 @@ export async function hasEntitiesOfType(db: Executor, orgId: string, type: strin
   return row !== undefined;
 }
 
-export async function insertEvent(trx: Executor, orgId: string, ev: EntityEvent, causeKey: string | null = null): Promise<void> {
-  await trx
-    .insertInto('entity_events')
-    .values({
-      id: ev.id,
-      org_id: orgId,
-      entity_id: ev.entityId,
-      entity_type: ev.entityType,
-      entity_version: ev.entityVersion,
-      kind: ev.kind,
-      status_before: ev.statusBefore,
-      status_after: ev.statusAfter,
-      status_path: JSON.stringify(ev.statusPath),
-      changes: JSON.stringify(ev.changes),
-      actor: JSON.stringify(ev.actor),
-      created_at: ev.createdAt,
-      cause_key: causeKey,
-    })
-    .execute();
-}
-
-/** SQLite fast path of insertEvent. */
-export function insertEventSync(s: SqlSync, orgId: string, ev: EntityEvent, causeKey: string | null = null): void {
-  s.run(
-    'insert into "entity_events" ("id", "org_id", "entity_id", "entity_type", "entity_version", "kind", "status_before", "status_after", "status_path", "changes", "actor", "created_at", "cause_key") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    [ev.id, orgId, ev.entityId, ev.entityType, ev.entityVersion, ev.kind, ev.statusBefore, ev.statusAfter, JSON.stringify(ev.statusPath), JSON.stringify(ev.changes), JSON.stringify(ev.actor), ev.createdAt, causeKey],
-  );
-}
-
-/** What the write of a save on Postgres needs (see writeEntityAndEvent). */
-export interface SaveWriteInput {
-  orgId: string;
-  /** The entity type version the save was validated against. */
-  typeVersion: number;
-  entity: EntityRecord;
-  /** On update: the stored version read before (the write happens only if it is still that). */
-  expectedVersion: number | undefined;
-  event: EntityEvent;
-  causeKey: string | null;
-  /** Statuses entered: the enabled processes they trigger are read in the same statement. */
-  entered: readonly string[];
-  /**
-   * Outside a transaction: write only if the entered statuses trigger no process (runs would need a
-   * second statement in the same transaction); otherwise nothing is written and `triggered` says why.
-   */
-  alone: boolean;
-}
-
-export interface SaveWriteOutcome {
-  /** The type's current version (share-locked until the transaction ends); undefined if it is gone. */
-  typeVersion: number | undefined;
-  /** False when the type version differs, (update) the entity moved, or (`alone`) processes are triggered: nothing was written. */
-  written: boolean;
-  /** Enabled processes the entered statuses trigger, by key. */
-  triggered: Array<{ key: string; version: number; triggerStatus: string }>;
-}
-
-/**
- * The write of a save on Postgres in one statement, one round trip instead of four: share-lock the
- * entity type row (a concurrent replace or delete of the type waits for this transaction) and check
- * its version, write the entity (insert, or update at the expected version) only if it matches,
- * insert the event only if the entity was written, and read the processes the entered statuses
- * trigger. Atomic by itself; in a transaction when the runs are queued by the next statement.
- */
-export async function writeEntityAndEvent(trx: Executor, w: SaveWriteInput): Promise<SaveWriteOutcome> {
-  const e = w.entity;
-  const ev = w.event;
-  const when = w.alone ? sql`t.version = ${w.typeVersion}::int AND NOT EXISTS (SELECT 1 FROM tp)` : sql`t.version = ${w.typeVersion}::int`;
-  const write =
-    w.expectedVersion === undefined
-      ? sql`INSERT INTO entities (id, org_id, type, status, attributes, version, created_at, updated_at)
-          SELECT ${e.id}, ${w.orgId}, ${e.type}, ${e.status}, ${JSON.stringify(e.attributes)}::jsonb, ${e.version}::int, ${e.createdAt}::timestamptz, ${e.updatedAt}::timestamptz
-          FROM t WHERE ${when}
-          RETURNING id`
-      : sql`UPDATE entities SET status = ${e.status}, attributes = ${JSON.stringify(e.attributes)}::jsonb, version = ${e.version}::int, updated_at = ${e.updatedAt}::timestamptz
-          WHERE id = ${e.id} AND org_id = ${w.orgId} AND version = ${w.expectedVersion}::int AND EXISTS (SELECT 1 FROM t WHERE ${when})
-          RETURNING id`;
-  const { rows } = await sql<{ type_version: number | null; written: number; triggered: Array<[string, number, string]> }>`
-    WITH t AS (
-      SELECT version FROM entity_types WHERE org_id = ${w.orgId} AND key = ${e.type} FOR SHARE
-    ), tp AS (
-      SELECT key, version, trigger_status FROM processes
-      WHERE org_id = ${w.orgId} AND entity_type = ${e.type} AND trigger_status = ANY(${[...w.entered]}::text[]) AND enabled
-    ), e AS (${write}), ev AS (
-      INSERT INTO entity_events (id, org_id, entity_id, entity_type, entity_version, kind, status_before, status_after, status_path, changes, actor, created_at, cause_key)
-      SELECT ${ev.id}, ${w.orgId}, e.id, ${ev.entityType}, ${ev.entityVersion}::int, ${ev.kind}, ${ev.statusBefore}::text, ${ev.statusAfter}::text,
-        ${JSON.stringify(ev.statusPath)}, ${JSON.stringify(ev.changes)}, ${JSON.stringify(ev.actor)}, ${ev.createdAt}::timestamptz, ${w.causeKey}::text
-      FROM e
-      RETURNING 1
-    )
-    SELECT
-      (SELECT version FROM t) AS type_version,
-      (SELECT count(*) FROM ev)::int AS written,
-      COALESCE((SELECT json_agg(json_build_array(key, version, trigger_status) ORDER BY key) FROM tp), '[]'::json) AS triggered`.execute(trx);
-  const row = rows[0]!;
+/** The row of an event. */
+function eventRow(orgId: string, ev: EntityEvent, causeKey: string | null) {
   return {
-    typeVersion: row.type_version ?? undefined,
-    written: row.written === 1,
-    triggered: row.triggered.map(([key, version, triggerStatus]) => ({ key, version, triggerStatus })),
+    id: ev.id,
+    org_id: orgId,
+    entity_id: ev.entityId,
+    entity_type: ev.entityType,
+    entity_version: ev.entityVersion,
+    kind: ev.kind,
+    status_before: ev.statusBefore,
+    status_after: ev.statusAfter,
+    status_path: JSON.stringify(ev.statusPath),
+    changes: JSON.stringify(ev.changes),
+    actor: JSON.stringify(ev.actor),
+    created_at: ev.createdAt,
+    cause_key: causeKey,
   };
+}
+
+const insertEventQuery = (db: Executor, row: ReturnType<typeof eventRow>) => db.insertInto('entity_events').values(row);
+
+export async function insertEvent(trx: Executor, orgId: string, ev: EntityEvent, causeKey: string | null = null): Promise<void> {
+  await insertEventQuery(trx, eventRow(orgId, ev, causeKey)).execute();
+}
+
+const INSERT_EVENT = new Compiled<ReturnType<typeof eventRow>>(() => insertEventQuery(sqliteBuilder, marksOf(eventRow('', {} as EntityEvent, null))));
+
+/** insertEvent on SQLite, synchronously (inside a SqliteWriter write). */
+export function insertEventSync(s: SqlSync, orgId: string, ev: EntityEvent, causeKey: string | null = null): void {
+  INSERT_EVENT.run(s, eventRow(orgId, ev, causeKey));
 }
 
 /** True when `err` is the unique violation of a second event with the same cause key (a repeated process step). */

@@ -4,6 +4,8 @@ import type { SizedRow } from '../domain/page-budget.js';
 import type { EntityTypesTable, Tables } from './schema.js';
 import { iso } from './db.js';
 import type { SqlSync } from './sqlite-writer.js';
+import { Compiled, sqliteBuilder } from './compiled.js';
+import { locked, type RowLock } from './dialect.js';
 
 type Executor = Kysely<Tables> | Transaction<Tables>;
 
@@ -32,34 +34,28 @@ export async function getEntityType(
   db: Executor,
   orgId: string,
   key: string,
-  forUpdate = false,
+  lock: RowLock | 'none' = 'none',
 ): Promise<StoredEntityType | undefined> {
-  let query = db.selectFrom('entity_types').selectAll().where('org_id', '=', orgId).where('key', '=', key);
-  if (forUpdate) query = query.forUpdate();
-  const row = await query.executeTakeFirst();
+  const row = await locked(db, db.selectFrom('entity_types').selectAll().where('org_id', '=', orgId).where('key', '=', key), lock).executeTakeFirst();
   return row && toStored(row);
 }
 
+const versionQuery = (db: Executor, orgId: string, key: string) => db.selectFrom('entity_types').select('version').where('org_id', '=', orgId).where('key', '=', key);
+
 /**
- * Only the version: cheap check that a cached definition is still current. With `lock` (Postgres, inside
- * a transaction) the row is share-locked, so a concurrent replace or delete of the type waits for us.
+ * Only the version: cheap check that a cached definition is still current. With `lock` (inside a
+ * transaction; Postgres, see dialect.ts) the row is locked, so a concurrent replace or delete of the type waits for us.
  */
-export async function getEntityTypeVersion(
-  db: Executor,
-  orgId: string,
-  key: string,
-  lock: 'share' | 'update' | 'none' = 'none',
-): Promise<number | undefined> {
-  let query = db.selectFrom('entity_types').select('version').where('org_id', '=', orgId).where('key', '=', key);
-  if (lock === 'share') query = query.forShare();
-  if (lock === 'update') query = query.forUpdate();
-  const row = await query.executeTakeFirst();
+export async function getEntityTypeVersion(db: Executor, orgId: string, key: string, lock: RowLock | 'none' = 'none'): Promise<number | undefined> {
+  const row = await locked(db, versionQuery(db, orgId, key), lock).executeTakeFirst();
   return row?.version;
 }
 
-/** SQLite fast path of getEntityTypeVersion (the single writer needs no lock). */
+const TYPE_VERSION = new Compiled<{ org: string; key: string }>((p) => versionQuery(sqliteBuilder, p.org, p.key));
+
+/** getEntityTypeVersion on SQLite, synchronously (the single writer needs no lock). */
 export function getEntityTypeVersionSync(s: SqlSync, orgId: string, key: string): number | undefined {
-  return s.get<{ version: number }>('select "version" from "entity_types" where "org_id" = ? and "key" = ?', [orgId, key])?.version;
+  return TYPE_VERSION.get<{ version: number }>(s, { org: orgId, key })?.version;
 }
 
 /** Entity types ordered by key; `keys` picks some. */
@@ -87,10 +83,9 @@ export async function putEntityType(
   key: string,
   definition: string,
   now: string,
-  /** Postgres: lock the row so saves in flight finish first (SQLite has one writer anyway). */
-  lockRow: boolean,
 ): Promise<{ stored: StoredEntityType; created: boolean; changed: boolean }> {
-  const existing = await getEntityType(trx, orgId, key, lockRow);
+  // Locked (Postgres) so that saves in flight finish first.
+  const existing = await getEntityType(trx, orgId, key, 'update');
   if (existing && existing.definition === definition) return { stored: existing, created: false, changed: false };
   // A type deleted and created again continues its version history.
   const last = existing

@@ -4,7 +4,8 @@
  */
 import { sql, type Kysely, type Selectable, type SqlBool, type Transaction } from 'kysely';
 import type { ProcessDefinition } from '../domain/process.js';
-import type { Dialect } from './db.js';
+import { CompiledShapes, listMarks, sqliteBuilder } from './compiled.js';
+import { adapterOf, locked, type RowLock } from './dialect.js';
 import { iso } from './db.js';
 import type { SqlSync } from './sqlite-writer.js';
 import type { SizedRow } from '../domain/page-budget.js';
@@ -36,10 +37,6 @@ export function emptyRunCounts(): RunCounts {
   return { queued: 0, running: 0, waiting: 0, succeeded: 0, failed: 0, cancelled: 0 };
 }
 
-/** BOOLEAN columns: Postgres takes a boolean, SQLite (INTEGER 0/1; better-sqlite3 cannot bind booleans) a number. */
-export function dbBool(dialect: Dialect, value: boolean): boolean | number {
-  return dialect === 'postgres' ? value : value ? 1 : 0;
-}
 
 function toStored(row: Selectable<ProcessesTable>): StoredProcess {
   return {
@@ -52,11 +49,9 @@ function toStored(row: Selectable<ProcessesTable>): StoredProcess {
   };
 }
 
-/** The current version, or undefined. `forUpdate` (Postgres, in a transaction) locks the row. */
-export async function getProcess(db: Executor, orgId: string, key: string, forUpdate = false): Promise<StoredProcess | undefined> {
-  let query = db.selectFrom('processes').selectAll().where('org_id', '=', orgId).where('key', '=', key);
-  if (forUpdate) query = query.forUpdate();
-  const row = await query.executeTakeFirst();
+/** The current version, or undefined. `lock` (in a transaction) keeps the row as read until the commit. */
+export async function getProcess(db: Executor, orgId: string, key: string, lock: RowLock | 'none' = 'none'): Promise<StoredProcess | undefined> {
+  const row = await locked(db, db.selectFrom('processes').selectAll().where('org_id', '=', orgId).where('key', '=', key), lock).executeTakeFirst();
   return row && toStored(row);
 }
 
@@ -83,14 +78,13 @@ export async function listProcessSizes(db: Executor, orgId: string, page: { afte
  */
 export async function putProcess(
   trx: Transaction<Tables>,
-  dialect: Dialect,
   orgId: string,
   key: string,
   definition: ProcessDefinition,
   now: string,
 ): Promise<{ stored: StoredProcess; created: boolean; changed: boolean }> {
   const text = JSON.stringify(definition);
-  const existing = await getProcess(trx, orgId, key, dialect === 'postgres');
+  const existing = await getProcess(trx, orgId, key, 'update');
   if (existing && JSON.stringify(existing.definition) === text) return { stored: existing, created: false, changed: false };
   const last = existing?.version ?? (await lastVersion(trx, orgId, key));
   const version = last + 1;
@@ -98,7 +92,7 @@ export async function putProcess(
     version,
     entity_type: definition.entityType,
     trigger_status: 'status' in definition.trigger ? definition.trigger.status : null,
-    enabled: dbBool(dialect, definition.enabled),
+    enabled: adapterOf(trx).bool(definition.enabled),
     definition: text,
     updated_at: now,
   };
@@ -170,14 +164,21 @@ export async function listProcessVersionSizes(db: Executor, orgId: string, key: 
  * Enabled processes of `entityType` whose trigger status is one of `statuses`, ordered by key: the save
  * pipeline's lookup, one query on the processes_trigger index (org_id, entity_type, trigger_status).
  */
-export async function findTriggeredProcesses(
-  db: Executor,
-  orgId: string,
-  entityType: string,
-  statuses: readonly string[],
-): Promise<Array<{ key: string; version: number; triggerStatus: string }>> {
+export async function findTriggeredProcesses(db: Executor, orgId: string, entityType: string, statuses: readonly string[]): Promise<TriggeredProcess[]> {
   if (statuses.length === 0) return [];
-  const rows = await db
+  const rows = await triggeredQuery(db, orgId, entityType, statuses).execute();
+  return rows.map((r) => ({ key: r.key, version: r.version, triggerStatus: r.trigger_status! }));
+}
+
+/** An enabled process a status triggers. */
+export interface TriggeredProcess {
+  key: string;
+  version: number;
+  triggerStatus: string;
+}
+
+const triggeredQuery = (db: Executor, orgId: string, entityType: string, statuses: readonly string[]) =>
+  db
     .selectFrom('processes')
     .select(['key', 'version', 'trigger_status'])
     .where('org_id', '=', orgId)
@@ -185,18 +186,16 @@ export async function findTriggeredProcesses(
     .where('trigger_status', 'in', statuses)
     // A bare column is a condition on both databases (Postgres BOOLEAN, SQLite 0/1).
     .where(sql<SqlBool>`enabled`)
-    .orderBy('key')
-    .execute();
-  return rows.map((r) => ({ key: r.key, version: r.version, triggerStatus: r.trigger_status! }));
-}
+    .orderBy('key');
 
-/** SQLite fast path of findTriggeredProcesses. */
-export function findTriggeredProcessesSync(s: SqlSync, orgId: string, entityType: string, statuses: readonly string[]): Array<{ key: string; version: number; triggerStatus: string }> {
+const TRIGGERED = new CompiledShapes<Record<string, string>>((p, n) =>
+  triggeredQuery(sqliteBuilder, p.org!, p.type!, Array.from({ length: Number(n) }, (_, i) => p[`s${i}`]!)),
+);
+
+/** findTriggeredProcesses on SQLite, synchronously (inside the save's SqliteWriter write). */
+export function findTriggeredProcessesSync(s: SqlSync, orgId: string, entityType: string, statuses: readonly string[]): TriggeredProcess[] {
   if (statuses.length === 0) return [];
-  const rows = s.all<{ key: string; version: number; trigger_status: string }>(
-    `select "key", "version", "trigger_status" from "processes" where "org_id" = ? and "entity_type" = ? and "trigger_status" in (${statuses.map(() => '?').join(', ')}) and enabled order by "key"`,
-    [orgId, entityType, ...statuses],
-  );
+  const rows = TRIGGERED.of(String(statuses.length)).all<{ key: string; version: number; trigger_status: string }>(s, { org: orgId, type: entityType, ...listMarks('s', statuses) });
   return rows.map((r) => ({ key: r.key, version: r.version, triggerStatus: r.trigger_status }));
 }
 
@@ -268,4 +267,18 @@ export async function triggerStatusesOf(db: Executor, orgId: string, entityType:
     .orderBy('key')
     .execute();
   return rows.map((r) => ({ key: r.key, triggerStatus: r.trigger_status! }));
+}
+
+/** Keys of the processes whose current definition has a task using `connection`, ordered by key. */
+export async function processesUsing(db: Executor, orgId: string, connection: string): Promise<string[]> {
+  // Definitions are stored as JSON.stringify output, so a task's connection reads exactly `"connection":"<key>"`;
+  // LIKE narrows the rows (its `_` wildcard only widens the match), the parse decides.
+  const rows = await db
+    .selectFrom('processes')
+    .select(['key', 'definition'])
+    .where('org_id', '=', orgId)
+    .where('definition', 'like', `%"connection":"${connection}"%`)
+    .orderBy('key')
+    .execute();
+  return rows.filter((r) => (JSON.parse(r.definition) as ProcessDefinition).tasks.some((t) => t.connection === connection)).map((r) => r.key);
 }

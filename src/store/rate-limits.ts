@@ -8,6 +8,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './db.js';
 import type { Tables } from './schema.js';
+import { adapterOf } from './dialect.js';
 
 export interface RateLimit {
   /** At most this many slots… */
@@ -22,8 +23,6 @@ export type SlotAttempt = { granted: true; at: number } | { granted: false; wait
 /** Locks of rate-limit windows, in the two-key advisory-lock space (apart from the single-key locks of runs and migrations). */
 const LOCK_CLASS = 72417003;
 
-/** Milliseconds since the epoch by the database's clock (Postgres) or this machine's (SQLite). */
-const PG_NOW = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 interface WindowState {
   now: number;
@@ -39,11 +38,11 @@ interface WindowState {
 export async function takeSlot(database: Database, orgId: string, connection: string, limit: RateLimit | undefined, prune: boolean): Promise<SlotAttempt> {
   if (!limit) {
     // Nothing to count: only a pause asked by the provider holds the request back (one read, no lock).
-    const state = await readWindow(database.db, database.dialect, orgId, connection, undefined);
+    const state = await readWindow(database.db, orgId, connection, undefined);
     return decide(state, undefined);
   }
   return inWriteTransaction(database, orgId, connection, async (db) => {
-    const state = await readWindow(db, database.dialect, orgId, connection, limit);
+    const state = await readWindow(db, orgId, connection, limit);
     const attempt = decide(state, limit);
     if (attempt.granted) {
       await db.insertInto('rate_limit_events').values({ org_id: orgId, connection, at: attempt.at }).execute();
@@ -60,8 +59,8 @@ function decide(state: WindowState, limit: RateLimit | undefined): SlotAttempt {
   return { granted: true, at: now };
 }
 
-async function readWindow(db: Kysely<Tables>, dialect: Database['dialect'], orgId: string, connection: string, limit: RateLimit | undefined): Promise<WindowState> {
-  const now = dialect === 'postgres' ? PG_NOW : sql<number>`${Date.now()}`;
+async function readWindow(db: Kysely<Tables>, orgId: string, connection: string, limit: RateLimit | undefined): Promise<WindowState> {
+  const now = adapterOf(db).nowMs();
   const nth = limit
     ? sql<number | null>`(SELECT at FROM rate_limit_events
          WHERE org_id = ${orgId} AND connection = ${connection} AND at > c.now - ${limit.perMs}
@@ -82,7 +81,7 @@ async function readWindow(db: Kysely<Tables>, dialect: Database['dialect'], orgI
  * provider's own rolling window.
  */
 export async function settleSlot(database: Database, orgId: string, connection: string, at: number): Promise<void> {
-  const now = database.dialect === 'postgres' ? PG_NOW : sql<number>`${Date.now()}`;
+  const now = adapterOf(database.db).nowMs();
   await sql`UPDATE rate_limit_events SET at = ${now} WHERE org_id = ${orgId} AND connection = ${connection} AND at = ${at}`.execute(database.db);
 }
 
@@ -94,7 +93,7 @@ export async function pruneSlots(db: Kysely<Tables>, orgId: string, connection: 
 /** No slot of (org, connection) is handed out for `ms` from now (a later pause already set is kept). */
 export async function pauseSlots(database: Database, orgId: string, connection: string, ms: number): Promise<void> {
   await inWriteTransaction(database, orgId, connection, async (db) => {
-    const now = database.dialect === 'postgres' ? PG_NOW : sql<number>`${Date.now()}`;
+    const now = adapterOf(database.db).nowMs();
     const until = sql<number>`(SELECT ${now} + ${Math.ceil(ms)})`;
     await sql`
       INSERT INTO rate_limit_pauses (org_id, connection, paused_until) VALUES (${orgId}, ${connection}, ${until})
@@ -120,7 +119,7 @@ export async function recordedSlots(db: Kysely<Tables>, orgId: string, connectio
  * Postgres takes a transaction-scoped advisory lock; SQLite starts with BEGIN IMMEDIATE (the one writer).
  */
 async function inWriteTransaction<T>(database: Database, orgId: string, connection: string, fn: (db: Kysely<Tables>) => Promise<T>): Promise<T> {
-  if (database.dialect === 'postgres') {
+  if (adapterOf(database.db).name === 'postgres') {
     return database.db.transaction().execute(async (trx) => {
       await sql`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${`${orgId}:${connection}`}))`.execute(trx);
       return fn(trx);

@@ -125,6 +125,11 @@ export interface SqlitePages {
   autoVacuum: number;
 }
 
+/** True when the database gives pruned space back to the file system by incremental vacuum (SQLite). */
+export function vacuumsIncrementally(database: Database): boolean {
+  return database.sqlite !== undefined;
+}
+
 export function sqlitePages(database: Database): Promise<SqlitePages> {
   return database.sqlite!.read((s) => ({
     pageSize: s.get<{ page_size: number }>('PRAGMA page_size')!.page_size,

@@ -3,21 +3,25 @@ import { sql, type Transaction } from 'kysely';
 import type { Tables } from './schema.js';
 import type { SqlSync } from './sqlite-writer.js';
 import type { Executor } from './runs.js';
+import { Compiled, sqliteBuilder } from './compiled.js';
 
 /** How many runs the cause chain rooted at `rootRunId` has queued so far (the fan-out bound). */
-export async function countRunsOfRoot(db: Executor, orgId: string, rootRunId: string): Promise<number> {
-  const row = await db
+const countQuery = (db: Executor, orgId: string, rootRunId: string) =>
+  db
     .selectFrom('runs')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('root_run_id', '=', rootRunId)
-    .where('org_id', '=', orgId)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+    .where('org_id', '=', orgId);
+
+export async function countRunsOfRoot(db: Executor, orgId: string, rootRunId: string): Promise<number> {
+  return Number((await countQuery(db, orgId, rootRunId).executeTakeFirstOrThrow()).n);
 }
 
-/** SQLite fast path of countRunsOfRoot. */
+const COUNT = new Compiled<{ org: string; root: string }>((p) => countQuery(sqliteBuilder, p.org, p.root));
+
+/** countRunsOfRoot on SQLite, synchronously (inside the save's SqliteWriter write). */
 export function countRunsOfRootSync(sq: SqlSync, orgId: string, rootRunId: string): number {
-  return Number(sq.get<{ n: number }>('select count(*) as "n" from "runs" where "root_run_id" = ? and "org_id" = ?', [rootRunId, orgId])!.n);
+  return Number(COUNT.get<{ n: number }>(sq, { org: orgId, root: rootRunId })!.n);
 }
 
 /**

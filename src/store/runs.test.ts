@@ -5,8 +5,8 @@ import { newId } from '../domain/ids.js';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../../test/support/databases.js';
 import { insertOrganization } from './organizations.js';
 import { claimRuns } from './run-claims.js';
-import { commitStepResults, getRunById, insertRuns, listSteps, type NewRun } from './runs.js';
-import { dbBool } from './processes.js';
+import { commitStepResults, getRun, insertRuns, listSteps, type NewRun } from './runs.js';
+import { adapterOf } from './dialect.js';
 
 const now = Date.now();
 const newRun = (orgId: string, process: string, availableAt = now): NewRun => ({
@@ -103,7 +103,7 @@ for (const dialect of DIALECTS) {
       const definition = JSON.stringify({ enabled: false });
       await database.db
         .insertInto('processes')
-        .values({ org_id: orgId, key: 'paused', version: 1, entity_type: 'order', trigger_status: null, enabled: dbBool(dialect, false), definition, created_at: t, updated_at: t })
+        .values({ org_id: orgId, key: 'paused', version: 1, entity_type: 'order', trigger_status: null, enabled: adapterOf(database.db).bool(false), definition, created_at: t, updated_at: t })
         .execute();
       const [q, w] = [newRun(orgId, 'paused', now - 5), newRun(orgId, 'paused', now - 4)];
       await insertRuns(database.db, [q!, w!]);
@@ -111,8 +111,8 @@ for (const dialect of DIALECTS) {
       const takeAll = (candidates: Array<{ id: string }>) => ({ take: new Set(candidates.map((c) => c.id)), full: new Set<string>() });
       const claimAll = () => database.db.transaction().execute((trx) => claimRuns(trx, dialect, { owner: 'w1', now, leaseMs: 30_000, limit: 10 }, takeAll));
       assert.deepEqual((await claimAll()).runs, []);
-      assert.deepEqual([(await getRunById(database.db, q!.id))!.status, (await getRunById(database.db, w!.id))!.status], ['queued', 'waiting']);
-      await database.db.updateTable('processes').set({ enabled: dbBool(dialect, true) }).where('key', '=', 'paused').execute();
+      assert.deepEqual([(await getRun(database.db, orgId, q!.id))!.status, (await getRun(database.db, orgId, w!.id))!.status], ['queued', 'waiting']);
+      await database.db.updateTable('processes').set({ enabled: adapterOf(database.db).bool(true) }).where('key', '=', 'paused').execute();
       assert.deepEqual((await claimAll()).runs.map((r) => r.id).sort(), [q!.id, w!.id].sort());
     });
 
@@ -130,17 +130,17 @@ for (const dialect of DIALECTS) {
       ]);
       assert.deepEqual(kept, [true, false, true]);
 
-      const one = (await getRunById(database.db, r1!.id))!;
+      const one = (await getRun(database.db, orgId, r1!.id))!;
       assert.deepEqual([one.status, one.stepIndex, one.leaseOwner, one.leaseExpiresAt, one.finishedAt, one.error], ['succeeded', 1, null, null, t, null]);
       assert.ok(one.startedAt, 'started_at is kept');
       const steps = await listSteps(database.db, r1!.id);
       assert.deepEqual(steps.map((s) => [s.status, s.input, s.output, s.finishedAt]), [['succeeded', { a: 1 }, { body: 'nul \u0000 and \ud800 survive' }, t]]);
 
-      const two = (await getRunById(database.db, r2!.id))!;
+      const two = (await getRun(database.db, orgId, r2!.id))!;
       assert.deepEqual([two.status, two.leaseOwner], ['running', 'w1']);
       assert.deepEqual(await listSteps(database.db, r2!.id), []);
 
-      const three = (await getRunById(database.db, r3!.id))!;
+      const three = (await getRun(database.db, orgId, r3!.id))!;
       assert.deepEqual([three.status, three.attempt, three.availableAt, three.stepIndex, three.leaseOwner, three.error], ['waiting', 2, now + 5_000, 0, null, failure]);
 
       // A repeated step overwrites the earlier attempt.

@@ -1,15 +1,17 @@
 /** Runs (the queue) and their steps; claiming them is in run-claims.ts, paged lists in run-pages.ts, cause-chain bounds in run-chains.ts. */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Failure } from '../domain/failure.js';
+import { assertWorkerMove, type RunStatus } from '../domain/run-states.js';
 import { iso } from './db.js';
+import { CompiledShapes, marksOf, sqliteBuilder } from './compiled.js';
+import { adapterOf } from './dialect.js';
 import type { RunStepsTable, RunsTable, Tables } from './schema.js';
 import type { SqlSync } from './sqlite-writer.js';
 
 export type Executor = Kysely<Tables> | Transaction<Tables>;
 
-export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
+export { FINISHED, type RunStatus } from '../domain/run-states.js';
 export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'waiting';
-export const FINISHED: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 export interface RunTrigger {
   type: 'status' | 'manual' | 'batch' | 'retry';
@@ -165,28 +167,32 @@ function runRow(r: NewRun) {
   };
 }
 
-const RUN_COLUMNS = Object.keys(runRow({} as NewRun));
+const insertRunsQuery = (db: Executor, rows: ReadonlyArray<ReturnType<typeof runRow>>) =>
+  db
+    .insertInto('runs')
+    .values(rows)
+    .onConflict((oc) => oc.column('dedupe_key').doNothing())
+    .returning('id');
 
-/** SQLite fast path of insertRuns. */
+/** The insert of `n` runs, compiled once per n. */
+const INSERT_RUNS = new CompiledShapes<Record<string, unknown>>((_p, n) =>
+  insertRunsQuery(sqliteBuilder, Array.from({ length: Number(n) }, (_, i) => marksOf(runRow({} as NewRun), `${i}.`) as ReturnType<typeof runRow>)),
+);
+
+/** insertRuns on SQLite, synchronously (inside a SqliteWriter write). */
 export function insertRunsSync(s: SqlSync, runs: readonly NewRun[]): string[] {
   if (runs.length === 0) return [];
-  const one = `(${RUN_COLUMNS.map(() => '?').join(', ')})`;
-  const rows = s.all<{ id: string }>(
-    `insert into "runs" (${RUN_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${runs.map(() => one).join(', ')} on conflict ("dedupe_key") do nothing returning "id"`,
-    runs.flatMap((r) => Object.values(runRow(r))),
-  );
-  return rows.map((r) => r.id);
+  const values: Record<string, unknown> = {};
+  runs.forEach((r, i) => {
+    for (const [k, v] of Object.entries(runRow(r))) values[`${i}.${k}`] = v;
+  });
+  return INSERT_RUNS.of(String(runs.length)).all<{ id: string }>(s, values).map((r) => r.id);
 }
 
 /** Inserts queued runs; returns the ids actually inserted (dedupe keys already present are skipped). */
 export async function insertRuns(db: Executor, runs: readonly NewRun[]): Promise<string[]> {
   if (runs.length === 0) return [];
-  const rows = await db
-    .insertInto('runs')
-    .values(runs.map(runRow))
-    .onConflict((oc) => oc.column('dedupe_key').doNothing())
-    .returning('id')
-    .execute();
+  const rows = await insertRunsQuery(db, runs.map(runRow)).execute();
   return rows.map((r) => r.id);
 }
 
@@ -220,24 +226,22 @@ function stepRow(s: StepWrite) {
   };
 }
 
-/** Records a step (insert or overwrite of the same step's earlier attempt). */
-export async function writeStep(db: Executor, s: StepWrite): Promise<void> {
-  const values = stepRow(s);
-  await db
+const writeStepQuery = (db: Executor, values: ReturnType<typeof stepRow>) =>
+  db
     .insertInto('run_steps')
     .values(values)
-    .onConflict((oc) => oc.columns(['run_id', 'idx']).doUpdateSet({ ...values, run_id: undefined, idx: undefined, org_id: undefined }))
-    .execute();
+    .onConflict((oc) => oc.columns(['run_id', 'idx']).doUpdateSet({ ...values, run_id: undefined, idx: undefined, org_id: undefined }));
+
+/** Records a step (insert or overwrite of the same step's earlier attempt). */
+export async function writeStep(db: Executor, s: StepWrite): Promise<void> {
+  await writeStepQuery(db, stepRow(s)).execute();
 }
 
-const STEP_COLUMNS = Object.keys(stepRow({} as StepWrite));
-const STEP_UPSERT = `insert into "run_steps" (${STEP_COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${STEP_COLUMNS.map(() => '?').join(', ')}) on conflict ("run_id", "idx") do update set ${STEP_COLUMNS.filter((c) => !['run_id', 'idx', 'org_id'].includes(c))
-  .map((c) => `"${c}" = excluded."${c}"`)
-  .join(', ')}`;
+const WRITE_STEP = new CompiledShapes<ReturnType<typeof stepRow>>(() => writeStepQuery(sqliteBuilder, marksOf(stepRow({} as StepWrite))));
 
-/** SQLite fast path of writeStep. */
+/** writeStep on SQLite, synchronously (inside a SqliteWriter write). */
 export function writeStepSync(sq: SqlSync, s: StepWrite): void {
-  sq.run(STEP_UPSERT, Object.values(stepRow(s)));
+  WRITE_STEP.of('').run(sq, stepRow(s));
 }
 
 export interface RunUpdate {
@@ -253,6 +257,7 @@ export interface RunUpdate {
 
 function runUpdateColumns(u: RunUpdate): Record<string, unknown> {
   const set: Record<string, unknown> = {};
+  if (u.status !== undefined) assertWorkerMove(u.status);
   if (u.status !== undefined) set.status = u.status;
   if (u.stepIndex !== undefined) set.step_index = u.stepIndex;
   if (u.attempt !== undefined) set.attempt = u.attempt;
@@ -266,21 +271,35 @@ function runUpdateColumns(u: RunUpdate): Record<string, unknown> {
   return set;
 }
 
+const updateRunQuery = (db: Executor, set: Record<string, unknown>, runId: string, owner: string | null) => {
+  const q = db.updateTable('runs').set(set).where('id', '=', runId);
+  return owner === null ? q : q.where('lease_owner', '=', owner);
+};
+
 /** Updates a run held by `owner`; false when the lease was lost (another worker took it over). */
 export async function updateRun(db: Executor, runId: string, owner: string | null, u: RunUpdate): Promise<boolean> {
-  let q = db.updateTable('runs').set(runUpdateColumns(u)).where('id', '=', runId);
-  if (owner !== null) q = q.where('lease_owner', '=', owner);
-  const result = await q.executeTakeFirst();
+  const result = await updateRunQuery(db, runUpdateColumns(u), runId, owner).executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** SQLite fast path of updateRun. */
+/** The update of a run, compiled once per set of columns and whether it is conditional on the owner. */
+const UPDATE_RUN = new CompiledShapes<Record<string, unknown>>((p, shape) => {
+  const [owned, ...columns] = shape.split(',');
+  return updateRunQuery(sqliteBuilder, Object.fromEntries(columns.map((c) => [c, p[c]])), p.runId as string, owned === 'owner' ? (p.owner as string) : null);
+});
+const RUN_EXISTS = new CompiledShapes<Record<string, unknown>>((p, owned) => {
+  const q = sqliteBuilder.selectFrom('runs').select('id').where('id', '=', p.runId as string);
+  return owned === 'owner' ? q.where('lease_owner', '=', p.owner as string) : q;
+});
+
+/** updateRun on SQLite, synchronously (inside a SqliteWriter write). */
 export function updateRunSync(sq: SqlSync, runId: string, owner: string | null, u: RunUpdate): boolean {
   const set = runUpdateColumns(u);
+  const owned = owner === null ? 'any' : 'owner';
+  const values = { ...set, runId, owner };
   const columns = Object.keys(set);
-  if (columns.length === 0) return sq.get('select 1 from "runs" where "id" = ?' + (owner === null ? '' : ' and "lease_owner" = ?'), owner === null ? [runId] : [runId, owner]) !== undefined;
-  const params = [...Object.values(set), runId, ...(owner === null ? [] : [owner])];
-  return sq.run(`update "runs" set ${columns.map((c) => `"${c}" = ?`).join(', ')} where "id" = ?${owner === null ? '' : ' and "lease_owner" = ?'}`, params) === 1;
+  if (columns.length === 0) return RUN_EXISTS.of(owned).get(sq, values) !== undefined;
+  return UPDATE_RUN.of([owned, ...columns].join(',')).run(sq, values) === 1;
 }
 
 /** A run's new state (only if `owner` still holds it; null: whoever does) and the step that led there. */
@@ -327,10 +346,10 @@ export async function commitStepResults(db: Executor, results: readonly StepResu
 }
 
 /** Pins or unpins a run of the organization; false when there is no such run. */
-export async function setRunPinned(db: Executor, orgId: string, id: string, pinned: boolean, dialect: 'sqlite' | 'postgres'): Promise<boolean> {
+export async function setRunPinned(db: Executor, orgId: string, id: string, pinned: boolean): Promise<boolean> {
   const result = await db
     .updateTable('runs')
-    .set({ pinned: dialect === 'sqlite' ? Number(pinned) : pinned })
+    .set({ pinned: adapterOf(db).bool(pinned) })
     .where('org_id', '=', orgId)
     .where('id', '=', id)
     .executeTakeFirst();
@@ -339,11 +358,6 @@ export async function setRunPinned(db: Executor, orgId: string, id: string, pinn
 
 export async function getRun(db: Executor, orgId: string, id: string): Promise<Run | undefined> {
   const row = await db.selectFrom('runs').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
-  return row && toRun(row);
-}
-
-export async function getRunById(db: Executor, id: string): Promise<Run | undefined> {
-  const row = await db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
   return row && toRun(row);
 }
 

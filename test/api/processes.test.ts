@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { DIALECTS } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { ORDER_TYPE } from '../support/order.js';
-import { dbBool, findTriggeredProcesses, getProcessVersion } from '../../src/store/processes.js';
+import { findTriggeredProcesses, getProcessVersion } from '../../src/store/processes.js';
+import { adapterOf } from '../../src/store/dialect.js';
 
 const PROCESS = {
   name: 'Notify and mark',
@@ -209,7 +210,7 @@ for (const dialect of DIALECTS) {
       const run = (id: string, orgId: string, process: string, status: string) => ({
         id, org_id: orgId, process, process_version: 1, entity_type: 'order', entity_id: 'e1', status,
         trigger: '{"type":"manual"}', dedupe_key: null, cause_run_id: null, chain: '[]', attempt: 0, step_index: 0,
-        available_at: 0, lease_owner: null, lease_expires_at: null, cancel_requested: dbBool(dialect, false),
+        available_at: 0, lease_owner: null, lease_expires_at: null, cancel_requested: adapterOf(db).bool(false),
         batch_id: null, error: null, queued_at: new Date().toISOString(), started_at: null, finished_at: null,
       });
       await db.insertInto('runs').values([

@@ -6,11 +6,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { idFloor } from '../domain/ids.js';
-import { DIALECTS } from '../../test/support/databases.js';
-import { startTestApp, type TestApp } from '../../test/support/app.js';
-import { storageFigures, sqlitePages } from '../store/retention.js';
-import { Pruner, type RetentionSettings } from './retention.js';
+import { idFloor } from '../../src/domain/ids.js';
+import { DIALECTS } from '../support/databases.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { storageFigures, sqlitePages } from '../../src/store/retention.js';
+import { Pruner, type RetentionSettings } from '../../src/engine/retention.js';
 
 const TICKET = {
   name: 'Ticket',

@@ -13,9 +13,9 @@ import { getEntityTypeVersion, putEntityType, deleteEntityType } from '../../sto
 import { deleteConnection as deleteStoredConnection } from '../../store/connections.js';
 import { countUnfinishedRuns, unfinishedRunVersions } from '../../store/definitions.js';
 import { hasEntitiesOfType } from '../../store/entities.js';
-import { deleteProcess as deleteStoredProcess, processesOfEntityType, putProcess as putStoredProcess } from '../../store/processes.js';
+import { deleteProcess as deleteStoredProcess, processesOfEntityType, processesUsing, putProcess as putStoredProcess } from '../../store/processes.js';
 import type { Tables } from '../../store/schema.js';
-import { processesUsing, writeConnectionIn } from '../connections.js';
+import { writeConnectionIn } from '../connections.js';
 import { checkTriggerStatusesKept } from '../entity-types.js';
 import { checkConnectionsStillThere } from '../processes.js';
 import type { CallContext, Services } from '../services.js';
@@ -112,11 +112,9 @@ async function about<T>(item: DocumentItem, fn: () => Promise<T>): Promise<T> {
 }
 
 async function write(trx: Transaction<Tables>, services: Services, orgId: string, plan: Plan): Promise<void> {
-  const { dialect } = services.database;
-  const postgres = dialect === 'postgres';
   const now = new Date().toISOString();
   for (const p of plan.types) {
-    if (p.change !== 'unchanged') await about(p.item, () => putEntityType(trx, orgId, p.item.key, p.text, now, postgres));
+    if (p.change !== 'unchanged') await about(p.item, () => putEntityType(trx, orgId, p.item.key, p.text, now));
   }
   for (const c of plan.connections) {
     if (c.change !== 'unchanged') await about(c.item, () => writeConnectionIn(trx, services, orgId, c.item.key, c.parsed));
@@ -126,13 +124,13 @@ async function write(trx: Transaction<Tables>, services: Services, orgId: string
     await about(p.item, async () => {
       if (p.storedTypeVersion !== undefined) {
         // Checked against a stored type the file does not have: it must not have changed since (Postgres: share-locked until commit).
-        const version = await getEntityTypeVersion(trx, orgId, p.definition.entityType, postgres ? 'share' : 'none');
+        const version = await getEntityTypeVersion(trx, orgId, p.definition.entityType, 'share');
         if (version !== p.storedTypeVersion) {
           throw new AppError('ENTITY_TYPE_CHANGED', `Entity type "${p.definition.entityType}" changed while the document was being applied; retry.`, { entityType: p.definition.entityType });
         }
       }
-      await checkConnectionsStillThere(trx, dialect, orgId, p.definition);
-      await putStoredProcess(trx, dialect, orgId, p.item.key, p.definition, now);
+      await checkConnectionsStillThere(trx, orgId, p.definition);
+      await putStoredProcess(trx, orgId, p.item.key, p.definition, now);
     });
   }
   const refusals: Refusal[] = [];
@@ -154,7 +152,7 @@ async function write(trx: Transaction<Tables>, services: Services, orgId: string
     }
   }
   for (const { key } of plan.prune.types) {
-    if (postgres) await getEntityTypeVersion(trx, orgId, key, 'update');
+    await getEntityTypeVersion(trx, orgId, key, 'update');
     const processes = await processesOfEntityType(trx, orgId, key);
     if (await hasEntitiesOfType(trx, orgId, key)) refusals.push({ kind: 'entityType', key, reason: 'entities of this type exist; delete them first, or keep the type in the file' });
     else if (processes.length > 0) refusals.push({ kind: 'entityType', key, reason: `used by process ${processes.map((k) => `"${k}"`).join(', ')}`, processes });

@@ -359,7 +359,7 @@ export class Executor {
       commits: this.#commits,
       owner: this.owner,
       shutdown: this.#shutdown.signal,
-      isCancelRequested: (id: string) => isCancelRequested(this.services, id),
+      isCancelRequested: (id: string) => isCancelRequested(this.services, run.orgId, id),
     };
     const p = executeRun(deps, run, entity)
       .catch((err) => this.#log('error', 'run execution failed; it will be resumed when its lease lapses', { runId: run.id, err }))

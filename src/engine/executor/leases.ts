@@ -1,22 +1,17 @@
-/** Lease bookkeeping of a worker: heartbeat, hand-back on shutdown, cancellation checks. */
-import { renewLeases } from '../../store/run-claims.js';
+/** Lease bookkeeping of a worker: heartbeat, hand-back on shutdown, cancellation checks (store/run-moves.ts). */
+import { isCancelRequested as cancelRequested, releaseOwned, renewOwnedLeases } from '../../store/run-moves.js';
 import type { Services } from '../services.js';
 
 export async function renewLeasesOf(services: Services, owner: string, ids: string[], leaseMs: number): Promise<void> {
-  await renewLeases(services.database.db, services.database.dialect, owner, ids, Date.now() + leaseMs);
+  await renewOwnedLeases(services.database.db, owner, ids, Date.now() + leaseMs);
 }
 
 /** Hands every run this worker still holds back to the queue, due now, to resume after its last step. */
 export async function releaseLeases(services: Services, owner: string): Promise<void> {
-  await services.database.db
-    .updateTable('runs')
-    .set({ status: 'queued', lease_owner: null, lease_expires_at: null, available_at: Date.now() })
-    .where('lease_owner', '=', owner)
-    .where('status', '=', 'running')
-    .execute();
+  await releaseOwned(services.database.db, owner, Date.now());
 }
 
-export async function isCancelRequested(services: Services, runId: string): Promise<boolean> {
-  const row = await services.database.db.selectFrom('runs').select('cancel_requested').where('id', '=', runId).executeTakeFirst();
-  return Boolean(row?.cancel_requested);
+/** Whether a cancel was requested for the run (looked up within its own organization). */
+export async function isCancelRequested(services: Services, orgId: string, runId: string): Promise<boolean> {
+  return cancelRequested(services.database.db, orgId, runId);
 }
