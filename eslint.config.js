@@ -7,6 +7,14 @@ import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import statusflow from './scripts/lint/no-import-cycle.js';
 
+/** What src/engine may not contain: [esquery selector, message]. */
+const ENGINE_RESTRICTED = [
+  ["Identifier[name='dialect']", 'The store owns the dialect (src/store/dialect.ts): call a store operation instead.'],
+  ["MemberExpression[property.name='sqlite']", 'The store chooses the SQLite fast path: call a store operation instead of reading database.sqlite.'],
+  ["MemberExpression[property.name=/^(selectFrom|updateTable|insertInto|deleteFrom|replaceInto|mergeInto)$/]", 'Queries are built in src/store only: add or use a named store operation.'],
+  ["TaggedTemplateExpression[tag.name='sql']", 'SQL is written in src/store only: add or use a named store operation.'],
+];
+
 const layer = (target, ...from) => ({ target: `./src/${target}`, from: from.map((f) => `./src/${f}`) });
 
 export default tseslint.config(
@@ -48,6 +56,21 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { patterns: [{ group: ['fastify', '@fastify/*', 'pg', 'better-sqlite3', 'kysely', 'undici'], message: 'domain/ and expr/ are pure: no driver, no Fastify.' }] },
+      ],
+    },
+  },
+  {
+    // The store owns the database (issue 11): nothing in src/engine names a dialect, reads `database.sqlite` or
+    // builds a query; it calls named store operations. test/lint-guard.test.ts proves each selector fires.
+    files: ['src/engine/**/*.ts'],
+    // TEMPORARY allowlist, to be emptied after the parallel edits of these files are merged: executor.ts
+    // chooses the SQLite claim itself (`services.database.sqlite`, `claimRuns(trx, services.database.dialect, …)`),
+    // commit-queue.ts its SQLite commit (`this.database.sqlite`). Nothing else may join this list.
+    ignores: ['src/engine/executor/executor.ts', 'src/engine/executor/commit-queue.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...ENGINE_RESTRICTED.map(([selector, message]) => ({ selector, message })),
       ],
     },
   },

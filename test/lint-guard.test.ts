@@ -29,6 +29,10 @@ const PLANTED: Record<string, string> = {
   'src/expr/index.ts': 'export const evaluate = (): number => 1;\n',
   'src/domain/uses-driver.ts': "import type { Kysely } from 'kysely';\nimport type { FastifyInstance } from 'fastify';\nexport type Db = Kysely<object> | FastifyInstance;\n",
   'src/connectors/uses-expr.ts': "import { evaluate } from '../expr/index.js';\nexport const v = evaluate();\n",
+  // The engine building queries or naming the dialect (issue 11): one planted file per kind of breach.
+  'src/engine/query.ts': "export const q = (db: { selectFrom(t: string): unknown; updateTable(t: string): unknown; insertInto(t: string): unknown; deleteFrom(t: string): unknown }) => [db.selectFrom('runs'), db.updateTable('runs'), db.insertInto('runs'), db.deleteFrom('runs')];\n",
+  'src/engine/raw.ts': "const sql = (s: TemplateStringsArray): string => s.join('');\nexport const r = sql`SELECT 1`;\n",
+  'src/engine/dialect.ts': "export const pick = (database: { dialect: string; sqlite?: object }) => (database.dialect === 'postgres' ? 1 : database.sqlite ? 2 : 3);\n",
   // Allowed: the API importing the domain, inward.
   'src/domain/ok.ts': 'export const ok = 1;\n',
   'src/api/fine.ts': "import { ok } from '../domain/ok.js';\nexport const fine = ok + 1;\n",
@@ -83,4 +87,13 @@ test('an import against the layers (or of a driver into the domain) is reported,
   const driver = results.find((r) => r.filePath.endsWith('uses-driver.ts'))!.messages;
   assert.deepEqual(driver.map((m) => `${m.line}:${m.ruleId}`), ['1:no-restricted-imports', '2:no-restricted-imports'], 'the domain imports no driver and no Fastify');
   for (const path of ['src/api/fine.ts', 'src/domain/ok.ts', 'src/api/app.ts', 'src/engine/run.ts', 'src/expr/index.ts']) assert.deepEqual(rulesFor(path), [], path);
+});
+
+test('src/engine building a query, writing SQL, naming the dialect or reading database.sqlite is reported', () => {
+  const lines = (path: string) => results.find((r) => r.filePath === join(root, path))!.messages.filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => `${m.column}`);
+  assert.equal(lines('src/engine/query.ts').length, 4, 'selectFrom, updateTable, insertInto, deleteFrom');
+  assert.deepEqual(rulesFor('src/engine/raw.ts'), ['no-restricted-syntax']);
+  // `dialect` twice (the type's key and the read) and `.sqlite` once.
+  assert.equal(lines('src/engine/dialect.ts').length, 3);
+  assert.deepEqual(rulesFor('src/engine/run.ts'), [], 'a clean engine file stays clean');
 });
