@@ -6,7 +6,6 @@
 import { toFailure, type Failure } from '../../domain/failure.js';
 import { isConnectionLoss } from '../../store/pg-pool.js';
 import type { ProcessDefinition, TaskDef } from '../../domain/process.js';
-import { taskExpressions } from '../../domain/process.js';
 import { backoffMs } from '../../domain/retry.js';
 import { TASK_KINDS } from '../../connectors/registry.js';
 import { delayUntil, type DelayInput } from '../../connectors/flow/delay.js';
@@ -20,7 +19,7 @@ import { entityActions } from './entity-actions.js';
 import { connectionContextFor, secretValues } from '../connection-context.js';
 import { redact } from '../../connectors/kit/redact.js';
 import { raceAbort } from '../abort.js';
-import { expressionFailure } from '../expressions.js';
+import { evaluateTask } from './evaluate-task.js';
 
 export interface RunDeps {
   services: Services;
@@ -122,24 +121,19 @@ async function runStep(
   const kind = TASK_KINDS.get(task.kind);
   if (!kind) return { kind: 'failed', failure: nonRetryable('TASK_KIND_UNKNOWN', `Task kind ${task.kind} is not available.`), step: done({}) };
 
-  // Evaluate `when` and every input mapping in one round trip to the expression worker.
-  const exprs = taskExpressions(task, kind);
-  const sources = [...(task.when ? [task.when] : []), ...exprs.map(([, source]) => source)];
-  const context = expressionContext(entity, outputs, { id: run.id, process: run.process, attempt, trigger: run.trigger });
-  const values = sources.length > 0 ? await deps.services.evaluator.evaluateMany(sources, context, { org: run.orgId }) : [];
-  // A task whose `when` is not true is skipped, even when its input could not be evaluated.
-  const whenValue = task.when ? values[0]! : undefined;
-  if (whenValue?.ok && whenValue.value !== true) {
-    return { kind: 'done', status: 'skipped', output: null, step: done({ status: 'skipped' }) };
-  }
-  for (let k = 0; k < values.length; k++) {
-    const v = values[k]!;
-    if (!v.ok) {
-      const where = task.when && k === 0 ? 'when' : exprs[k - (task.when ? 1 : 0)]![0];
-      return { kind: 'failed', failure: expressionFailure(`${task.key}.${where}`, v.error), step: done({}) };
-    }
-  }
-  const input = evaluatedInput(task, exprs, values.slice(task.when ? 1 : 0).map((v) => (v as { value: unknown }).value));
+  // Evaluate `when` and every input mapping in one round trip (the same evaluation as a dry run's).
+  const evaluation = await evaluateTask({
+    evaluator: deps.services.evaluator,
+    org: run.orgId,
+    task,
+    kind,
+    entity,
+    outputs,
+    run: { id: run.id, process: run.process, attempt, trigger: run.trigger },
+  });
+  if (evaluation.kind === 'skip') return { kind: 'done', status: 'skipped', output: null, step: done({ status: 'skipped' }) };
+  if (evaluation.kind === 'failed') return { kind: 'failed', failure: evaluation.failure, step: done({}) };
+  const { input } = evaluation;
 
   if (task.kind === 'delay') {
     const untilMs = delayUntil(input as unknown as DelayInput, Date.parse(startedAt));
@@ -191,27 +185,6 @@ async function runStep(
     deps.shutdown.removeEventListener('abort', onShutdown);
   }
 }
-
-/** What task expressions see: the attributes at top level, `entity`, `tasks.<key>.output`, `run`, `now`. */
-export function expressionContext(
-  entity: EntityView,
-  outputs: Record<string, { output: unknown; status?: string }>,
-  run: { id: string | null; process: string; attempt: number; trigger: Run['trigger']; dryRun?: true },
-): Record<string, unknown> {
-  return { ...entity.attributes, entity, tasks: outputs, run, now: new Date().toISOString() };
-}
-
-/** Replaces expression fields of the input with their values (one level into objects, like taskExpressions). */
-export function evaluatedInput(task: TaskDef, exprs: Array<[string, string]>, values: unknown[]): Record<string, unknown> {
-  const input: Record<string, unknown> = structuredClone(task.input);
-  exprs.forEach(([path, _], k) => {
-    const parts = path.split('.').slice(1); // drop "input"
-    if (parts.length === 1) input[parts[0]!] = values[k];
-    else (input[parts[0]!] as Record<string, unknown>)[parts.slice(1).join('.')] = values[k];
-  });
-  return input;
-}
-
 
 async function loadEntity(services: Services, run: Run): Promise<EntityView | undefined> {
   const e = await findEntity(services, run.orgId, run.entityType, run.entityId);
