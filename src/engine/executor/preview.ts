@@ -4,7 +4,7 @@
  * called, nothing is sent or written. Earlier tasks do not run, so `tasks.<key>.output` is null here;
  * a step that reads one says so in its `note`.
  */
-import type { Failure } from '../../domain/failure.js';
+import { engineFailure, type Failure } from '../../domain/failure.js';
 import { referencedTasks, type ProcessDefinition } from '../../domain/process.js';
 import { TASK_KINDS } from '../../connectors/registry.js';
 import type { EntityView } from '../../connectors/types.js';
@@ -103,7 +103,7 @@ export async function previewRun(r: PreviewRequest): Promise<DryRun> {
 async function previewTask(r: PreviewRequest, task: ProcessDefinition['tasks'][number], outputs: Record<string, { output: unknown; status: string }>): Promise<PreviewStep> {
   const base: PreviewStep = { task: task.key, kind: task.kind, status: 'evaluated', attempts: 0, input: null, output: null, error: null, startedAt: null, finishedAt: null };
   const kind = TASK_KINDS.get(task.kind);
-  if (!kind) return { ...base, status: 'failed', error: { code: 'TASK_KIND_UNKNOWN', message: `Task kind ${task.kind} is not available.`, retryable: false } };
+  if (!kind) return { ...base, status: 'failed', error: engineFailure('TASK_KIND_UNKNOWN', `Task kind ${task.kind} is not available.`, false) };
 
   const { sources } = taskSources(task, kind);
   const earlier = [...new Set(sources.flatMap(referencedTasks))].filter((k) => k in outputs);

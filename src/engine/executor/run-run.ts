@@ -3,7 +3,9 @@
  * task kind, and commit the step's result before the next step starts. Failures become data on the
  * step and the run; retryable ones put the run back in the queue after a backoff.
  */
-import { toFailure, type Failure } from '../../domain/failure.js';
+import { engineFailure, toFailure, type Failure } from '../../domain/failure.js';
+import { withOrigin } from '../../domain/failure-codes.js';
+import { runUpdated } from '../bus-events.js';
 import { isConnectionLoss } from '../../store/pg-pool.js';
 import type { ProcessDefinition, TaskDef } from '../../domain/process.js';
 import { backoffMs } from '../../domain/retry.js';
@@ -196,28 +198,29 @@ function entityView(e: EntityRecord): EntityView {
 }
 
 function nonRetryable(code: string, message: string, details?: unknown): Failure {
-  return details === undefined ? { code, message, retryable: false } : { code, message, retryable: false, details };
+  return engineFailure(code, message, false, details === undefined ? {} : { details });
 }
 
 /** Commits a step and the run's new state; false when this worker lost the run meanwhile. */
 async function commit(deps: RunDeps, run: Run, c: Commit): Promise<boolean> {
-  const kept = await deps.commits.commit({ runId: run.id, owner: deps.owner, run: c.run, step: c.step });
-  if (kept) publishRun(deps, run, c.run);
+  const step = c.step.error ? { ...c.step, error: withOrigin(c.step.error) } : c.step;
+  const update = c.run.error ? { ...c.run, error: withOrigin(c.run.error) } : c.run;
+  const kept = await deps.commits.commit({ runId: run.id, owner: deps.owner, run: update, step });
+  if (kept) publishRun(deps, run, update, step);
   return kept;
 }
 
 async function finish(deps: RunDeps, run: Run, step: StepWrite | null, u: { status: 'failed' | 'succeeded' | 'cancelled'; error?: Failure | null; stepIndex?: number }): Promise<void> {
-  const update: RunUpdate = { status: u.status, release: true, finishedAt: new Date().toISOString(), error: u.error ?? null };
+  const update: RunUpdate = { status: u.status, release: true, finishedAt: new Date().toISOString(), error: u.error ? withOrigin(u.error) : null };
   if (u.stepIndex !== undefined) update.stepIndex = u.stepIndex;
+  if (step?.error) step = { ...step, error: withOrigin(step.error) };
   const kept = await deps.commits.commit({ runId: run.id, owner: deps.owner, run: update, step });
-  if (kept) publishRun(deps, run, update);
+  if (kept) publishRun(deps, run, update, step);
 }
 
-function publishRun(deps: RunDeps, run: Run, u: RunUpdate): void {
-  if (u.status === undefined) return;
-  deps.services.bus.publish({
-    type: 'run.updated',
-    orgId: run.orgId,
-    data: { id: run.id, process: run.process, entityId: run.entityId, entityType: run.entityType, status: u.status, error: u.error ?? null },
-  });
+/** Every commit is told: a run's new status, or a step committed while it goes on (status `running`). */
+function publishRun(deps: RunDeps, run: Run, u: RunUpdate, step: StepWrite | null): void {
+  if (u.status === undefined && !step) return;
+  const progress = step ? { index: step.idx, task: step.task, status: step.status } : undefined;
+  deps.services.bus.publish(runUpdated(run, u.status ?? 'running', u.error ?? null, progress));
 }
