@@ -85,3 +85,41 @@ export function recordEvents(bus: Bus, orgId?: string) {
     stop: unsubscribe,
   };
 }
+
+/**
+ * Waits until `done(value)` for a measured count (e.g. runs finished), however long that takes while
+ * the count keeps moving; fails only when it stood still for `stallMs`. For suites whose pace depends
+ * on the machine's load: a stall is a bug, slowness is not.
+ */
+export async function whileProgressing<T>(measure: () => Promise<T>, done: (value: T) => boolean, progress: (value: T) => number, stallMs: number, what: (value: T) => string): Promise<T> {
+  let value = await measure();
+  let last = progress(value);
+  let movedAt = Date.now();
+  while (!done(value)) {
+    if (Date.now() - movedAt > stallMs) throw new Error(`no progress for ${stallMs} ms waiting for ${what(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    value = await measure();
+    const now = progress(value);
+    if (now !== last) {
+      last = now;
+      movedAt = Date.now();
+    }
+  }
+  return value;
+}
+
+/**
+ * Wakes a worker and resolves once it has begun two more claims than now: the second began after the
+ * first ended, so whatever was committed before this call was there for it to see. The way to assert
+ * that a worker does NOT pick something up, without sleeping a guessed time.
+ */
+export async function claimRoundsPassed(worker: { counters: { claims: number } }, bus: Bus, ms = 10_000): Promise<void> {
+  const target = worker.counters.claims + 2;
+  const poke = setInterval(() => bus.runsQueued(), 20);
+  try {
+    bus.runsQueued();
+    await eventually(() => worker.counters.claims >= target, ms, 'two claim rounds of the worker');
+  } finally {
+    clearInterval(poke);
+  }
+}
