@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { DIALECTS } from './support/databases.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { ORDER_TYPE } from './support/order.js';
-import { eventually } from './support/target.js';
+import { eventually } from './support/wait.js';
 import { startFakeHubSpot, type FakeHubSpot } from './fakes/hubspot.js';
 import { startFakeDropbox, type FakeDropbox } from './fakes/dropbox.js';
 

@@ -2,8 +2,10 @@
  * The HubSpot rate limit shared across processes, on Postgres: an API-only `statusflow start` and two
  * `statusflow worker` processes share one database and one `hubspot_main` connection whose `rateLimit` is the
  * fake's window (20 requests per 1,000 ms — HubSpot's 100 per 10 s scaled down for test time). 300 orders →
- * 300 runs of one `hubspot.upsert` each: every run succeeds, HubSpot never has to answer 429, and the
- * achieved rate over the busy period is within 15% of the limit (batch work runs AT the limit, not into it).
+ * 300 runs of one `hubspot.upsert` each: every run succeeds with one request each, and HubSpot never has
+ * to answer 429 (counted by the fake). The achieved rate is printed, not asserted: on a loaded machine it
+ * measures the machine; that slots come as soon as the window has room is proven on a test clock in
+ * test/engine/rate-limiter.test.ts.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,18 +18,17 @@ import {
   outputsOf,
   startServerProcess,
   TEST_ADMIN_KEY,
-  waitFor,
   type ChildDatabase,
   type ServerProcess,
 } from './support/server-process.js';
 import { startFakeHubSpot, type FakeHubSpot } from './fakes/hubspot.js';
 import type { Database } from '../src/store/db.js';
+import { whileProgressing } from './support/wait.js';
 
 const RUNS = 300;
 const WORKERS = 2;
 const LIMIT = { requests: 20, perMs: 1000 };
 const TARGET_RATE = (LIMIT.requests * 1000) / LIMIT.perMs; // per second
-const TOLERANCE = 0.15;
 
 const skip = process.env.TEST_DATABASE_URL ? false : 'needs Postgres: set TEST_DATABASE_URL (several worker processes share one database only on Postgres)';
 
@@ -48,7 +49,7 @@ describe('HubSpot rate limit shared by two worker processes on Postgres', { skip
     await database?.drop();
   });
 
-  test(`${RUNS} upserts at ${LIMIT.requests}/${LIMIT.perMs} ms: all succeed, no 429, the rate is at the limit`, { timeout: 120_000 }, async () => {
+  test(`${RUNS} upserts at ${LIMIT.requests}/${LIMIT.perMs} ms: all succeed, one request each, no 429`, { timeout: 600_000 }, async () => {
     const t0 = Date.now();
     const env = { ...database.env, STATUSFLOW_ADMIN_KEY: TEST_ADMIN_KEY, STATUSFLOW_WORKER_CONCURRENCY: '16', STATUSFLOW_POLL_MS: '100' };
     const apiServer = await startServerProcess({ command: 'start', name: 'api (no workers)', env: { ...env, STATUSFLOW_WORKERS: '0', LOG_LEVEL: 'warn' } });
@@ -94,15 +95,14 @@ describe('HubSpot rate limit shared by two worker processes on Postgres', { skip
     reader = database.open();
     const db = reader.db;
     const statuses = () => runStatusCounts(db);
-    let last: Record<string, number> = {};
-    // 300 requests at 20/s take 15 s; allow twice that.
-    await waitFor(
-      async () => {
-        last = await statuses();
-        return last.succeeded === RUNS || (last.queued ?? 0) + (last.running ?? 0) + (last.waiting ?? 0) === 0;
-      },
-      45_000,
-      () => `all ${RUNS} runs to finish; runs by status: ${JSON.stringify(last)}; HubSpot requests ${hs.requests.length}, 429s ${hs.rateLimited}\n${outputsOf(procs)}`,
+    // 300 requests at 20/s take 15 s on an idle machine; however long it takes, the runs must keep finishing.
+    const unfinished = (c: Record<string, number>) => (c.queued ?? 0) + (c.running ?? 0) + (c.waiting ?? 0);
+    await whileProgressing(
+      statuses,
+      (c) => c.succeeded === RUNS || unfinished(c) === 0,
+      (c) => RUNS - unfinished(c),
+      20_000,
+      (c) => `all ${RUNS} runs to finish; runs by status: ${JSON.stringify(c)}; HubSpot requests ${hs.requests.length}, 429s ${hs.rateLimited}\n${outputsOf(procs)}`,
     );
     const done = Date.now();
 
@@ -127,7 +127,7 @@ describe('HubSpot rate limit shared by two worker processes on Postgres', { skip
     const deals = [...hs.state.objects.get('deals')!.values()].filter((d) => !d.archived);
     assert.equal(deals.length, RUNS, 'one deal per order');
     assert.equal(calls.length, RUNS, `one request per run; ${summary}`);
-    assert.ok(Math.abs(rate - TARGET_RATE) <= TARGET_RATE * TOLERANCE, `the achieved rate is within ${TOLERANCE * 100}% of ${TARGET_RATE}/s; ${summary}`);
+    assert.ok(maxInWindow <= LIMIT.requests, `never more than the limit in one of the fake's windows; ${summary}`);
 
     // Both workers are still up and shut down cleanly.
     for (const w of workers) assert.ok(w.alive, `${w.name} is still running`);

@@ -7,7 +7,8 @@ import type { QueryClient, QueryKey } from '@tanstack/react-query';
 
 export type StreamState = 'connecting' | 'live' | 'offline';
 
-interface RunEvent { id: string; process: string; entityId: string; entityType: string; status: string }
+/** `step` is present when the event tells of a committed step (one event per step while the run goes on). */
+interface RunEvent { id: string; process: string; entityId: string; entityType: string; status: string; step?: { index: number; task: string; status: string } }
 interface EntityEvent { id: string; type: string }
 
 export function openStream(key: string, client: QueryClient, onState: (s: StreamState) => void): () => void {
@@ -35,6 +36,8 @@ export function openStream(key: string, client: QueryClient, onState: (s: Stream
       stale(['entities', e.type], ['entity', e.type, e.id], ['events', e.id]);
     } else if (type === 'run.updated') {
       const r = d as RunEvent;
+      // A step went by and the run goes on: only the views that show steps (and links a step may make) changed.
+      if (r.step && r.status === 'running') return stale(['run', r.id], ['entity-runs', r.entityId], ['links', r.entityId]);
       stale(['runs'], ['run', r.id], ['entity-runs', r.entityId], ['links', r.entityId], ['processes'], ['process-failures']);
     }
   };

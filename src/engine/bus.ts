@@ -1,16 +1,14 @@
 /**
- * In-process events: `entity.saved`, `run.updated` (for Server-Sent Events) and `runs.queued`
+ * In-process events: `entity.saved`, `run.updated`, `batch.updated` (bus-events.ts; for Server-Sent Events) and `runs.queued`
  * (wakes this process's workers at once; other processes hear of new runs through Postgres
  * LISTEN/NOTIFY or their polling). On Postgres the event relay (event-relay.ts) sends what is
  * published here to the other statusflow processes and delivers theirs here.
  */
 import { EventEmitter } from 'node:events';
+import type { BusEvent } from './bus-events.js';
 
-export interface BusEvent {
-  type: 'entity.saved' | 'run.updated' | 'batch.updated';
-  orgId: string;
-  data: unknown;
-}
+/** The events and their builders are in bus-events.ts. */
+export type { BusEvent } from './bus-events.js';
 
 export class Bus {
   readonly #emitter = new EventEmitter();

@@ -14,7 +14,8 @@
  */
 import { newId } from '../domain/ids.js';
 import type { Database } from '../store/db.js';
-import type { Bus, BusEvent } from './bus.js';
+import type { Bus } from './bus.js';
+import { EVENT_TYPES, type BusEvent } from './bus-events.js';
 
 export const EVENTS_CHANNEL = 'statusflow_events';
 export const LISTENERS_CHANNEL = 'statusflow_listeners';
@@ -27,7 +28,6 @@ export const MAX_PAYLOAD_BYTES = 7_900;
 const MAX_PENDING = 10_000;
 /** The longest error message an event carries across; longer ones are cut (the run keeps the whole). */
 const MESSAGE_CHARS = 1_000;
-const TYPES = new Set<string>(['entity.saved', 'run.updated', 'batch.updated']);
 
 export type RelayLog = (level: 'warn', msg: string, extra?: Record<string, unknown>) => void;
 
@@ -204,11 +204,11 @@ function fitted(event: BusEvent): string | undefined {
   const json = JSON.stringify(event);
   const limit = MAX_PAYLOAD_BYTES - 64;
   if (json.length * 3 <= limit || Buffer.byteLength(json) <= limit) return json;
-  const data = event.data as { error?: { message?: unknown; details?: unknown } | null } | null;
-  if (data && typeof data === 'object' && data.error && typeof data.error === 'object') {
-    const { details: _details, ...error } = data.error;
-    if (typeof error.message === 'string' && error.message.length > MESSAGE_CHARS) error.message = `${error.message.slice(0, MESSAGE_CHARS)}…`;
-    const trimmed = JSON.stringify({ ...event, data: { ...data, error } });
+  if (event.type === 'run.updated' && event.data.error) {
+    const { details: _details, ...error } = event.data.error;
+    if (error.message.length > MESSAGE_CHARS) error.message = `${error.message.slice(0, MESSAGE_CHARS)}…`;
+    if (error.cause && error.cause.message.length > MESSAGE_CHARS) error.cause = { ...error.cause, message: `${error.cause.message.slice(0, MESSAGE_CHARS)}…` };
+    const trimmed = JSON.stringify({ ...event, data: { ...event.data, error } });
     if (Buffer.byteLength(trimmed) <= limit) return trimmed;
   }
   return undefined;
@@ -218,5 +218,5 @@ function isBusEvent(e: unknown): e is BusEvent {
   if (!e || typeof e !== 'object') return false;
   const { type, orgId } = e as Partial<BusEvent>;
   const { data } = e as { data?: unknown };
-  return typeof type === 'string' && TYPES.has(type) && typeof orgId === 'string' && typeof data === 'object' && data !== null && !Array.isArray(data);
+  return typeof type === 'string' && EVENT_TYPES.has(type) && typeof orgId === 'string' && typeof data === 'object' && data !== null && !Array.isArray(data);
 }

@@ -1,7 +1,7 @@
 /** Expression checks at the engine edge: adapts src/expr's findings to the error catalogue. */
 import { RESERVED_ATTRIBUTE_KEYS } from '../domain/keys.js';
 import { AppError, invalid, type FieldIssue } from '../domain/errors.js';
-import type { Failure } from '../domain/failure.js';
+import { engineFailure, type Failure } from '../domain/failure.js';
 import type { ExpressionChecker } from '../domain/entity-type.js';
 import { checkExpression, type EvalOutcome, type ExprIssue } from '../expr/index.js';
 
@@ -34,7 +34,8 @@ export function checkOrThrow(source: string, path: string, knownFields: readonly
  */
 export function expressionFailure(where: string, error: { code: string; message: string }): Failure {
   const busy = error.code === 'EXPR_BUSY';
-  return { code: busy ? 'EXPRESSION_BUSY' : 'EXPRESSION_FAILED', message: `${where}: ${error.message}`, retryable: busy, details: { code: error.code } };
+  const cause = { message: error.message, code: error.code };
+  return engineFailure(busy ? 'EXPRESSION_BUSY' : 'EXPRESSION_FAILED', `${where}: ${error.message}`, busy, { details: { code: error.code }, cause });
 }
 
 /** Requirements that could not be evaluated for load say nothing about the entity: the request is refused, 503, to be retried. */

@@ -7,6 +7,7 @@
  */
 import type { Database } from '../store/db.js';
 import { clearSlots, pauseSlots, settleSlot, takeSlot, type RateLimit } from '../store/rate-limits.js';
+import { systemClock, type Clock } from './clock.js';
 
 export type { RateLimit } from '../store/rate-limits.js';
 
@@ -20,13 +21,27 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimit | undefined>
 /** Slots left in the window are deleted about this often per connection (and at least once per window). */
 const PRUNE_EVERY_MS = 5_000;
 
+export interface RateLimiterOptions {
+  /**
+   * The clock of the windows and of the waiting. Without one, slots are timed by the database's clock on
+   * Postgres (one clock for every machine) and this machine's on SQLite; with one (tests), by it alone.
+   */
+  clock?: Clock;
+}
+
 export class RateLimiter {
   readonly #database: Database;
   readonly #lanes = new Map<string, Promise<void>>();
   readonly #nextPrune = new Map<string, number>();
+  readonly #clock: Clock;
+  /** The time the window is read at: the given clock's, or undefined to let the database read its own. */
+  readonly #at: () => number | undefined;
 
-  constructor(database: Database) {
+  constructor(database: Database, options: RateLimiterOptions = {}) {
     this.#database = database;
+    this.#clock = options.clock ?? systemClock;
+    const clock = options.clock;
+    this.#at = clock ? () => clock.now() : () => undefined;
   }
 
   /**
@@ -43,9 +58,9 @@ export class RateLimiter {
     try {
       if (previous) await abortable(previous, signal);
       for (;;) {
-        const attempt = await takeSlot(this.#database, orgId, connection, limit, limit !== undefined && this.#pruneDue(lane, limit));
+        const attempt = await takeSlot(this.#database, orgId, connection, limit, limit !== undefined && this.#pruneDue(lane, limit), this.#at());
         if (attempt.granted) return attempt.at;
-        await sleep(attempt.waitMs, signal);
+        await this.#clock.sleep(attempt.waitMs, signal);
       }
     } finally {
       // Leaving early (aborted) must not let the next caller overtake the one still ahead of us.
@@ -59,13 +74,13 @@ export class RateLimiter {
 
   /** The request of the slot taken at `at` was answered: count it from now (see settleSlot). */
   async settle(orgId: string, connection: string, at: number): Promise<void> {
-    await settleSlot(this.#database, orgId, connection, at);
+    await settleSlot(this.#database, orgId, connection, at, this.#at());
   }
 
   /** The provider asked to slow down: no slot of (org, connection) is handed out for `ms`, in any process. */
   async backOff(orgId: string, connection: string, ms: number): Promise<void> {
     if (!(ms > 0)) return;
-    await pauseSlots(this.#database, orgId, connection, Math.min(ms, 24 * 3_600_000));
+    await pauseSlots(this.#database, orgId, connection, Math.min(ms, 24 * 3_600_000), this.#at());
   }
 
   /** Forgets the window and pause of a deleted connection. */
@@ -74,7 +89,7 @@ export class RateLimiter {
   }
 
   #pruneDue(lane: string, limit: RateLimit): boolean {
-    const now = Date.now();
+    const now = this.#clock.now();
     if (now < (this.#nextPrune.get(lane) ?? 0)) return false;
     this.#nextPrune.set(lane, now + Math.min(PRUNE_EVERY_MS, limit.perMs));
     return true;
@@ -97,20 +112,5 @@ function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Pro
         reject(err);
       },
     );
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -14,6 +14,7 @@ import { previewRun, type DryRun } from './executor/preview.js';
 import { readEntity } from './entities.js';
 import { queueRun } from './run-queue.js';
 import type { CallContext, Services } from './services.js';
+import { runUpdated } from './bus-events.js';
 
 /** Steps a run can have: one per task. */
 const MAX_STEPS = PROCESS_LIMITS.tasks;
@@ -188,7 +189,7 @@ class RunWaiter {
     private readonly recheckMs = 1000,
   ) {
     this.#unsubscribe = services.bus.subscribe((e) => {
-      if (e.type !== 'run.updated' || e.orgId !== orgId || (e.data as { id?: string }).id !== this.#runId) return;
+      if (e.type !== 'run.updated' || e.orgId !== orgId || e.data.id !== this.#runId) return;
       this.#signalled = true;
       this.#wake();
     });
@@ -230,5 +231,5 @@ function notFound(id: string): AppError {
 }
 
 function publish(services: Services, run: Pick<Run, 'id' | 'orgId' | 'process' | 'entityId' | 'entityType'>, status: RunStatus): void {
-  services.bus.publish({ type: 'run.updated', orgId: run.orgId, data: { id: run.id, process: run.process, entityId: run.entityId, entityType: run.entityType, status, error: null } });
+  services.bus.publish(runUpdated(run, status));
 }

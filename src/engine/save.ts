@@ -19,6 +19,7 @@ import { runPlanner, type SaveCause } from './run-queue.js';
 import type { LoadedEntityType } from './entity-type-cache.js';
 import { evaluateRequirements } from './requirements.js';
 import type { CallContext, Services } from './services.js';
+import { entitySaved, runUpdated } from './bus-events.js';
 
 export interface SaveRequest {
   /** Absent on create. */
@@ -139,10 +140,10 @@ async function saveOnce(services: Services, ctx: CallContext, type: LoadedEntity
   if (queuedRuns.length > 0) {
     services.bus.runsQueued();
     for (const r of queuedRuns) {
-      services.bus.publish({ type: 'run.updated', orgId: ctx.orgId, data: { id: r.id, process: r.process, entityId: id, entityType: type.key, status: 'queued', error: null } });
+      services.bus.publish(runUpdated({ id: r.id, orgId: ctx.orgId, process: r.process, entityId: id, entityType: type.key }, 'queued'));
     }
   }
-  services.bus.publish({ type: 'entity.saved', orgId: ctx.orgId, data: { id, type: type.key, status, version: entity.version, statusPath: path } });
+  services.bus.publish(entitySaved(ctx.orgId, { id, type: type.key, status, version: entity.version, statusPath: path }));
 
   return { entity, requirements, statusPath: path, queuedRuns, created: !current };
 }

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { pgAdmin } from '../../test/support/databases.js';
+import { eventually } from '../../test/support/wait.js';
 import { openDatabase, type Database } from './db.js';
 import pg from 'pg';
 import { DatabaseUnavailableError, isConnectionLoss, outcomeOf, trackWrites, type WorkRecord } from './pg-pool.js';
@@ -50,14 +51,23 @@ describe('lost Postgres connections', { skip }, () => {
     const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ${app}`.execute(database.db);
     return rows[0]!.n;
   };
-  const settle = () => new Promise((r) => setTimeout(r, 200));
+  /** Resolves once the server has no connection of ours left (as seen from another connection). */
+  const ended = () =>
+    eventually(async () => (await pgAdmin<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = '${app}'`))[0]!.n === 0, 10_000, 'our connections to end');
+  /** Resolves once the statements running on our connections are `n`. */
+  const running = (n: number) =>
+    eventually(
+      async () => (await pgAdmin<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = '${app}' AND state = 'active'`))[0]!.n === n,
+      10_000,
+      `${n} statements running`,
+    );
 
   test('an idle pooled connection ended by the server: the process lives on, the next query gets a new connection', async () => {
     assert.equal(await ours(), 1);
     const before = losses.length;
     await terminateOurs();
-    await settle(); // the pool hears of it now; before the fix, this 'error' event ended the process
-    assert.ok(losses.length > before, 'the loss is reported');
+    // The pool hears of it; before the fix, this 'error' event ended the process.
+    await eventually(() => losses.length > before, 10_000, 'the loss to be reported');
     const { rows } = await sql<{ one: number }>`SELECT 1 AS one`.execute(database.db);
     assert.equal(rows[0]!.one, 1);
   });
@@ -68,7 +78,7 @@ describe('lost Postgres connections', { skip }, () => {
       database.db.transaction().execute(async (trx) => {
         await sql`SELECT 1`.execute(trx);
         await terminateOurs();
-        await settle(); // the connection is gone while the transaction holds it (no statement running)
+        await ended(); // the connection is gone while the transaction holds it (no statement running)
         await sql`SELECT 2`.execute(trx);
       }),
     );
@@ -84,10 +94,10 @@ describe('lost Postgres connections', { skip }, () => {
         () => 'answered',
         (err: unknown) => err,
       );
-    const read = outcome(sql`SELECT pg_sleep(0.6)`.execute(database.db));
+    const read = outcome(sql`SELECT pg_sleep(1.5)`.execute(database.db));
     // A statement that is not a SELECT may have written before the connection broke: never repeated.
     const write = outcome(sql`DO $$ BEGIN PERFORM pg_sleep(5); END $$`.execute(database.db));
-    await new Promise((r) => setTimeout(r, 300));
+    await running(2); // both statements are under way
     await terminateOurs();
     assert.equal(await read, 'answered');
     assert.ok((await write) instanceof DatabaseUnavailableError);

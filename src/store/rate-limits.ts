@@ -33,16 +33,17 @@ interface WindowState {
 
 /**
  * Tries to take one slot of `limit` for (org, connection), or only checks for a pause when there is no
- * limit. `prune` also deletes the slots that have left the window.
+ * limit. `prune` also deletes the slots that have left the window. `at`: the time to read the window
+ * at (a test's clock); by default the database's clock (Postgres) or this machine's (SQLite).
  */
-export async function takeSlot(database: Database, orgId: string, connection: string, limit: RateLimit | undefined, prune: boolean): Promise<SlotAttempt> {
+export async function takeSlot(database: Database, orgId: string, connection: string, limit: RateLimit | undefined, prune: boolean, at?: number): Promise<SlotAttempt> {
   if (!limit) {
     // Nothing to count: only a pause asked by the provider holds the request back (one read, no lock).
-    const state = await readWindow(database.db, orgId, connection, undefined);
+    const state = await readWindow(database.db, nowOf(database, at), orgId, connection, undefined);
     return decide(state, undefined);
   }
   return inWriteTransaction(database, orgId, connection, async (db) => {
-    const state = await readWindow(db, orgId, connection, limit);
+    const state = await readWindow(db, nowOf(database, at), orgId, connection, limit);
     const attempt = decide(state, limit);
     if (attempt.granted) {
       await db.insertInto('rate_limit_events').values({ org_id: orgId, connection, at: attempt.at }).execute();
@@ -59,8 +60,13 @@ function decide(state: WindowState, limit: RateLimit | undefined): SlotAttempt {
   return { granted: true, at: now };
 }
 
-async function readWindow(db: Kysely<Tables>, orgId: string, connection: string, limit: RateLimit | undefined): Promise<WindowState> {
-  const now = adapterOf(db).nowMs();
+/** The time as SQL: `at` when given, else the database's clock (Postgres) or this machine's (SQLite). */
+function nowOf(database: Database, at: number | undefined) {
+  if (at !== undefined) return sql<number>`CAST(${at} AS bigint)`;
+  return adapterOf(database.db).nowMs();
+}
+
+async function readWindow(db: Kysely<Tables>, now: ReturnType<typeof nowOf>, orgId: string, connection: string, limit: RateLimit | undefined): Promise<WindowState> {
   const nth = limit
     ? sql<number | null>`(SELECT at FROM rate_limit_events
          WHERE org_id = ${orgId} AND connection = ${connection} AND at > c.now - ${limit.perMs}
@@ -80,8 +86,8 @@ async function readWindow(db: Kysely<Tables>, orgId: string, connection: string,
  * the provider lies somewhere between the two, so counting from the answer can never undercount the
  * provider's own rolling window.
  */
-export async function settleSlot(database: Database, orgId: string, connection: string, at: number): Promise<void> {
-  const now = adapterOf(database.db).nowMs();
+export async function settleSlot(database: Database, orgId: string, connection: string, at: number, settledAt?: number): Promise<void> {
+  const now = nowOf(database, settledAt);
   await sql`UPDATE rate_limit_events SET at = ${now} WHERE org_id = ${orgId} AND connection = ${connection} AND at = ${at}`.execute(database.db);
 }
 
@@ -91,9 +97,9 @@ export async function pruneSlots(db: Kysely<Tables>, orgId: string, connection: 
 }
 
 /** No slot of (org, connection) is handed out for `ms` from now (a later pause already set is kept). */
-export async function pauseSlots(database: Database, orgId: string, connection: string, ms: number): Promise<void> {
+export async function pauseSlots(database: Database, orgId: string, connection: string, ms: number, at?: number): Promise<void> {
   await inWriteTransaction(database, orgId, connection, async (db) => {
-    const now = adapterOf(database.db).nowMs();
+    const now = nowOf(database, at);
     const until = sql<number>`(SELECT ${now} + ${Math.ceil(ms)})`;
     await sql`
       INSERT INTO rate_limit_pauses (org_id, connection, paused_until) VALUES (${orgId}, ${connection}, ${until})

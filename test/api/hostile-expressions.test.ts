@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { eventually } from '../support/target.js';
+import { eventually } from '../support/wait.js';
 import { watchEventLoop } from '../support/event-loop.js';
 
 /** Six adjacent bounded quantifiers then an unbounded one: 1.2–3.4 s each on 35–40 characters here, ×3 per 5 more: 45 leaves no doubt, all accepted by safe-regex2. */

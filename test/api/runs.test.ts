@@ -1,11 +1,10 @@
 /** Runs over the API: list, detail, retry, cancel, ad hoc processing (queued, waited for, dry run), isolation, roles. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DIALECTS } from '../support/databases.js';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../support/app.js';
-import { eventually, startTarget, type Target } from '../support/target.js';
+import { startHoldingServer, startTarget, type HoldingServer, type Target } from '../support/target.js';
+import { claimRoundsPassed, eventually, runInState } from '../support/wait.js';
 import { buildApp } from '../../src/api/app.js';
 
 const TICKET = {
@@ -17,35 +16,16 @@ const fast = { retry: { maxAttempts: 2, initialDelayMs: 10, maxDelayMs: 20 } };
 const manual = (tasks: unknown[], extra: Record<string, unknown> = {}) => ({ name: 'P', entityType: 'ticket', trigger: { manual: true }, settings: fast, tasks, ...extra });
 const http = (key: string, url: string, extra: Record<string, unknown> = {}) => ({ key, kind: 'http.request', input: { method: 'POST', url: `'${url}'`, body: "{ 'title': title }" }, ...extra });
 
-/** An HTTP server that holds every request until released: keeps a step running. */
-async function startSlowServer() {
-  const held: ServerResponse[] = [];
-  const server = createServer((req, res) => {
-    req.resume();
-    held.push(res);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    held,
-    release: (status = 200) => held.splice(0).forEach((res) => res.writeHead(status, { 'content-type': 'application/json' }).end('{"slow":true}')),
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-  };
-}
-
 for (const dialect of DIALECTS) {
   describe(`runs API on ${dialect}`, () => {
     let t: TestApp;
     let target: Target;
-    let slow: Awaited<ReturnType<typeof startSlowServer>>;
+    let slow: HoldingServer;
     let n = 0;
     const ticket = async () => (await t.call('POST', '/api/v1/entities/ticket', { attributes: { title: `T${++n}`, n } })).json().id as string;
     const process = (id: string, body: Record<string, unknown>, key?: string) => t.call('POST', `/api/v1/entities/ticket/${id}/process`, body, { key });
-    const finished = (id: string) =>
-      eventually(async () => {
-        const r = (await t.call('GET', `/api/v1/runs/${id}`)).json();
-        return ['succeeded', 'failed', 'cancelled'].includes(r.status) ? r : undefined;
-      }, 10_000, `run ${id} to finish`);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const finished = (id: string) => runInState<any>(t, id);
     const hits = (path: string) => target.hits.filter((h) => h.path === path).length;
     const countRuns = async () => Number((await t.services.database.db.selectFrom('runs').select((eb) => eb.fn.countAll().as('c')).executeTakeFirstOrThrow()).c);
     const expectError = (res: { statusCode: number; json(): { error: { code: string } } }, status: number, code: string) => {
@@ -56,7 +36,7 @@ for (const dialect of DIALECTS) {
     before(async () => {
       t = await startTestApp(dialect, { worker: { pollMs: 50 } });
       target = await startTarget();
-      slow = await startSlowServer();
+      slow = await startHoldingServer();
       assert.equal((await t.call('PUT', '/api/v1/entity-types/ticket', TICKET)).statusCode, 201);
       assert.equal((await t.call('PUT', '/api/v1/entity-types/widget', { ...TICKET, name: 'Widget' })).statusCode, 201);
       const defs: Record<string, unknown> = {
@@ -169,7 +149,7 @@ for (const dialect of DIALECTS) {
       const queued = await process(id, { process: 'wait_first' });
       assert.equal(queued.statusCode, 202);
       const runId = queued.json().run.id;
-      await eventually(async () => (await t.call('GET', `/api/v1/runs/${runId}`)).json().status === 'waiting', 5000, 'waiting');
+      await runInState(t, runId, ['waiting']);
       const cancelled = await t.call('POST', `/api/v1/runs/${runId}/cancel`);
       assert.equal(cancelled.statusCode, 202);
       assert.equal(cancelled.json().status, 'cancelled');
@@ -178,9 +158,9 @@ for (const dialect of DIALECTS) {
       const retried = await t.call('POST', `/api/v1/runs/${runId}/retry`);
       assert.equal(retried.statusCode, 202);
       assert.equal(retried.json().finishedAt, null);
-      await eventually(async () => (await t.call('GET', `/api/v1/runs/${runId}`)).json().status === 'waiting', 5000, 'waiting again');
+      await runInState(t, runId, ['waiting']);
       assert.equal((await t.call('POST', `/api/v1/runs/${runId}/cancel`)).json().status, 'cancelled');
-      await new Promise((r) => setTimeout(r, 200));
+      await claimRoundsPassed(t.executor!, t.services.bus); // the worker looked again, and left it alone
       assert.equal((await t.call('GET', `/api/v1/runs/${runId}`)).json().status, 'cancelled');
       assert.equal(hits('/late'), 0);
     });
@@ -210,8 +190,9 @@ for (const dialect of DIALECTS) {
       const done = await finished(runId);
       assert.equal(done.status, 'cancelled');
       assert.deepEqual(done.steps.map((s: { status: string }) => s.status), ['failed']);
-      await new Promise((r) => setTimeout(r, 200));
+      await claimRoundsPassed(t.executor!, t.services.bus);
       assert.equal(slow.held.length, 0, 'the step was not tried again');
+      assert.equal((await t.call('GET', `/api/v1/runs/${runId}`)).json().steps[0].attempts, 1);
     });
 
     test('a task whose condition is false is skipped even when its input cannot be evaluated', async () => {

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'node:http';
 import { DIALECTS } from '../support/databases.js';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../support/app.js';
-import { eventually } from '../support/target.js';
+import { eventually } from '../support/wait.js';
 import { buildApp } from '../../src/api/app.js';
 
 const NOTE = { name: 'Note', attributes: [{ key: 'text', type: 'string' }], statuses: [{ key: 'draft', name: 'Draft', initial: true }] };

@@ -9,10 +9,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Bus, type BusEvent } from '../../src/engine/bus.js';
+import { entitySaved, runUpdated } from '../../src/engine/bus-events.js';
 import { EVENTS_CHANNEL, EventRelay } from '../../src/engine/event-relay.js';
 import { newId } from '../../src/domain/ids.js';
+import type { Failure } from '../../src/domain/failure.js';
 import { openDatabase, type Database } from '../../src/store/db.js';
 import { openTestDatabase, pgAdmin, type TestDatabase } from '../support/databases.js';
+import { eventually } from '../support/wait.js';
 
 const url = process.env.TEST_DATABASE_URL;
 
@@ -26,12 +29,15 @@ function collect(bus: Bus, orgId: string): BusEvent[] {
 }
 
 async function until(check: () => boolean, what: () => string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await eventually(check, ms, what());
 }
+
+/** An entity.saved event told apart by its version `n` (and, for size, a status path of `pad`). */
+const saved = (orgId: string, n: number, pad = '') => entitySaved(orgId, { id: `e${n}`, type: 'order', status: 'new', version: n, statusPath: pad ? [pad] : ['new'] });
+/** A run.updated event told apart by its id. */
+const run = (orgId: string, id: string, error: Failure | null = null) =>
+  runUpdated({ id, orgId, process: 'p', entityId: 'e1', entityType: 'order' }, error ? 'failed' : 'running', error);
+const versionOf = (e: BusEvent) => (e.type === 'entity.saved' ? e.data.version : -1);
 
 describe('event relay on Postgres', { skip: url ? false : 'needs Postgres: set TEST_DATABASE_URL' }, () => {
   let a: Database;
@@ -67,41 +73,44 @@ describe('event relay on Postgres', { skip: url ? false : 'needs Postgres: set T
     const onA = collect(busA, orgId);
     const onB = collect(busB, orgId);
     // Sizes from tiny to ~3 KB so that batches are split into several payloads.
-    const sent = Array.from({ length: 400 }, (_, i) => ({ type: 'run.updated' as const, orgId, data: { i, pad: 'x'.repeat((i * 37) % 3000) } }));
+    const sent = Array.from({ length: 400 }, (_, i) => saved(orgId, i, 'x'.repeat((i * 37) % 3000)));
     for (const [i, e] of sent.entries()) {
       busA.publish(e);
       if (i % 50 === 0) await new Promise((r) => setImmediate(r)); // several batches, not one
     }
-    await until(() => onB.length >= sent.length, () => `${sent.length} events on B (got ${onB.length})`);
-    await new Promise((r) => setTimeout(r, 200)); // anything extra would arrive by now
-    assert.deepEqual(onB, sent);
-    assert.equal(onA.length, sent.length, 'the sender sees its own events once (published locally), not again from the channel');
+    // A last event, published after the others: once it is there, anything extra sent before it is too.
+    const marker = saved(orgId, 999);
+    busA.publish(marker);
+    await until(() => onB.includes(marker) || onB.some((e) => versionOf(e) === 999), () => `the marker on B (got ${onB.length})`);
+    assert.deepEqual(onB, [...sent, marker]);
     assert.equal(relayA.dropped, 0);
 
-    // And the other way round.
-    busB.publish({ type: 'entity.saved', orgId, data: { id: 'e1' } });
-    await until(() => onA.length === sent.length + 1, () => 'the event from B on A');
-    assert.deepEqual(onA.at(-1), { type: 'entity.saved', orgId, data: { id: 'e1' } });
+    // And the other way round; A's own events were not echoed back to it before B's arrived.
+    busB.publish(saved(orgId, 1000));
+    await until(() => onA.some((e) => versionOf(e) === 1000), () => 'the event from B on A');
+    assert.deepEqual(onA, [...sent, marker, saved(orgId, 1000)], 'the sender sees its own events once (published locally), not again from the channel');
   });
 
   test('an oversized error loses its details and the tail of its message; an event that still cannot fit is dropped and counted', async () => {
     const orgId = newId();
     const onB = collect(busB, orgId);
     const before = relayA.dropped;
-    const error = { code: 'HTTP_500', message: 'm'.repeat(5000), retryable: true, details: { body: 'b'.repeat(20_000) } };
-    busA.publish({ type: 'run.updated', orgId, data: { id: 'r1', status: 'failed', error } });
-    busA.publish({ type: 'entity.saved', orgId, data: { id: 'e-big', pad: 'p'.repeat(20_000) } });
-    busA.publish({ type: 'entity.saved', orgId, data: { id: 'e-after' } });
-    await until(() => onB.length >= 2, () => `2 events on B (got ${onB.length})`);
-    await new Promise((r) => setTimeout(r, 200));
+    const error = { code: 'HTTP_STATUS_500', message: 'm'.repeat(5000), retryable: true, details: { body: 'b'.repeat(20_000) }, cause: { message: 'c'.repeat(5000) } };
+    busA.publish(run(orgId, 'r1', error));
+    busA.publish(saved(orgId, 1, 'p'.repeat(20_000)));
+    busA.publish(saved(orgId, 2));
+    // The last one arrived: the one before it, had it been sent, would be there too (events keep their order).
+    await until(() => onB.some((e) => versionOf(e) === 2), () => `the last event on B (got ${onB.length})`);
     assert.equal(onB.length, 2);
-    const relayed = onB[0]!.data as { id: string; error: { code: string; message: string; retryable: boolean; details?: unknown } };
+    assert.equal(onB[0]!.type, 'run.updated');
+    const relayed = onB[0]!.data as { id: string; error: { code: string; message: string; retryable: boolean; details?: unknown; cause?: { message: string } } };
     assert.equal(relayed.id, 'r1');
-    assert.equal(relayed.error.code, 'HTTP_500');
+    assert.equal(relayed.error.code, 'HTTP_STATUS_500');
+    assert.equal(relayed.error.cause?.message, `${'c'.repeat(1000)}…`);
     assert.equal(relayed.error.retryable, true);
     assert.equal(relayed.error.details, undefined);
     assert.equal(relayed.error.message, `${'m'.repeat(1000)}…`);
-    assert.deepEqual(onB[1]!.data, { id: 'e-after' });
+    assert.deepEqual(onB[1], saved(orgId, 2));
     assert.equal(relayA.dropped, before + 1);
   });
 
@@ -118,27 +127,28 @@ describe('event relay on Postgres', { skip: url ? false : 'needs Postgres: set T
         `x 3\n[{"type":"other","orgId":"${orgId}","data":{}},{"type":"entity.saved","orgId":5,"data":{}},null,7]`,
         `x 3b\n[{"type":"run.updated","orgId":"${orgId}","data":null},{"type":"run.updated","orgId":"${orgId}","data":7},{"type":"run.updated","orgId":"${orgId}"}]`,
         `x 4\n[{"type":"entity.saved","orgId":"${orgId}","data":{"ok":true}}]`,
+        `x 5\n[{"type":"entity.saved","orgId":"${orgId}","data":{"last":true}}]`,
       ]) {
         await client.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, payload]);
       }
     } finally {
       await client.end();
     }
-    await until(() => onB.length >= 1, () => 'the one well-formed event');
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(onB, [{ type: 'entity.saved', orgId, data: { ok: true } }]);
+    // Notifications of one session arrive in order: once the last is here, the junk before it was seen and dropped.
+    await until(() => onB.length >= 2, () => 'the two well-formed events');
+    assert.deepEqual(onB as unknown[], [{ type: 'entity.saved', orgId, data: { ok: true } }, { type: 'entity.saved', orgId, data: { last: true } }]);
   });
 
   test('a subscriber that throws does not take the process down, and later events still arrive', async () => {
     const orgId = newId();
     const unsubscribe = busB.subscribe((e) => {
-      if (e.orgId === orgId && (e.data as { boom?: boolean }).boom) throw new Error('subscriber failure');
+      if (e.orgId === orgId && e.data.id === 'boom') throw new Error('subscriber failure');
     });
     const onB = collect(busB, orgId);
     try {
-      busA.publish({ type: 'run.updated', orgId, data: { boom: true } });
-      busA.publish({ type: 'run.updated', orgId, data: { after: true } });
-      await until(() => onB.some((e) => (e.data as { after?: boolean }).after), () => 'the event after the failing one');
+      busA.publish(run(orgId, 'boom'));
+      busA.publish(run(orgId, 'after'));
+      await until(() => onB.some((e) => e.data.id === 'after'), () => 'the event after the failing one');
     } finally {
       unsubscribe();
     }
@@ -152,7 +162,7 @@ describe('event relay on Postgres', { skip: url ? false : 'needs Postgres: set T
     await relayC.startSending();
     await until(() => relayC.sending, () => 'the new sender to hear that B listens (B answers its ask)');
     const onB = collect(busB, orgId);
-    for (let i = 0; i < 20; i++) busC.publish({ type: 'run.updated', orgId, data: { i } });
+    for (let i = 0; i < 20; i++) busC.publish(saved(orgId, i));
     await relayC.stop();
     await c.close();
     await until(() => onB.length === 20, () => `20 events on B (got ${onB.length})`);
@@ -190,16 +200,16 @@ describe('event relay with no other listener', { skip: url ? false : 'needs Post
     try {
       await relay.startSending();
       await relay.startListening(); // a `statusflow start` alone: it hears only itself
-      bus.publish({ type: 'entity.saved', orgId, data: { n: 1 } });
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(relay.sending, false);
-      assert.deepEqual(heard, [], 'nothing sent');
+      bus.publish(saved(orgId, 1));
+      assert.equal(relay.sending, false, 'nobody else listens');
 
       await other.startListening(); // another API server starts: it says hello
       await until(() => relay.sending, () => 'the sender to hear the new listener');
-      bus.publish({ type: 'entity.saved', orgId, data: { n: 2 } });
-      await until(() => heard.length === 1, () => 'the event on the channel');
-      assert.match(heard[0]!, /"n":2/);
+      bus.publish(saved(orgId, 2));
+      await until(() => heard.length >= 1, () => 'the event on the channel');
+      // The channel keeps the sender's order: had the first event been sent, it would be heard first.
+      assert.match(heard[0]!, /"version":2/);
+      assert.doesNotMatch(heard.join('\n'), /"version":1\b/, 'the event published while nobody listened was not sent');
       await until(() => onOther.length === 1, () => 'the event on the other bus');
 
       // The listening connections break (a Postgres restart, a proxy timeout): they are opened again.
@@ -219,9 +229,9 @@ describe('event relay with no other listener', { skip: url ? false : 'needs Post
       };
       await waitListening((n) => n < 2, 'the listening connections to go');
       await waitListening((n) => n === 2, 'both listening connections to be open again');
-      bus.publish({ type: 'entity.saved', orgId, data: { n: 3 } });
+      bus.publish(saved(orgId, 3));
       await until(() => onOther.length === 2, () => 'the event after the reconnection on the other bus');
-      assert.deepEqual(onOther.map((e) => (e.data as { n: number }).n), [2, 3]);
+      assert.deepEqual(onOther.map(versionOf), [2, 3]);
     } finally {
       await relay.stop();
       await other.stop();
@@ -247,7 +257,7 @@ describe('event relay on SQLite', () => {
     await relay.startSending();
     await relay.startListening();
     const seen = collect(bus, 'o1');
-    bus.publish({ type: 'entity.saved', orgId: 'o1', data: {} });
+    bus.publish(saved('o1', 1));
     assert.equal(seen.length, 1);
     await relay.stop();
     assert.equal(relay.dropped, 0);

@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { eventually, startTarget, type Target } from '../support/target.js';
+import { startTarget, type Target } from '../support/target.js';
+import { eventually } from '../support/wait.js';
 import { getRun, insertRuns, listSteps, writeStep, type Run } from '../../src/store/runs.js';
 import { newId } from '../../src/domain/ids.js';
 

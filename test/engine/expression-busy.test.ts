@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { eventually } from '../support/target.js';
+import { eventually } from '../support/wait.js';
 import type { EvalOutcome, Evaluator } from '../../src/expr/index.js';
 
 const NOTE = {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { DIALECTS } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { eventually } from '../support/target.js';
+import { eventually } from '../support/wait.js';
 
 const DEPTH_LIMIT = 5;
 const RUN_LIMIT = 20;

@@ -57,16 +57,17 @@ export function connectionContext(
   return cc;
 }
 
-export function taskContext(connection: ConnectionContext | undefined, entity: Partial<EntityView> = {}, signal: AbortSignal = new AbortController().signal): TaskContext {
+/** The context a task kind gets in run `run_1` for the task `taskKey`; `entities` refuses (see entityActions for a recording one). */
+export function taskContext(connection: ConnectionContext | undefined, entity: Partial<EntityView> = {}, signal: AbortSignal = new AbortController().signal, taskKey = 'task', entities?: TaskContext['entities']): TaskContext {
   const no = () => Promise.reject(new Error('not used'));
   const ctx: TaskContext = {
     orgId: 'org_1',
     runId: 'run_1',
-    taskKey: 'task',
-    idempotencyKey: 'run_1:task',
+    taskKey,
+    idempotencyKey: `run_1:${taskKey}`,
     signal,
     entity: { id: 'ent_1', type: 'order', status: 'received', version: 1, attributes: {}, ...entity },
-    entities: { update: no, create: no },
+    entities: entities ?? { update: no, create: no },
   };
   if (connection) ctx.connection = connection;
   return ctx;

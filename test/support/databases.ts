@@ -18,13 +18,13 @@ export interface TestDatabase extends Database {
 }
 
 /** Runs one statement on TEST_DATABASE_URL's database with a connection of its own (CREATE/DROP SCHEMA or DATABASE). */
-export async function pgAdmin(statement: string): Promise<void> {
+export async function pgAdmin<R extends pg.QueryResultRow = pg.QueryResultRow>(statement: string): Promise<R[]> {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set');
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(statement);
+    return (await c.query<R>(statement)).rows;
   } finally {
     await c.end();
   }

@@ -1,4 +1,4 @@
-/** A local HTTP server that process tasks call: scripted answers, and a record of every hit. */
+/** Local HTTP servers that process tasks call: scripted answers with a record of every hit, or requests held until released. (Waiting helpers: wait.ts.) */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -62,13 +62,31 @@ export async function startTarget(): Promise<Target> {
   };
 }
 
-/** Polls until `check` returns a truthy value (or fails after `ms`). */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what = 'condition'): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/** An HTTP server that holds every request until released: keeps a step running for as long as a test needs. */
+export interface HoldingServer {
+  url: string;
+  /** The requests held, oldest first. */
+  held: ServerResponse[];
+  /** Answers every held request with `status` and `{"slow": true}`. */
+  release(status?: number): void;
+  close(): Promise<void>;
+}
+
+export async function startHoldingServer(): Promise<HoldingServer> {
+  const held: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    held.push(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    held,
+    release: (status = 200) => held.splice(0).forEach((res) => res.writeHead(status, { 'content-type': 'application/json' }).end('{"slow":true}')),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { AppError } from '../../domain/errors.js';
 import { looksLikeId } from '../../domain/ids.js';
 import { isKey } from '../../domain/keys.js';
+import { withOrigin } from '../../domain/failure-codes.js';
 import { triggerView } from '../../engine/executor/preview.js';
 import { cancelRun, entityRuns, findRuns, processEntity, readRun, pinRun, retryRun, runSteps } from '../../engine/runs.js';
 import type { Services } from '../../engine/services.js';
@@ -46,7 +47,7 @@ export function runSummary(r: Run) {
     queuedAt: r.queuedAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
-    error: r.error,
+    error: r.error && withOrigin(r.error),
   };
 }
 
@@ -56,7 +57,7 @@ export function runDetail(r: { run: Run; steps: Step[] }) {
 }
 
 function stepView(s: Step) {
-  const view = { task: s.task, status: s.status, attempts: s.attempts, input: s.input, output: s.output, error: s.error, startedAt: s.startedAt, finishedAt: s.finishedAt };
+  const view = { task: s.task, status: s.status, attempts: s.attempts, input: s.input, output: s.output, error: s.error && withOrigin(s.error), startedAt: s.startedAt, finishedAt: s.finishedAt };
   return s.omitted ? { ...view, omitted: true } : view;
 }
 

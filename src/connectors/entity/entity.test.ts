@@ -2,25 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { entityUpdate, EntityUpdateInputSchema } from './update.js';
 import { entityCreate, EntityCreateInputSchema } from './create.js';
-import { TaskFailure, type Failure } from '../../domain/failure.js';
-import type { EntitySaveOutcome, TaskContext } from '../types.js';
+import type { EntitySaveOutcome } from '../types.js';
+import { failureOf, taskContext } from '../../../test/support/connection-context.js';
 
 type Call = ['update', unknown] | ['create', string, unknown];
 
 function context(result: () => Promise<EntitySaveOutcome>) {
   const calls: Call[] = [];
-  const ctx: TaskContext = {
-    orgId: 'org_1',
-    runId: 'run_1',
-    taskKey: 'mark',
-    idempotencyKey: 'run_1:mark',
-    signal: new AbortController().signal,
-    entity: { id: 'ent_1', type: 'order', status: 'received', version: 3, attributes: {} },
-    entities: {
-      update: (change) => (calls.push(['update', change]), result()),
-      create: (type, body) => (calls.push(['create', type, body]), result()),
-    },
-  };
+  const ctx = taskContext(undefined, { status: 'received', version: 3 }, undefined, 'mark', {
+    update: (change) => (calls.push(['update', change]), result()),
+    create: (type, body) => (calls.push(['create', type, body]), result()),
+  });
   return { ctx, calls };
 }
 
@@ -33,15 +25,6 @@ const ok = () => Promise.resolve(outcome);
 const refuse = (code: string, status: number, details?: unknown) => () =>
   Promise.reject(Object.assign(new Error(`refused: ${code}`), { code, status, details }));
 
-async function failureOf(p: Promise<unknown>): Promise<Failure> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof TaskFailure, `expected a TaskFailure, got ${String(err)}`);
-    return err.failure;
-  }
-  assert.fail('expected a failure');
-}
 
 const expectedOutput = { id: 'ent_1', type: 'order', version: 4, status: 'approved', statusPath: ['received', 'approved'], queuedRuns: [{ id: 'run_2', process: 'notify' }] };
 

@@ -1,68 +1,33 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { httpRequest, HttpRequestInputSchema, type HttpRequestInput, type HttpRequestOutput } from './request.js';
-import { TaskFailure, type Failure } from '../../domain/failure.js';
 import type { ConnectionContext, TaskContext } from '../types.js';
+import { failureOf, taskContext } from '../../../test/support/connection-context.js';
+import { startRouteServer, type RouteServer, type SeenRequest } from '../../../test/support/route-server.js';
 
-type Seen = { method: string; headers: IncomingMessage['headers']; body: string };
-type Handler = (seen: Seen, res: ServerResponse) => void;
-const routes = new Map<string, Handler>();
-const seen: Seen[] = [];
-let server: Server;
+let server: RouteServer;
 let base: string;
+let routes: RouteServer['routes'];
+let seen: SeenRequest[];
 
 before(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const s = { method: req.method!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      seen.push(s);
-      const handler = routes.get(new URL(req.url!, 'http://x').pathname);
-      if (handler) handler(s, res);
-      else res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"no such route"}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startRouteServer();
+  ({ url: base, routes, seen } = server);
   routes.set('/ok', (_s, res) => res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'abc' }).end('{"id":7}'));
   routes.set('/created', (_s, res) => res.writeHead(201).end());
   routes.set('/never', () => {});
 });
 
-after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => server.close());
 
-function context(signal: AbortSignal = new AbortController().signal): TaskContext {
-  const no = () => Promise.reject(new Error('not used'));
-  return {
-    orgId: 'org_1',
-    runId: 'run_1',
-    taskKey: 'notify',
-    idempotencyKey: 'run_1:notify',
-    signal,
-    entity: { id: 'ent_1', type: 'order', status: 'new', version: 1, attributes: {} },
-    entities: { update: no, create: no },
-  };
-}
+const context = (signal?: AbortSignal): TaskContext => taskContext(undefined, { status: 'new' }, signal, 'notify');
 
 async function run(input: HttpRequestInput, ctx = context()): Promise<HttpRequestOutput> {
   return (await httpRequest.run(input, ctx)) as HttpRequestOutput;
 }
 
-async function failureOf(p: Promise<unknown>): Promise<Failure> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof TaskFailure, `expected a TaskFailure, got ${String(err)}`);
-    return err.failure;
-  }
-  assert.fail('expected a failure');
-}
 
 const last = () => seen[seen.length - 1]!;
 

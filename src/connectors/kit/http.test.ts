@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { httpCall, safeUrl, MAX_BODY_BYTES } from './http.js';
-import { TaskFailure, type Failure } from '../../domain/failure.js';
+import { failureOf } from '../../../test/support/connection-context.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 const routes = new Map<string, Handler>();
@@ -31,15 +31,6 @@ after(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-async function failureOf(p: Promise<unknown>): Promise<Failure> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof TaskFailure, `expected a TaskFailure, got ${String(err)}`);
-    return err.failure;
-  }
-  assert.fail('expected a failure');
-}
 
 test('returns status, lower-cased headers, parsed JSON and a duration', async () => {
   routes.set('/json', (_req, _body, res) => res.writeHead(201, { 'Content-Type': 'application/json; charset=utf-8', 'X-Thing': 'a' }).end('{"ok":true}'));

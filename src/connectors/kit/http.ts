@@ -7,7 +7,7 @@
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
-import { failure, TaskFailure } from '../../domain/failure.js';
+import { causeOf, failure, TaskFailure } from '../../domain/failure.js';
 import { AddressDenied, guardedConnect } from './outbound.js';
 import { redact } from './redact.js';
 
@@ -255,7 +255,7 @@ function networkFailure(err: unknown, opts: HttpCallOptions): TaskFailure {
   while (cause instanceof Error && cause.cause !== undefined && !(cause as { code?: unknown }).code) cause = cause.cause;
   const code = typeof (cause as { code?: unknown } | null)?.code === 'string' ? (cause as { code: string }).code : undefined;
   const message = cause instanceof Error ? cause.message : String(cause);
-  const extra = code ? { details: { cause: code } } : {};
+  const extra = code ? { details: { cause: code }, cause: { message, code } } : { cause: causeOf(cause) };
   if (code && TIMEOUT_CODES.has(code)) return failure('TIMEOUT', `${describe(opts)} timed out: ${message}`, true, extra);
   return failure('NETWORK_ERROR', `${describe(opts)} failed: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`, true, extra);
 }

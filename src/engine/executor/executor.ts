@@ -16,6 +16,7 @@ import type { Run } from '../../store/runs.js';
 import type { SqliteWriter } from '../../store/sqlite-writer.js';
 import { getEntitiesByIds, getEntitySync, type EntityRecord } from '../../store/entities.js';
 import type { Services } from '../services.js';
+import { runUpdated } from '../bus-events.js';
 import { CommitQueue, type StepCommit } from './commit-queue.js';
 import type { WorkerCounters } from './counters.js';
 import { executeRun } from './run-run.js';
@@ -179,7 +180,7 @@ export class Executor {
         const limit = Math.min(this.#o.batchSize, free);
         const claimed = await this.#claimCounted(limit);
         for (const run of claimed.runs) {
-          this.services.bus.publish({ type: 'run.updated', orgId: run.orgId, data: { id: run.id, process: run.process, entityId: run.entityId, entityType: run.entityType, status: 'running', error: null } });
+          this.services.bus.publish(runUpdated(run, 'running'));
           this.#execute(run, claimed.entities?.get(run.id));
         }
         this.#backlog = claimed.runs.length === limit;

@@ -4,14 +4,13 @@
  * called, nothing is sent or written. Earlier tasks do not run, so `tasks.<key>.output` is null here;
  * a step that reads one says so in its `note`.
  */
-import type { Failure } from '../../domain/failure.js';
-import { referencedTasks, taskExpressions, type ProcessDefinition } from '../../domain/process.js';
+import { engineFailure, type Failure } from '../../domain/failure.js';
+import { referencedTasks, type ProcessDefinition } from '../../domain/process.js';
 import { TASK_KINDS } from '../../connectors/registry.js';
 import type { EntityView } from '../../connectors/types.js';
 import type { Evaluator } from '../../expr/index.js';
 import type { RunTrigger } from '../../store/runs.js';
-import { evaluatedInput, expressionContext } from './run-run.js';
-import { expressionFailure } from '../expressions.js';
+import { evaluateTask, taskSources } from './evaluate-task.js';
 
 /** One task as the dry run saw it. */
 export interface PreviewStep {
@@ -104,26 +103,23 @@ export async function previewRun(r: PreviewRequest): Promise<DryRun> {
 async function previewTask(r: PreviewRequest, task: ProcessDefinition['tasks'][number], outputs: Record<string, { output: unknown; status: string }>): Promise<PreviewStep> {
   const base: PreviewStep = { task: task.key, kind: task.kind, status: 'evaluated', attempts: 0, input: null, output: null, error: null, startedAt: null, finishedAt: null };
   const kind = TASK_KINDS.get(task.kind);
-  if (!kind) return { ...base, status: 'failed', error: { code: 'TASK_KIND_UNKNOWN', message: `Task kind ${task.kind} is not available.`, retryable: false } };
+  if (!kind) return { ...base, status: 'failed', error: engineFailure('TASK_KIND_UNKNOWN', `Task kind ${task.kind} is not available.`, false) };
 
-  const exprs = taskExpressions(task, kind);
-  const sources = [...(task.when ? [task.when] : []), ...exprs.map(([, source]) => source)];
+  const { sources } = taskSources(task, kind);
   const earlier = [...new Set(sources.flatMap(referencedTasks))].filter((k) => k in outputs);
   if (earlier.length > 0) {
     base.note = `Earlier tasks do not run in a dry run: ${earlier.map((k) => `tasks.${k}.output`).join(', ')} ${earlier.length === 1 ? 'was' : 'were'} null here.`;
   }
-  const context = expressionContext(r.entity, outputs, { id: null, process: r.process, attempt: 1, trigger: r.trigger, dryRun: true });
-  const values = sources.length > 0 ? await r.evaluator.evaluateMany(sources, context, { org: r.org }) : [];
-
-  const whenValue = task.when ? values[0]! : undefined;
-  if (whenValue?.ok && whenValue.value !== true) return { ...base, status: 'skipped' };
-  for (let k = 0; k < values.length; k++) {
-    const v = values[k]!;
-    if (!v.ok) {
-      const where = task.when && k === 0 ? 'when' : exprs[k - (task.when ? 1 : 0)]![0];
-      return { ...base, status: 'failed', error: expressionFailure(`${task.key}.${where}`, v.error) };
-    }
-  }
-  const input = evaluatedInput(task, exprs, values.slice(task.when ? 1 : 0).map((v) => (v as { value: unknown }).value));
-  return { ...base, input };
+  const evaluation = await evaluateTask({
+    evaluator: r.evaluator,
+    org: r.org,
+    task,
+    kind,
+    entity: r.entity,
+    outputs,
+    run: { id: null, process: r.process, attempt: 1, trigger: r.trigger, dryRun: true },
+  });
+  if (evaluation.kind === 'skip') return { ...base, status: 'skipped' };
+  if (evaluation.kind === 'failed') return { ...base, status: 'failed', error: evaluation.failure };
+  return { ...base, input: evaluation.input };
 }

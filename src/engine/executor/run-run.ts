@@ -3,10 +3,11 @@
  * task kind, and commit the step's result before the next step starts. Failures become data on the
  * step and the run; retryable ones put the run back in the queue after a backoff.
  */
-import { toFailure, type Failure } from '../../domain/failure.js';
+import { engineFailure, toFailure, type Failure } from '../../domain/failure.js';
+import { withOrigin } from '../../domain/failure-codes.js';
+import { runUpdated } from '../bus-events.js';
 import { isConnectionLoss } from '../../store/pg-pool.js';
 import type { ProcessDefinition, TaskDef } from '../../domain/process.js';
-import { taskExpressions } from '../../domain/process.js';
 import { backoffMs } from '../../domain/retry.js';
 import { TASK_KINDS } from '../../connectors/registry.js';
 import { delayUntil, type DelayInput } from '../../connectors/flow/delay.js';
@@ -20,7 +21,7 @@ import { entityActions } from './entity-actions.js';
 import { connectionContextFor, secretValues } from '../connection-context.js';
 import { redact } from '../../connectors/kit/redact.js';
 import { raceAbort } from '../abort.js';
-import { expressionFailure } from '../expressions.js';
+import { evaluateTask } from './evaluate-task.js';
 
 export interface RunDeps {
   services: Services;
@@ -122,24 +123,19 @@ async function runStep(
   const kind = TASK_KINDS.get(task.kind);
   if (!kind) return { kind: 'failed', failure: nonRetryable('TASK_KIND_UNKNOWN', `Task kind ${task.kind} is not available.`), step: done({}) };
 
-  // Evaluate `when` and every input mapping in one round trip to the expression worker.
-  const exprs = taskExpressions(task, kind);
-  const sources = [...(task.when ? [task.when] : []), ...exprs.map(([, source]) => source)];
-  const context = expressionContext(entity, outputs, { id: run.id, process: run.process, attempt, trigger: run.trigger });
-  const values = sources.length > 0 ? await deps.services.evaluator.evaluateMany(sources, context, { org: run.orgId }) : [];
-  // A task whose `when` is not true is skipped, even when its input could not be evaluated.
-  const whenValue = task.when ? values[0]! : undefined;
-  if (whenValue?.ok && whenValue.value !== true) {
-    return { kind: 'done', status: 'skipped', output: null, step: done({ status: 'skipped' }) };
-  }
-  for (let k = 0; k < values.length; k++) {
-    const v = values[k]!;
-    if (!v.ok) {
-      const where = task.when && k === 0 ? 'when' : exprs[k - (task.when ? 1 : 0)]![0];
-      return { kind: 'failed', failure: expressionFailure(`${task.key}.${where}`, v.error), step: done({}) };
-    }
-  }
-  const input = evaluatedInput(task, exprs, values.slice(task.when ? 1 : 0).map((v) => (v as { value: unknown }).value));
+  // Evaluate `when` and every input mapping in one round trip (the same evaluation as a dry run's).
+  const evaluation = await evaluateTask({
+    evaluator: deps.services.evaluator,
+    org: run.orgId,
+    task,
+    kind,
+    entity,
+    outputs,
+    run: { id: run.id, process: run.process, attempt, trigger: run.trigger },
+  });
+  if (evaluation.kind === 'skip') return { kind: 'done', status: 'skipped', output: null, step: done({ status: 'skipped' }) };
+  if (evaluation.kind === 'failed') return { kind: 'failed', failure: evaluation.failure, step: done({}) };
+  const { input } = evaluation;
 
   if (task.kind === 'delay') {
     const untilMs = delayUntil(input as unknown as DelayInput, Date.parse(startedAt));
@@ -192,27 +188,6 @@ async function runStep(
   }
 }
 
-/** What task expressions see: the attributes at top level, `entity`, `tasks.<key>.output`, `run`, `now`. */
-export function expressionContext(
-  entity: EntityView,
-  outputs: Record<string, { output: unknown; status?: string }>,
-  run: { id: string | null; process: string; attempt: number; trigger: Run['trigger']; dryRun?: true },
-): Record<string, unknown> {
-  return { ...entity.attributes, entity, tasks: outputs, run, now: new Date().toISOString() };
-}
-
-/** Replaces expression fields of the input with their values (one level into objects, like taskExpressions). */
-export function evaluatedInput(task: TaskDef, exprs: Array<[string, string]>, values: unknown[]): Record<string, unknown> {
-  const input: Record<string, unknown> = structuredClone(task.input);
-  exprs.forEach(([path, _], k) => {
-    const parts = path.split('.').slice(1); // drop "input"
-    if (parts.length === 1) input[parts[0]!] = values[k];
-    else (input[parts[0]!] as Record<string, unknown>)[parts.slice(1).join('.')] = values[k];
-  });
-  return input;
-}
-
-
 async function loadEntity(services: Services, run: Run): Promise<EntityView | undefined> {
   const e = await findEntity(services, run.orgId, run.entityType, run.entityId);
   return e && entityView(e);
@@ -223,28 +198,29 @@ function entityView(e: EntityRecord): EntityView {
 }
 
 function nonRetryable(code: string, message: string, details?: unknown): Failure {
-  return details === undefined ? { code, message, retryable: false } : { code, message, retryable: false, details };
+  return engineFailure(code, message, false, details === undefined ? {} : { details });
 }
 
 /** Commits a step and the run's new state; false when this worker lost the run meanwhile. */
 async function commit(deps: RunDeps, run: Run, c: Commit): Promise<boolean> {
-  const kept = await deps.commits.commit({ runId: run.id, owner: deps.owner, run: c.run, step: c.step });
-  if (kept) publishRun(deps, run, c.run);
+  const step = c.step.error ? { ...c.step, error: withOrigin(c.step.error) } : c.step;
+  const update = c.run.error ? { ...c.run, error: withOrigin(c.run.error) } : c.run;
+  const kept = await deps.commits.commit({ runId: run.id, owner: deps.owner, run: update, step });
+  if (kept) publishRun(deps, run, update, step);
   return kept;
 }
 
 async function finish(deps: RunDeps, run: Run, step: StepWrite | null, u: { status: 'failed' | 'succeeded' | 'cancelled'; error?: Failure | null; stepIndex?: number }): Promise<void> {
-  const update: RunUpdate = { status: u.status, release: true, finishedAt: new Date().toISOString(), error: u.error ?? null };
+  const update: RunUpdate = { status: u.status, release: true, finishedAt: new Date().toISOString(), error: u.error ? withOrigin(u.error) : null };
   if (u.stepIndex !== undefined) update.stepIndex = u.stepIndex;
+  if (step?.error) step = { ...step, error: withOrigin(step.error) };
   const kept = await deps.commits.commit({ runId: run.id, owner: deps.owner, run: update, step });
-  if (kept) publishRun(deps, run, update);
+  if (kept) publishRun(deps, run, update, step);
 }
 
-function publishRun(deps: RunDeps, run: Run, u: RunUpdate): void {
-  if (u.status === undefined) return;
-  deps.services.bus.publish({
-    type: 'run.updated',
-    orgId: run.orgId,
-    data: { id: run.id, process: run.process, entityId: run.entityId, entityType: run.entityType, status: u.status, error: u.error ?? null },
-  });
+/** Every commit is told: a run's new status, or a step committed while it goes on (status `running`). */
+function publishRun(deps: RunDeps, run: Run, u: RunUpdate, step: StepWrite | null): void {
+  if (u.status === undefined && !step) return;
+  const progress = step ? { index: step.idx, task: step.task, status: step.status } : undefined;
+  deps.services.bus.publish(runUpdated(run, u.status ?? 'running', u.error ?? null, progress));
 }
