@@ -169,19 +169,8 @@ const heldBack = {
 const processWithRuns = { type: 'object', properties: { ...processView.properties, runs: runCounts, heldBack } };
 const processVersion = { type: 'object', properties: { version: { type: 'integer' }, ...processBody.properties, createdAt: { type: 'string' } } };
 const keyParams = { type: 'object', properties: { key } };
-const failureBody = {
-  type: ['object', 'null'],
-  description: 'a failure: codes in docs/failures.md',
-  properties: {
-    code: { type: 'string' },
-    message: { type: 'string' },
-    retryable: { type: 'boolean' },
-    origin: { enum: ['engine', 'task'], description: 'who raised it: the engine (process, expressions, time limit) or the task kind or its provider' },
-    retryAfterMs: { type: 'integer' },
-    details: {},
-    cause: { type: 'object', description: 'the underlying error', properties: { message: { type: 'string' }, code: { type: 'string' }, name: { type: 'string' } } },
-  },
-};
+const failureCause = { type: 'object', description: 'the underlying error', properties: { message: { type: 'string' }, code: { type: 'string' }, name: { type: 'string' } } };
+const failureBody = { type: ['object', 'null'], description: 'a failure: codes in docs/failures.md', properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' }, origin: { enum: ['engine', 'task'], description: 'who raised it: the engine (process, expressions, time limit) or the task kind or its provider' }, retryAfterMs: { type: 'integer' }, details: {}, cause: failureCause } };
 const runStatus = { enum: ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] };
 const runSummary = {
   type: 'object',
