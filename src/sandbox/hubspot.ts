@@ -427,6 +427,25 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
         return fail(404, 'OBJECT_NOT_FOUND', `Unknown batch operation ${op}`);
     }
   }
+  /** `POST /crm/v4/associations/{from}/{to}/batch/associate/default` {inputs:[{from:{id}, to:{id}}]} → 200, or 207 for inputs naming a missing record. */
+  function batchAssociate(from: HubSpotObjectType, to: HubSpotObjectType, body: Record<string, unknown>): Reply {
+    if (!Array.isArray(body.inputs)) fail(400, 'VALIDATION_ERROR', 'Invalid input JSON: inputs must be an array');
+    const inputs = (body.inputs as unknown[]).map((i) => (isRecord(i) ? i : {}));
+    if (inputs.length > 100) fail(400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${inputs.length} inputs, at most 100 are allowed`);
+    const typeId = DEFAULT_TYPE_ID(from, to);
+    if (Number.isNaN(typeId)) fail(400, 'VALIDATION_ERROR', `No default association between ${from} and ${to}`);
+    const idOf = (v: unknown) => (isRecord(v) ? String(v.id ?? '') : '');
+    return batchReply(inputs.map((i) => attempt(() => {
+      const fromId = idOf(i.from);
+      const toId = idOf(i.to);
+      for (const [t, id] of [[from, fromId], [to, toId]] as const) {
+        const o = table(t).get(id);
+        if (!o || o.archived) fail(404, 'OBJECT_NOT_FOUND', `No ${SINGULAR[t]} with id ${id} exists`, { context: { id: [id] } });
+      }
+      associate(from, fromId, to, toId, typeId, 'HUBSPOT_DEFINED');
+      return { from: { id: fromId }, to: { id: toId }, associationSpec: { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId } };
+    })), 200);
+  }
   function archive(type: HubSpotObjectType, id: string) {
     const o = table(type).get(id);
     if (!o || o.archived) return;
@@ -543,6 +562,9 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
         }
       }
       return fail(405, 'VALIDATION_ERROR', `${m} is not allowed on ${x.path}`);
+    }
+    if (seg[0] === 'crm' && seg[1] === 'v4' && seg[2] === 'associations' && seg.length === 8 && seg[5] === 'batch' && seg[6] === 'associate' && seg[7] === 'default' && m === 'POST') {
+      return batchAssociate(parseType(seg[3]), parseType(seg[4]), body());
     }
     if (seg[0] === 'crm' && seg[1] === 'v4' && seg[2] === 'objects' && seg[5] === 'associations' && seg.length >= 7) {
       const from = parseType(seg[3]);

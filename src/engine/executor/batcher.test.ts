@@ -13,9 +13,16 @@ function kind(maxSize = 100, keyOf: (input: Record<string, unknown>) => string |
     kind: 'test.batchable',
     inputSchema: undefined as never,
     expressionFields: [],
-    async run() {
+    // The single-record path: a call of one goes through it, and so does a step the kind does not plan.
+    run(input, ctx) {
       lone++;
-      return 'alone';
+      return new Promise((resolve, reject) => {
+        calls.push({
+          members: [{ item: input.n, ctx }],
+          signal: ctx.signal,
+          answer: (o) => (o instanceof Error ? reject(o) : o?.[0] && !o[0].ok ? reject(o[0].error) : resolve(`out ${String(input.n)}`)),
+        });
+      });
     },
     batch: {
       maxSize,
@@ -91,17 +98,17 @@ test('each step gets its own outcome; a thrown call fails every member with its 
   await assert.rejects(x, (e: TaskFailure) => e.failure.code === 'NETWORK_ERROR');
 });
 
-test('different keys do not share calls; a step the kind does not plan runs alone', async () => {
+test('different keys do not share calls; a step the kind does not plan runs alone, outside the batcher', async () => {
   const { k, calls, lone } = kind(100, (i) => (i.n === 'solo' ? null : String(i.n).slice(0, 1)));
   const b = new Batcher();
-  const p = [b.run(k, { n: 'a1' }, ctx()), b.run(k, { n: 'b1' }, ctx())];
-  assert.equal(await b.run(k, { n: 'solo' }, ctx()), 'alone');
+  const p = [b.run(k, { n: 'a1' }, ctx()), b.run(k, { n: 'b1' }, ctx()), b.run(k, { n: 'solo' }, ctx())];
   await tick();
-  assert.equal(calls.length, 2);
+  assert.equal(calls.length, 3);
   assert.equal(b.counters.immediate, 2);
+  assert.equal(b.counters.calls, 2);
   for (const c of calls) c.answer();
-  await Promise.all(p);
-  assert.equal(lone(), 1);
+  assert.deepEqual(await Promise.all(p), ['out a1', 'out b1', 'out solo']);
+  assert.equal(lone(), 3, 'calls of one use the single-record path');
 });
 
 test('a step aborted while gathering leaves the call; the call’s signal aborts only when all its members are', async () => {

@@ -3,7 +3,8 @@
  * the same time share one provider call. Steps join a lane by their group key; the adaptive window is the
  * lane's own call: a step that finds no call of its key in flight goes out at once (a lone step waits for
  * nothing), and steps that arrive while one is in flight (or waiting for its rate-limit slot) gather and
- * go out together when it returns, at most `maxSize` per call. Each member gets its own outcome.
+ * go out together when it returns, at most `maxSize` per call. Each member gets its own outcome. A call of one
+ * step is the kind's own `run` (its single-record path), so a lone step behaves exactly as without batching.
  *
  * Each step keeps its own time limit and the worker's shutdown: a member aborted before its call went out
  * leaves the lane; one aborted during the call gets its abort at once (run-run.ts races the step's signal)
@@ -28,6 +29,7 @@ export interface BatcherCounters {
 }
 
 interface Waiting {
+  input: Record<string, unknown>;
   plan: BatchPlan;
   ctx: TaskContext;
   sent: boolean;
@@ -37,6 +39,7 @@ interface Waiting {
 }
 
 interface Lane {
+  kind: TaskKind;
   batching: TaskBatching<never>;
   queue: Waiting[];
 }
@@ -58,14 +61,15 @@ export class Batcher {
   async run(kind: TaskKind, input: Record<string, unknown>, ctx: TaskContext): Promise<unknown> {
     const plan = kind.batch ? await kind.batch.plan(input, ctx) : null;
     if (!plan || !kind.batch) return kind.run(input, ctx);
-    return this.#submit(kind.batch as TaskBatching<never>, plan, ctx);
+    return this.#submit(kind, input, plan, ctx);
   }
 
-  #submit(batching: TaskBatching<never>, plan: BatchPlan, ctx: TaskContext): Promise<unknown> {
+  #submit(kind: TaskKind, input: Record<string, unknown>, plan: BatchPlan, ctx: TaskContext): Promise<unknown> {
     const { signal } = ctx;
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<unknown>((resolve, reject) => {
       const w: Waiting = {
+        input,
         plan,
         ctx,
         sent: false,
@@ -92,7 +96,7 @@ export class Batcher {
       this.#hold(1);
       let lane = this.#lanes.get(plan.key);
       const idle = !lane;
-      if (!lane) this.#lanes.set(plan.key, (lane = { batching, queue: [] }));
+      if (!lane) this.#lanes.set(plan.key, (lane = { kind, batching: kind.batch as TaskBatching<never>, queue: [] }));
       lane.queue.push(w);
       if (idle) void this.#drain(plan.key, lane);
     });
@@ -109,7 +113,7 @@ export class Batcher {
     try {
       while (lane.queue.length > 0) {
         const members = take(lane);
-        await this.#send(lane.batching, members, immediate);
+        await this.#send(lane, members, immediate);
         immediate = false;
       }
     } finally {
@@ -117,7 +121,7 @@ export class Batcher {
     }
   }
 
-  async #send(batching: TaskBatching<never>, members: Waiting[], immediate: boolean): Promise<void> {
+  async #send(lane: Lane, members: Waiting[], immediate: boolean): Promise<void> {
     const c = this.counters;
     c.calls++;
     c.members += members.length;
@@ -135,7 +139,9 @@ export class Batcher {
     }
     let outcomes: BatchOutcome[];
     try {
-      outcomes = await batching.runMany(members.map((w) => ({ item: w.plan.item, ctx: w.ctx })), call.signal);
+      // A call of one is the kind's own single-record path: a lone step behaves exactly as without batching.
+      if (members.length === 1) outcomes = [{ ok: true, output: await lane.kind.run(members[0]!.input, members[0]!.ctx) }];
+      else outcomes = await lane.batching.runMany(members.map((w) => ({ item: w.plan.item, ctx: w.ctx })), call.signal);
     } catch (error) {
       outcomes = members.map(() => ({ ok: false, error }));
     }
