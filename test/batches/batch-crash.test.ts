@@ -115,7 +115,7 @@ for (const dialect of DIALECTS) {
         150_000,
         () => `the batch to complete after the restart: ${JSON.stringify(last)}\n${outputsOf(servers)}`,
       );
-      assert.deepEqual([last.succeeded, last.failed, last.skipped, last.cancelled], [ORDERS, 0, 0, 0]);
+      assert.deepEqual([last.succeeded, last.failed, last.skipped, last.cancelled], [ORDERS, 0, 0, 0], JSON.stringify({ batch: last, failed: (await api(second.origin, 'GET', `/api/v1/batches/${batch.id}/items?status=failed&limit=5`)).json }));
 
       // One run per item: unique per batch and entity.
       const runs = await db.selectFrom('runs').select(['entity_id', 'status']).where('batch_id', '=', batch.id).execute();
@@ -126,13 +126,14 @@ for (const dialect of DIALECTS) {
       const byOrder = new Map<string, number>();
       for (const d of deals().values()) byOrder.set(d.properties.statusflow_id!, (byOrder.get(d.properties.statusflow_id!) ?? 0) + 1);
       assert.equal(deals().size, ORDERS);
-      assert.deepEqual(ids.slice(0, ORDERS).filter((id) => byOrder.get(id) !== 1), []);
+      assert.deepEqual(ids.slice(0, ORDERS).filter((id) => byOrder.get(id) !== 1), [], 'orders without exactly one deal');
       assert.ok(linked.every((id) => !byOrder.has(id)));
       // Provider batching (a capability of hubspot.upsert): about 20 calls for 2,000 deals, not 2,000.
       const calls = hs.requests.filter((r) => r.method === 'POST' && r.path === '/crm/v3/objects/deals/batch/upsert');
       const sizes = calls.map((c) => ((c.body as { inputs?: unknown[] } | undefined)?.inputs ?? []).length);
       console.log(`# ${dialect}: ${ORDERS} deals; killed at ${atKill}; ${calls.length} HubSpot batch upsert calls (records per call: ${sizes.join(' ')}); ${hs.rateLimited} 429s`);
-      assert.ok(calls.length <= 40, `${calls.length} batch upsert calls for ${ORDERS} deals: expected ~20 (groups of ~100)`);
+      // ~20 on a quiet machine; groups hold what arrives while a call is out, fewer on a loaded one.
+      assert.ok(calls.length <= 60, `${calls.length} batch upsert calls for ${ORDERS} deals: expected ~20–40 (groups of up to 100), not one per deal`);
       await second.stop();
     });
   });
