@@ -7,6 +7,7 @@
 import type { Failure } from '../domain/failure.js';
 import { withOrigin } from '../domain/failure-codes.js';
 import type { Run, RunStatus, StepStatus } from '../store/runs.js';
+import type { BatchView } from './batches/view.js';
 
 /** An entity was saved (created, changed, or moved along its status path). */
 export interface EntitySavedData {
@@ -40,11 +41,8 @@ export interface StepProgress {
   status: StepStatus;
 }
 
-/** Progress of a batch of runs (kept open: its fields are the batch's own). */
-export interface BatchUpdatedData {
-  id: string;
-  [field: string]: unknown;
-}
+/** Progress of a batch of runs: the batch as GET /batches/{id} shows it. */
+export type BatchUpdatedData = BatchView;
 
 /** One entry per kind of event. */
 export interface BusEventData {
