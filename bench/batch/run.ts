@@ -8,6 +8,8 @@
  *   per-record   the same with provider batching off: the baseline the ratios are against
  *   tuned        batching with a faster batch feeder, a larger process concurrency and worker
  *   limited      default settings, the fake limited to 10 requests/s (and the connection told so)
+ *   slow         default settings, the fake answering in 150 ms, as HubSpot's batch calls take hundreds of ms (the
+ *                in-process fake answers in about a millisecond, so steps have little time to gather behind a call)
  *
  *   flock /tmp/bench.lock npx tsx bench/batch/run.ts [--db sqlite|postgres] [--orders 100000] [--runs 1]
  *        [--scenarios batched,per-record,tuned,limited] [--no-write] [--pg-url …]
@@ -45,12 +47,14 @@ interface Scenario {
   feeder: FeederOptions;
   concurrency?: number;
   rateLimit?: { requests: number; perMs: number };
+  latencyMs?: number;
 }
 const SCENARIOS: Record<string, Scenario> = {
   batched: { name: 'batched', what: 'default settings, provider batching on', worker: {}, feeder: {} },
   'per-record': { name: 'per-record', what: 'default settings, provider batching off (one HubSpot call per record)', worker: { batching: false }, feeder: {} },
   tuned: { name: 'tuned', what: 'batching; feeder tick 20 ms, process concurrency 1000, worker maxInFlight 256 + batchHold 800', worker: { maxInFlight: 256, batchHold: 800 }, feeder: { tickMs: 20 }, concurrency: 1000 },
   limited: { name: 'limited', what: 'default settings, batching on, the fake (and the connection) limited to 10 requests/s', worker: {}, feeder: {}, rateLimit: { requests: 10, perMs: 1000 } },
+  slow: { name: 'slow', what: 'default settings, batching on, the fake answering in 150 ms', worker: {}, feeder: {}, latencyMs: 150 },
 };
 
 const pct = (xs: number[], p: number) => {
@@ -78,6 +82,7 @@ interface Result {
 
 async function measure(s: Scenario): Promise<Result> {
   const hs = await startSandboxHubSpot({ uniqueProperties: { deals: ['statusflow_id'] }, recordRequests: false, rateLimit: { ...(s.rateLimit ?? { requests: 1_000_000, perMs: 10_000 }), daily: 10_000_000 } });
+  hs.faults.latencyMs = s.latencyMs ?? 0;
   const ip = await openInProcess({ dialect, pgUrl: args['pg-url']!, name: 'batch' });
   const { services, adminKey, orgId } = ip;
   const app = await buildApp({ services, defaultOrgId: orgId, version: 'bench', logLevel: 'silent' });
