@@ -44,7 +44,7 @@ for (const dialect of DIALECTS) {
     const upserts = () => hs.requests.filter((r) => r.path.startsWith('/crm/v3/objects/deals/batch/'));
     const sizes = () => upserts().map((r) => (r.body as { inputs: unknown[] }).inputs.length);
     const deals = () => [...hs.state.objects.get('deals')!.values()].filter((d) => !d.archived);
-    const settled = (total: number, ms = 30_000) =>
+    const settled = (total: number, ms = 120_000) =>
       eventually(async () => {
         const c = await runStatusCounts(t.services.database.db);
         return (c.succeeded ?? 0) + (c.failed ?? 0) >= total ? c : undefined;
@@ -79,7 +79,7 @@ for (const dialect of DIALECTS) {
       acquired = 0;
     });
 
-    const holding = (k: number) => eventually(() => t.executor!.batcher.holding >= k, 30_000, `${k} steps in the batcher`);
+    const holding = (k: number) => eventually(() => t.executor!.batcher.holding >= k, 120_000, `${k} steps in the batcher`);
 
     test('a burst of 300 live saves with default settings: about 3–4 HubSpot calls of ~100, not 300; one rate-limit slot per call', async () => {
       hs.faults.pause();
@@ -89,9 +89,9 @@ for (const dialect of DIALECTS) {
       // Each call is answered once everything that can gather behind it has: as with HubSpot, whose answers
       // take far longer than a step takes to reach the batcher.
       while (deals().length < 300) {
-        await eventually(() => hs.faults.held >= 1 && t.executor!.batcher.holding >= Math.min(250, 300 - deals().length), 30_000, 'the next call');
+        await eventually(() => hs.faults.held >= 1 && t.executor!.batcher.holding >= Math.min(250, 300 - deals().length), 120_000, 'the next call');
         hs.faults.release(1);
-        await eventually(() => hs.faults.held === 0, 30_000, 'the answer');
+        await eventually(() => hs.faults.held === 0, 120_000, 'the answer');
       }
       hs.faults.resume();
       const counts = await settled(n);

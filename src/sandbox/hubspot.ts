@@ -2,15 +2,20 @@
  * In-memory fake of HubSpot CRM v3 objects + v4 associations (contacts, companies, deals), following
  * /work/shared/contracts/CHEATSHEET.md: Bearer auth, string property values, unique-property upserts,
  * 201/200/207/204 statuses, error bodies with correlationId + category, rolling rate limits with the
- * X-HubSpot-RateLimit-* headers and the 429 policy bodies, search with optional index lag.
- * One file on purpose (over the 400-line budget): it is a single server's routing table. See README.md.
+ * X-HubSpot-RateLimit-* headers and the 429 policy bodies, search with optional index lag. This file holds the
+ * records, auth, rate limits and routing; search and the batch endpoints are in hubspot-search.ts and
+ * hubspot-batch.ts, the vocabulary in hubspot-model.ts. See README.md.
  */
 import { FaultController, sequentialUuid, startSandboxServer, type Exchange, type Faults, type InjectedFault, type RecordedRequest, type Reply } from './faults.js';
+import { associationHandlers } from './hubspot-associations.js';
+import { batchHandlers } from './hubspot-batch.js';
+import {
+  BUILT_IN, DEFAULT_READ, fail, HttpFail, isRecord, MODIFIED, READ_ONLY, SINGULAR, TYPE_IDS, TYPES,
+  type BatchValidation, type Fail, type HubSpotAssociation, type HubSpotObject, type HubSpotObjectType, type HubSpotRateLimit, type HubSpotRecords, type PropIssue,
+} from './hubspot-model.js';
+import { searchHandler } from './hubspot-search.js';
 
-export type HubSpotObjectType = 'contacts' | 'companies' | 'deals';
-export interface HubSpotObject { id: string; properties: Record<string, string>; createdAt: string; updatedAt: string; archived: boolean; archivedAt?: string }
-export interface HubSpotAssociation { fromType: HubSpotObjectType; fromId: string; toType: HubSpotObjectType; toId: string; typeId: number; category: string }
-export interface HubSpotRateLimit { requests: number; perMs: number; daily?: number }
+export type { BatchValidation, HubSpotAssociation, HubSpotObject, HubSpotObjectType, HubSpotRateLimit } from './hubspot-model.js';
 
 export interface SandboxHubSpotOptions {
   /** Private-app token accepted as `Authorization: Bearer <token>` (default 'pat-na1-fake'). */
@@ -41,9 +46,6 @@ export interface SandboxHubSpotOptions {
   recordRequests?: boolean;
 }
 
-/** How a batch answers when some inputs have invalid property values: 207 for those (default), or 400 for the whole call with nothing applied. */
-export type BatchValidation = 'per-input' | 'whole-call';
-
 export interface SandboxHubSpot {
   url: string;
   token: string;
@@ -73,41 +75,6 @@ export interface SandboxHubSpot {
   close(): Promise<void>;
 }
 
-const TYPES: HubSpotObjectType[] = ['contacts', 'companies', 'deals'];
-const TYPE_IDS: Record<string, HubSpotObjectType> = { '0-1': 'contacts', '0-2': 'companies', '0-3': 'deals', contacts: 'contacts', companies: 'companies', deals: 'deals', contact: 'contacts', company: 'companies', deal: 'deals' };
-const OBJECT_TYPE_ID: Record<HubSpotObjectType, string> = { contacts: '0-1', companies: '0-2', deals: '0-3' };
-const SINGULAR: Record<HubSpotObjectType, string> = { contacts: 'contact', companies: 'company', deals: 'deal' };
-const BUILT_IN: Record<HubSpotObjectType, string[]> = {
-  contacts: ['email', 'firstname', 'lastname', 'phone', 'mobilephone', 'company', 'website', 'jobtitle', 'lifecyclestage', 'hs_lead_status', 'address', 'city', 'state', 'zip', 'country', 'hubspot_owner_id'],
-  companies: ['name', 'domain', 'website', 'industry', 'phone', 'description', 'address', 'city', 'state', 'zip', 'country', 'numberofemployees', 'annualrevenue', 'lifecyclestage', 'hubspot_owner_id'],
-  deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate', 'dealtype', 'description', 'hubspot_owner_id'],
-};
-const MODIFIED: Record<HubSpotObjectType, string> = { contacts: 'lastmodifieddate', companies: 'hs_lastmodifieddate', deals: 'hs_lastmodifieddate' };
-const READ_ONLY = ['hs_object_id', 'createdate', 'lastmodifieddate', 'hs_lastmodifieddate'];
-const DEFAULT_READ: Record<HubSpotObjectType, string[]> = {
-  contacts: ['email', 'firstname', 'lastname', 'createdate', 'lastmodifieddate', 'hs_object_id'],
-  companies: ['name', 'domain', 'createdate', 'hs_lastmodifieddate', 'hs_object_id'],
-  deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate', 'createdate', 'hs_lastmodifieddate', 'hs_object_id'],
-};
-/** HUBSPOT_DEFINED association type ids: id → [from, to, inverse id, label]. */
-const DEFINED: Record<number, [HubSpotObjectType, HubSpotObjectType, number, string | null]> = {
-  1: ['contacts', 'companies', 2, 'Primary'], 2: ['companies', 'contacts', 1, 'Primary'],
-  3: ['deals', 'contacts', 4, null], 4: ['contacts', 'deals', 3, null],
-  5: ['deals', 'companies', 6, 'Primary'], 6: ['companies', 'deals', 5, 'Primary'],
-  279: ['contacts', 'companies', 280, null], 280: ['companies', 'contacts', 279, null],
-  341: ['deals', 'companies', 342, null], 342: ['companies', 'deals', 341, null],
-};
-/** Unlabelled default type id per pair (1, 2, 5, 6 are the "Primary" labels). */
-const DEFAULT_TYPE_ID = (from: HubSpotObjectType, to: HubSpotObjectType) =>
-  Number(Object.entries(DEFINED).find(([id, [f, t]]) => f === from && t === to && ![1, 2, 5, 6].includes(Number(id)))?.[0] ?? NaN);
-
-type Fail = { status: number; category: string; message: string; errors?: unknown[]; context?: Record<string, unknown>; extra?: Record<string, unknown> };
-class HttpFail extends Error { constructor(readonly fail: Fail) { super(fail.message); } }
-function fail(status: number, category: string, message: string, more: Partial<Fail> = {}): never {
-  throw new HttpFail({ status, category, message, ...more });
-}
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): Promise<SandboxHubSpot> {
   const now = options.now ?? Date.now;
   const iso = () => new Date(now()).toISOString();
@@ -131,14 +98,11 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
   let oauthCount = 0;
   const requestCounts = new Map<string, number>();
   const refusals: Array<{ type: HubSpotObjectType; property: string; value: string }> = [];
-
   const errorBody = (f: Fail) => ({ status: 'error', message: f.message, correlationId: correlationId(), category: f.category, ...(f.errors ? { errors: f.errors } : {}), ...(f.context ? { context: f.context } : {}), ...f.extra });
   const parseType = (raw: string | undefined): HubSpotObjectType => TYPE_IDS[raw ?? ''] ?? fail(400, 'VALIDATION_ERROR', `Unable to infer object type from: ${raw}`);
   const table = (t: HubSpotObjectType) => objects.get(t)!;
   const snapshot = (o: HubSpotObject) => versions.set(o.id, [...(versions.get(o.id) ?? []), { at: now(), properties: { ...o.properties }, archived: o.archived }]);
-
   // ---- properties -------------------------------------------------------------------------------
-  type PropIssue = { isValid: false; message: string; error: string; name: string };
   /** Coerces values to strings (HubSpot accepts numbers/booleans) and lists invalid ones. */
   function checkProperties(type: HubSpotObjectType, input: unknown): { values: Record<string, string>; issues: PropIssue[] } {
     const values: Record<string, string> = {};
@@ -227,232 +191,15 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
   }
   const notFound = (id: string): Fail => ({ status: 404, category: 'OBJECT_NOT_FOUND', message: 'Object not found.  objectId are usually numeric.', context: { id: [id] } });
 
-  // ---- associations -----------------------------------------------------------------------------
-  const typeOfId = (id: string) => TYPES.find((t) => table(t).get(id) && !table(t).get(id)!.archived);
-  function associate(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, typeId: number, category: string) {
-    if (!associations.some((a) => a.fromType === fromType && a.fromId === fromId && a.toType === toType && a.toId === toId && a.typeId === typeId)) {
-      associations.push({ fromType, fromId, toType, toId, typeId, category });
-    }
-  }
-  function checkSpec(from: HubSpotObjectType, to: HubSpotObjectType, spec: unknown): { category: string; typeId: number } {
-    const s = isRecord(spec) ? spec : {};
-    const category = String(s.associationCategory ?? '');
-    const typeId = Number(s.associationTypeId);
-    if (!['HUBSPOT_DEFINED', 'USER_DEFINED', 'INTEGRATOR_DEFINED'].includes(category) || !Number.isInteger(typeId) || typeId <= 0) {
-      fail(400, 'VALIDATION_ERROR', `Invalid association spec: ${JSON.stringify(spec)}`);
-    }
-    if (category === 'HUBSPOT_DEFINED' && (DEFINED[typeId]?.[0] !== from || DEFINED[typeId]?.[1] !== to)) {
-      fail(400, 'VALIDATION_ERROR', `${typeId} is not a valid HUBSPOT_DEFINED association type between ${from} and ${to}`);
-    }
-    return { category, typeId };
-  }
-  /** Associations on create: `[{to:{id}, types:[{associationCategory, associationTypeId}]}]`; the target type comes from the type id. */
-  function inlineAssociations(from: HubSpotObjectType, input: unknown): Array<(fromId: string) => void> {
-    if (input === undefined) return [];
-    if (!Array.isArray(input)) fail(400, 'VALIDATION_ERROR', 'associations must be an array');
-    return (input as unknown[]).flatMap((a) => {
-      const toId = isRecord(a) && isRecord(a.to) ? String(a.to.id) : '';
-      const types = isRecord(a) && Array.isArray(a.types) ? a.types : [];
-      const toType = typeOfId(toId);
-      if (!toType) fail(400, 'VALIDATION_ERROR', `One or more associations are invalid: object ${toId} does not exist`);
-      return types.map((spec: unknown) => {
-        const { category, typeId } = checkSpec(from, toType, spec);
-        return (fromId: string) => associate(from, fromId, toType, toId, typeId, category);
-      });
-    });
-  }
-
-  // ---- search -----------------------------------------------------------------------------------
-  function searchable(type: HubSpotObjectType): Array<{ id: string; properties: Record<string, string>; o: HubSpotObject }> {
-    const cutoff = now() - fakeState.searchLagMs;
-    const out: Array<{ id: string; properties: Record<string, string>; o: HubSpotObject }> = [];
-    for (const o of table(type).values()) {
-      const history = versions.get(o.id);
-      if (fakeState.searchLagMs <= 0 || !history) { if (!o.archived) out.push({ id: o.id, properties: o.properties, o }); continue; }
-      const seen = [...history].reverse().find((v) => v.at <= cutoff);
-      if (seen && !seen.archived) out.push({ id: o.id, properties: seen.properties, o });
-    }
-    return out;
-  }
-  function matches(props: Record<string, string>, f: Record<string, unknown>): boolean {
-    const name = String(f.propertyName ?? '');
-    const actual = name === 'id' ? props.hs_object_id : props[name];
-    const cmp = (a: string, b: unknown) => {
-      const x = Number(a), y = Number(b);
-      return Number.isFinite(x) && Number.isFinite(y) && a !== '' ? x - y : a.localeCompare(String(b));
-    };
-    const eq = (a: string | undefined, b: unknown) => a !== undefined && a.toLowerCase() === String(b).toLowerCase();
-    const values = Array.isArray(f.values) ? f.values : [];
-    switch (f.operator) {
-      case 'EQ': return eq(actual, f.value);
-      case 'NEQ': return !eq(actual, f.value);
-      case 'IN': return values.some((v) => eq(actual, v));
-      case 'NOT_IN': return !values.some((v) => eq(actual, v));
-      case 'HAS_PROPERTY': return actual !== undefined;
-      case 'NOT_HAS_PROPERTY': return actual === undefined;
-      case 'LT': return actual !== undefined && cmp(actual, f.value) < 0;
-      case 'LTE': return actual !== undefined && cmp(actual, f.value) <= 0;
-      case 'GT': return actual !== undefined && cmp(actual, f.value) > 0;
-      case 'GTE': return actual !== undefined && cmp(actual, f.value) >= 0;
-      case 'BETWEEN': return actual !== undefined && cmp(actual, f.value) >= 0 && cmp(actual, f.highValue) <= 0;
-      case 'CONTAINS_TOKEN': return actual !== undefined && actual.toLowerCase().split(/\W+/).includes(String(f.value).toLowerCase().replace(/\*/g, ''));
-      case 'NOT_CONTAINS_TOKEN': return !(actual !== undefined && actual.toLowerCase().split(/\W+/).includes(String(f.value).toLowerCase()));
-      default: return fail(400, 'VALIDATION_ERROR', `Unsupported operator ${String(f.operator)}`);
-    }
-  }
-  function search(type: HubSpotObjectType, body: Record<string, unknown>): Reply {
-    const groups = Array.isArray(body.filterGroups) ? (body.filterGroups as unknown[]) : [];
-    const filters = groups.map((g) => (isRecord(g) && Array.isArray(g.filters) ? (g.filters as Record<string, unknown>[]) : []));
-    if (groups.length > 5 || filters.some((f) => f.length > 10) || filters.flat().length > 25) {
-      fail(400, 'VALIDATION_ERROR', 'Too many filters: at most 5 filterGroups, 10 filters per group and 25 filters in total');
-    }
-    const limitN = body.limit === undefined ? 10 : Number(body.limit);
-    if (!Number.isInteger(limitN) || limitN < 0 || limitN > 200) fail(400, 'VALIDATION_ERROR', 'limit must be between 0 and 200');
-    const after = Number(body.after ?? 0) || 0;
-    let hits = searchable(type).filter((h) => filters.length === 0 || filters.some((group) => group.every((f) => matches(h.properties, f))));
-    const sort = Array.isArray(body.sorts) && isRecord(body.sorts[0]) ? body.sorts[0] : undefined;
-    hits.sort((a, b) => Number(a.id) - Number(b.id));
-    if (sort) {
-      const p = String(sort.propertyName ?? '');
-      const dir = sort.direction === 'DESCENDING' ? -1 : 1;
-      hits = hits.sort((a, b) => dir * (a.properties[p] ?? '').localeCompare(b.properties[p] ?? '', undefined, { numeric: true }));
-    }
-    const page = hits.slice(after, after + limitN);
-    const props = readProps(type, body.properties);
-    return {
-      status: 200,
-      json: {
-        total: hits.length,
-        results: page.map((h) => view({ ...h.o, properties: h.properties }, props)),
-        ...(after + limitN < hits.length ? { paging: { next: { after: String(after + limitN) } } } : {}),
-      },
-    };
-  }
-
-  // ---- batches ----------------------------------------------------------------------------------
-  type Outcome = { ok: unknown } | { err: Fail };
-  function batchReply(outcomes: Outcome[], okStatus: number, allFailedIsError = true): Reply {
-    const results = outcomes.flatMap((o) => ('ok' in o ? [o.ok] : []));
-    const errors = outcomes.flatMap((o) => ('err' in o ? [o.err] : []));
-    const times = { startedAt: iso(), completedAt: iso() };
-    if (errors.length === 0) return { status: okStatus, json: { status: 'COMPLETE', results, ...times } };
-    if (results.length === 0 && allFailedIsError) throw new HttpFail(errors[0]!);
-    return {
-      status: 207,
-      json: {
-        status: 'COMPLETE', results, numErrors: errors.length,
-        errors: errors.map((e) => ({ status: 'error', category: e.category, message: e.message, ...(e.errors ? { errors: e.errors } : {}), context: e.context ?? {} })),
-        ...times,
-      },
-    };
-  }
-  const attempt = (fn: () => unknown): Outcome => {
-    try { return { ok: fn() }; } catch (e) { if (e instanceof HttpFail) return { err: e.fail }; throw e; }
+  // ---- associations, search and batches (hubspot-associations.ts, hubspot-search.ts, hubspot-batch.ts) ----
+  const { associate, inlineAssociations, objectAssociations } = associationHandlers({ table, associations, iso, parseType, jsonBody: (x) => jsonBody(x) });
+  const records: HubSpotRecords = {
+    now, iso, table, versions, unique, checkProperties, invalid, norm, uniqueClash, create, update, view, readProps, lookup, associate, inlineAssociations, snapshot,
+    searchLagMs: () => fakeState.searchLagMs,
+    batchValidation: () => fakeState.batchValidation,
   };
-  function batch(type: HubSpotObjectType, op: string, body: Record<string, unknown>): Reply {
-    if (!Array.isArray(body.inputs)) fail(400, 'VALIDATION_ERROR', 'Invalid input JSON: inputs must be an array');
-    const inputs = (body.inputs as unknown[]).map((i) => (isRecord(i) ? i : {}));
-    if (inputs.length > 100) fail(400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${inputs.length} inputs, at most 100 are allowed`);
-    if (op === 'upsert' || op === 'update' || op === 'read' || op === 'archive') {
-      const keys = inputs.map((i) => `${String(i.idProperty ?? body.idProperty ?? '')}:${norm(type, String(i.idProperty ?? body.idProperty ?? ''), String(i.id ?? ''))}`);
-      const dup = keys.find((k, n) => keys.indexOf(k) !== n);
-      if (dup) fail(400, 'VALIDATION_ERROR', `Duplicate IDs found in batch input: [${dup.split(':').slice(1).join(':')}]. IDs must be unique`);
-    }
-    if (fakeState.batchValidation === 'whole-call' && ['create', 'update', 'upsert'].includes(op)) {
-      const bad = inputs.map((i) => checkProperties(type, i.properties).issues).find((issues) => issues.length > 0);
-      if (bad) throw new HttpFail(invalid(bad));
-    }
-    switch (op) {
-      case 'create':
-        return batchReply(inputs.map((i) => attempt(() => {
-          const { values, issues } = checkProperties(type, i.properties);
-          if (issues.length) throw new HttpFail(invalid(issues));
-          const links = inlineAssociations(type, i.associations);
-          const clash = uniqueClash(type, values);
-          if (clash) throw new HttpFail(clash);
-          const o = create(type, values);
-          for (const link of links) link(o.id);
-          return view(o);
-        })), 201);
-      case 'read': {
-        const props = readProps(type, body.properties);
-        const idProperty = typeof body.idProperty === 'string' ? body.idProperty : undefined;
-        const missing: string[] = [];
-        const results = inputs.flatMap((i) => {
-          const o = lookup(type, String(i.id ?? ''), idProperty, body.archived === true);
-          if (!o) missing.push(String(i.id ?? ''));
-          return o ? [{ ok: view(o, props) } as Outcome] : [];
-        });
-        const err: Outcome[] = missing.length ? [{ err: { status: 404, category: 'OBJECT_NOT_FOUND', message: `Could not get some ${type} objects, they may be deleted or not exist. Check that ids are valid.`, context: { ids: missing } } }] : [];
-        return batchReply([...results, ...err], 200, false);
-      }
-      case 'update':
-        return batchReply(inputs.map((i) => attempt(() => {
-          const id = String(i.id ?? '');
-          const o = lookup(type, id, typeof i.idProperty === 'string' ? i.idProperty : undefined) ?? fail(404, 'OBJECT_NOT_FOUND', `Object ${id} not found`, { context: { ids: [id] } });
-          const { values, issues } = checkProperties(type, i.properties);
-          if (issues.length) throw new HttpFail(invalid(issues));
-          const clash = uniqueClash(type, values, o.id);
-          if (clash) throw new HttpFail(clash);
-          return view(update(type, o, values));
-        })), 200);
-      case 'upsert':
-        for (const i of inputs) {
-          if (typeof i.idProperty === 'string' && i.idProperty !== 'hs_object_id' && !unique.get(type)!.has(i.idProperty)) {
-            fail(400, 'VALIDATION_ERROR', `Property ${i.idProperty} is not a unique identifier property for ${type}; upsert needs a property with unique values`);
-          }
-        }
-        return batchReply(inputs.map((i) => attempt(() => {
-          const id = String(i.id ?? '');
-          if (id === '') fail(400, 'VALIDATION_ERROR', 'id is required for every upsert input');
-          const idProperty = typeof i.idProperty === 'string' && i.idProperty !== 'hs_object_id' ? i.idProperty : undefined;
-          const { values, issues } = checkProperties(type, i.properties);
-          if (issues.length) throw new HttpFail(invalid(issues));
-          const existing = lookup(type, id, idProperty);
-          if (existing) {
-            const clash = uniqueClash(type, values, existing.id);
-            if (clash) throw new HttpFail(clash);
-            return { ...view(update(type, existing, values)), new: false };
-          }
-          if (!idProperty) fail(404, 'OBJECT_NOT_FOUND', `Object ${id} not found`, { context: { ids: [id] } });
-          const full = { ...values, [idProperty!]: norm(type, idProperty!, id) };
-          const clash = uniqueClash(type, full);
-          if (clash) throw new HttpFail(clash);
-          return { ...view(create(type, full)), new: true };
-        })), 200);
-      case 'archive':
-        for (const i of inputs) archive(type, String(i.id ?? ''));
-        return { status: 204 };
-      default:
-        return fail(404, 'OBJECT_NOT_FOUND', `Unknown batch operation ${op}`);
-    }
-  }
-  /** `POST /crm/v4/associations/{from}/{to}/batch/associate/default` {inputs:[{from:{id}, to:{id}}]} → 200, or 207 for inputs naming a missing record. */
-  function batchAssociate(from: HubSpotObjectType, to: HubSpotObjectType, body: Record<string, unknown>): Reply {
-    if (!Array.isArray(body.inputs)) fail(400, 'VALIDATION_ERROR', 'Invalid input JSON: inputs must be an array');
-    const inputs = (body.inputs as unknown[]).map((i) => (isRecord(i) ? i : {}));
-    if (inputs.length > 100) fail(400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${inputs.length} inputs, at most 100 are allowed`);
-    const typeId = DEFAULT_TYPE_ID(from, to);
-    if (Number.isNaN(typeId)) fail(400, 'VALIDATION_ERROR', `No default association between ${from} and ${to}`);
-    const idOf = (v: unknown) => (isRecord(v) ? String(v.id ?? '') : '');
-    return batchReply(inputs.map((i) => attempt(() => {
-      const fromId = idOf(i.from);
-      const toId = idOf(i.to);
-      for (const [t, id] of [[from, fromId], [to, toId]] as const) {
-        const o = table(t).get(id);
-        if (!o || o.archived) fail(404, 'OBJECT_NOT_FOUND', `No ${SINGULAR[t]} with id ${id} exists`, { context: { id: [id] } });
-      }
-      associate(from, fromId, to, toId, typeId, 'HUBSPOT_DEFINED');
-      return { from: { id: fromId }, to: { id: toId }, associationSpec: { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId } };
-    })), 200);
-  }
-  function archive(type: HubSpotObjectType, id: string) {
-    const o = table(type).get(id);
-    if (!o || o.archived) return;
-    o.archived = true;
-    o.archivedAt = iso();
-    snapshot(o);
-  }
+  const search = searchHandler(records);
+  const { batch, batchAssociate, archive } = batchHandlers(records);
 
   // ---- auth, rate limits, routing ---------------------------------------------------------------
   function windowOf(t: string) {
@@ -567,52 +314,7 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
       return batchAssociate(parseType(seg[3]), parseType(seg[4]), body());
     }
     if (seg[0] === 'crm' && seg[1] === 'v4' && seg[2] === 'objects' && seg[5] === 'associations' && seg.length >= 7) {
-      const from = parseType(seg[3]);
-      const fromId = seg[4]!;
-      const isDefault = seg[6] === 'default';
-      const to = parseType(isDefault ? seg[7] : seg[6]);
-      const toId = isDefault ? seg[8] : seg[7];
-      const need = (t: HubSpotObjectType, id: string) => {
-        const o = table(t).get(id);
-        if (!o || o.archived) fail(404, 'OBJECT_NOT_FOUND', `No ${SINGULAR[t]} with id ${id} exists`, { context: { id: [id] } });
-      };
-      need(from, fromId);
-      if (toId === undefined && m === 'GET') {
-        const rows = new Map<string, Array<{ category: string; typeId: number; label: string | null }>>();
-        for (const a of associations) {
-          const forward = a.fromType === from && a.fromId === fromId && a.toType === to;
-          const backward = a.toType === from && a.toId === fromId && a.fromType === to;
-          if (!forward && !backward) continue;
-          const other = forward ? a.toId : a.fromId;
-          const typeId = forward || a.category !== 'HUBSPOT_DEFINED' ? a.typeId : DEFINED[a.typeId]?.[2] ?? a.typeId;
-          rows.set(other, [...(rows.get(other) ?? []), { category: a.category, typeId, label: a.category === 'HUBSPOT_DEFINED' ? DEFINED[typeId]?.[3] ?? null : null }]);
-        }
-        return { status: 200, json: { results: [...rows].map(([id, associationTypes]) => ({ toObjectId: Number(id), associationTypes })) } };
-      }
-      if (toId === undefined) return fail(405, 'VALIDATION_ERROR', `${m} is not allowed on ${x.path}`);
-      need(to, toId);
-      if (m === 'DELETE' && !isDefault) {
-        for (let n = associations.length - 1; n >= 0; n--) {
-          const a = associations[n]!;
-          if ((a.fromType === from && a.fromId === fromId && a.toType === to && a.toId === toId) || (a.fromType === to && a.fromId === toId && a.toType === from && a.toId === fromId)) associations.splice(n, 1);
-        }
-        return { status: 204 };
-      }
-      if (m !== 'PUT') return fail(405, 'VALIDATION_ERROR', `${m} is not allowed on ${x.path}`);
-      if (isDefault) {
-        const typeId = DEFAULT_TYPE_ID(from, to);
-        if (Number.isNaN(typeId)) fail(400, 'VALIDATION_ERROR', `No default association between ${from} and ${to}`);
-        associate(from, fromId, to, toId, typeId, 'HUBSPOT_DEFINED');
-        const spec = (id: number) => ({ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: id });
-        const results = [{ from: { id: fromId }, to: { id: toId }, associationSpec: spec(typeId) }, { from: { id: toId }, to: { id: fromId }, associationSpec: spec(DEFINED[typeId]![2]) }];
-        return { status: 200, json: { status: 'COMPLETE', results, startedAt: iso(), completedAt: iso() } };
-      }
-      const specs = jsonBody(x);
-      if (!Array.isArray(specs) || specs.length === 0) fail(400, 'VALIDATION_ERROR', 'Body must be a non-empty array of {associationCategory, associationTypeId}');
-      const checked = (specs as unknown[]).map((s) => checkSpec(from, to, s));
-      for (const s of checked) associate(from, fromId, to, toId, s.typeId, s.category);
-      const labels = checked.flatMap((s) => (s.category === 'HUBSPOT_DEFINED' && DEFINED[s.typeId]?.[3] ? [DEFINED[s.typeId]![3]!] : []));
-      return { status: 201, json: { fromObjectTypeId: OBJECT_TYPE_ID[from], fromObjectId: Number(fromId), toObjectTypeId: OBJECT_TYPE_ID[to], toObjectId: Number(toId), labels } };
+      return objectAssociations(x, seg);
     }
     return fail(404, 'OBJECT_NOT_FOUND', `No route for ${m} ${x.path}`);
   }
@@ -645,17 +347,8 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
   /** What a person looks at (no token needed, loopback only): every live record by type, and the associations. */
   function sandboxView(): Reply {
     const list = (t: HubSpotObjectType) => [...table(t).values()].filter((o) => !o.archived).map((o) => ({ id: o.id, properties: o.properties, createdAt: o.createdAt, updatedAt: o.updatedAt }));
-    return {
-      status: 200,
-      json: {
-        sandbox: 'hubspot',
-        note: 'A local stand-in for the HubSpot CRM API. Nothing leaves this machine.',
-        deals: list('deals'),
-        contacts: list('contacts'),
-        companies: list('companies'),
-        associations,
-      },
-    };
+    const note = 'A local stand-in for the HubSpot CRM API. Nothing leaves this machine.';
+    return { status: 200, json: { sandbox: 'hubspot', note, deals: list('deals'), contacts: list('contacts'), companies: list('companies'), associations } };
   }
 
   function renderFault(f: InjectedFault, x: Exchange): Reply {

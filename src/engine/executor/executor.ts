@@ -37,12 +37,12 @@ export interface ExecutorOptions {
   /** After a wake-up, wait this long so runs queued together are claimed together. */
   gatherMs?: number;
   /**
-   * Runs waiting in the batcher (batcher.ts: gathering for a grouped provider call, or in one) that do not
-   * count against maxInFlight, up to this many (default 200: one full HubSpot call in flight and the next one
-   * gathering). They wait on the provider, not on this process; counting them would cap a grouped call at
-   * about maxInFlight / 2 records (docs/provider-batching.md "Defaults").
+   * Runs waiting in the batcher (gathering for a grouped provider call, or in one) not counted against maxInFlight, up to
+   * this many (default 200: a full HubSpot call in flight, the next gathering; docs/provider-batching.md "Defaults").
    */
   batchHold?: number;
+  /** Provider batching on (default); off sends every step alone (bench/batch's per-record baseline). */
+  batching?: boolean;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: unknown) => void;
 }
 
@@ -114,6 +114,7 @@ export class Executor {
       graceMs: options.graceMs ?? 10_000,
       gatherMs: options.gatherMs ?? 2,
       batchHold: options.batchHold ?? 200,
+      batching: options.batching ?? true,
     };
     // A step entering the batcher frees its slot (up to batchHold): claim more if runs were left behind.
     this.batcher = new Batcher(() => {
@@ -376,7 +377,7 @@ export class Executor {
       owner: this.owner,
       shutdown: this.#shutdown.signal,
       isCancelRequested: (id: string) => isCancelRequested(this.services, run.orgId, id),
-      batcher: this.batcher,
+      ...(this.#o.batching ? { batcher: this.batcher } : {}),
     };
     const p = executeRun(deps, run, entity)
       .catch((err) => this.#log('error', 'run execution failed; it will be resumed when its lease lapses', { runId: run.id, err }))
