@@ -8,6 +8,7 @@
 import { Command, CommanderError } from 'commander';
 import { loadClientConfig } from '../config-client.js';
 import { registerApply } from './apply.js';
+import { registerBatch, registerBatches } from './batch.js';
 import { ApiClient } from './client.js';
 import { registerEntities } from './entities.js';
 import { CliError, EXIT } from './exit.js';
@@ -51,6 +52,11 @@ function buildProgram(): Command {
     const o = program.opts<{ url?: string; key?: string }>();
     return new ApiClient({ url: o.url ?? config.url, apiKey: o.key ?? config.apiKey });
   };
+  // How printed hints call this command again: with the --url given (never the key, which is a secret).
+  const self = () => {
+    const url = program.opts<{ url?: string }>().url;
+    return url ? `statusflow --url ${url}` : 'statusflow';
+  };
 
   program.command('start').description('run the API server and workers (embedded SQLite unless DATABASE_URL is set)').action(() => serverCommand('start'));
   program.command('worker').description('run workers only (to scale out on Postgres)').action(() => serverCommand('worker'));
@@ -64,7 +70,9 @@ function buildProgram(): Command {
   registerExport(program, client);
   registerTypes(program, client);
   registerEntities(program, client);
-  registerProcess(program, client);
+  registerProcess(program, client, self);
+  registerBatches(program, client);
+  registerBatch(program, client, self);
   registerRuns(program, client);
   registerRun(program, client);
   return program;
