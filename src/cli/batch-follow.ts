@@ -55,12 +55,14 @@ export async function followBatch(api: ApiClient, id: string, o: FollowOptions):
   };
 
   let check: NodeJS.Timeout | null = null;
+  let opened = false;
   try {
     try {
       await readStream(
         api,
         stop.signal,
         async () => {
+          opened = true;
           // The stream is open: what happens from now on arrives as events; read what happened before.
           await read();
           check = setInterval(() => void read(), o.checkMs ?? 5000);
@@ -76,7 +78,8 @@ export async function followBatch(api: ApiClient, id: string, o: FollowOptions):
       if (!stop.signal.aborted) o.onFallback?.('the stream ended');
     } catch (err) {
       if (err instanceof ApiError && err.status !== 404 && err.status < 500) throw err;
-      o.onFallback?.(`the stream is not available (${(err as Error).message})`);
+      const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      o.onFallback?.(opened ? `the stream dropped (${why})` : `the stream could not be opened (${why})`);
     }
   } finally {
     if (check) clearInterval(check);
