@@ -48,7 +48,7 @@ describe('statusflow following a batch live (sqlite)', () => {
       w.proxy.stream = 'pass';
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
       const id = idIn(r.stdout);
-      assert.match(r.stderr, mode === 'refuse' ? /^the stream could not be opened \(HTTP 503: stream switched off by the test proxy\): polling the batch every second$/m : /^the stream dropped \(.+\): polling the batch every second$/m);
+      assert.match(r.stderr, mode === 'refuse' ? /^the stream could not be opened \(HTTP 503: stream switched off by the test proxy\): polling the batch every second$/m : /^the stream (dropped \(.+\)|closed): polling the batch every second$/m);
       assert.ok(reads(id) >= 2, w.proxy.requests.join('\n'));
       assert.match(r.stdout, new RegExp(`^batch ${id} completed in .*: 12 succeeded, 0 failed`, 'm'));
       assert.equal(progressLines(r.stderr).at(-1)?.status, 'completed', r.stderr);

@@ -107,8 +107,9 @@ describe('statusflow batch commands against a real server (sqlite)', () => {
     const shown = await w.cli(['batch', firstBatch]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /^ {2}filter {4}--status received$/m);
-    assert.match(shown.stdout, /^ {2}succeeded 21$/m);
-    assert.match(shown.stdout, /^ {2}failed {4} 3$/m);
+    assert.match(shown.stdout, /^ {2}created {3}.* by api key "admin \(STATUSFLOW_ADMIN_KEY\)" \w+$/m);
+    assert.match(shown.stdout, /^ {2}succeeded +21$/m);
+    assert.match(shown.stdout, /^ {2}failed +3$/m);
     assert.match(shown.stdout, /^failed items:$/m);
     assert.equal(shown.stdout.match(/HTTP_STATUS_422/g)?.length, FAILING);
 

@@ -71,11 +71,11 @@ export function isSettled(b: Batch): boolean {
   return isFinished(b) && b.running === 0 && b.queued === 0;
 }
 
-/** Who created a batch: `api_key:01k…` or `api_key:01k… (ci)`. */
+/** Who created a batch: `api key "ci" 01k…`. */
 export function creator(b: Batch): string {
   const c = b.createdBy;
   if (!c) return '';
-  return typeof c === 'string' ? c : `${c.type}:${c.id}${c.name ? ` (${c.name})` : ''}`;
+  return typeof c === 'string' ? c : `${c.type.replace(/_/g, ' ')}${c.name ? ` ${JSON.stringify(c.name)}` : ''} ${c.id}`;
 }
 
 /** Does an event's data look like a whole batch (so it can replace the one shown)? */

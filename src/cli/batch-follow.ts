@@ -75,7 +75,7 @@ export async function followBatch(api: ApiClient, id: string, o: FollowOptions):
           else await read();
         },
       );
-      if (!stop.signal.aborted) o.onFallback?.('the stream ended');
+      if (!stop.signal.aborted) o.onFallback?.('the stream closed');
     } catch (err) {
       if (err instanceof ApiError && err.status !== 404 && err.status < 500) throw err;
       const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
