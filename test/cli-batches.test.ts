@@ -130,6 +130,7 @@ describe('statusflow batch commands against a real server (sqlite)', () => {
     const paused = await w.cli(['batch', id, '--pause']);
     assert.equal(paused.code, 0, paused.stderr);
     assert.match(paused.stdout, /paused: no new run starts/);
+    assert.match(paused.stdout, /^ {2}paused, \d+ of 10 done: \d+ succeeded, 0 failed, 0 skipped, 0 cancelled; \d+ run\(s\) queued or running$/m);
     assert.equal((await w.json(['batch', id])).status, 'paused');
     assert.equal((await w.json(['batch', id, '--resume'])).status, 'running');
     const cancelled = await w.json(['batch', id, '--cancel']);

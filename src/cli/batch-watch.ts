@@ -79,7 +79,7 @@ export async function watchBatch(api: ApiClient, id: string, o: WatchOptions): P
     const seen = last as Batch | null;
     const where = seen && !isSettled(seen) ? ` (${ended(seen)} of ${seen.total} items done)` : '';
     stderr.write([`stopped following; batch ${id} keeps running${where}`, ...controlLines(id, o.self)].map((l) => `${l}\n`).join(''));
-    process.exitCode = 130;
+    process.exitCode = EXIT.interrupted;
     return;
   }
   if (o.json) printJson(final);

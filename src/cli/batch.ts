@@ -50,7 +50,7 @@ export function registerBatches(program: Command, client: () => ApiClient): void
     .description('list recent batches, newest first')
     .option('--process <key>', 'only batches of this process')
     .option('--status <status>', 'only batches in this status (running, paused, cancelled, completed; comma-separated for several)')
-    .option('--limit <n>', 'at most this many (default 50)', '50')
+    .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'print the API items as JSON')
     .action(async (o: { process?: string; status?: string; limit: string; json?: boolean }) => {
       const limit = Number(o.limit);
@@ -102,6 +102,9 @@ export function registerBatch(program: Command, client: () => ApiClient, self: (
       if (o.follow) return watchBatch(api, id, { json: o.json, self: self() });
       const b = await getBatch(api, id);
       if (o.json) return printJson(b);
-      await printBatch(api, b, self());
+      if (!action) return printBatch(api, b, self());
+      // After an action, where the batch stands in one line (`batch <id>` shows the rest).
+      const running = b.running + b.queued > 0 ? `; ${b.running + b.queued} run(s) queued or running` : '';
+      process.stdout.write(`  ${b.status}, ${ended(b)} of ${b.total} done: ${b.succeeded} succeeded, ${b.failed} failed, ${b.skipped} skipped, ${b.cancelled} cancelled${running}\n`);
     });
 }

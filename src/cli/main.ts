@@ -20,7 +20,8 @@ import { registerTypes } from './types.js';
 import { CLI_VERSION } from './version.js';
 
 const ENVIRONMENT = `
-Exit codes: 0 ok, 1 error (the server's error code is printed), 2 wrong usage, 3 some items failed.
+Exit codes: 0 ok, 1 error (the server's error code is printed), 2 wrong usage, 3 some items failed
+(or were cancelled), 130 stopped following a batch with Ctrl-C (the batch goes on).
 
 Client commands talk to the server at --url (STATUSFLOW_URL, default http://localhost:4600)
 with the API key --key (STATUSFLOW_API_KEY). Server commands read PORT, HOST, STATUSFLOW_DATA_DIR,
