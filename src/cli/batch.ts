@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander';
 import { ACTIONS, batchPath, creator, describeFilter, ended, getBatch, type Batch, type BatchAction } from './batch-api.js';
-import { failedItems, failedLines, watchBatch } from './batch-watch.js';
 import type { ApiClient } from './client.js';
 import { CliError, EXIT } from './exit.js';
 import { printJson, printTable, took, when } from './output.js';
@@ -37,6 +36,7 @@ async function printBatch(api: ApiClient, b: Batch, self: string): Promise<void>
   out.push('', `items: ${b.total}`);
   for (const k of ['pending', 'queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const) out.push(`  ${k.padEnd(10)} ${String(b[k] ?? 0).padStart(String(b.total).length)}`);
   if (b.failed > 0) {
+    const { failedItems, failedLines } = await import('./batch-watch.js');
     const items = await failedItems(api, b.id, 10);
     out.push('', `failed items${b.failed > items.length ? ` (the first ${items.length} of ${b.failed})` : ''}:`, ...failedLines(items));
     out.push(`retry them: ${self} batch ${b.id} --retry-failed --follow`);
@@ -99,7 +99,8 @@ export function registerBatch(program: Command, client: () => ApiClient, self: (
         await api.post<unknown>(`${batchPath(id)}/${action}`);
         if (!o.json) process.stdout.write(`batch ${id} ${DONE[action]}\n`);
       }
-      if (o.follow) return watchBatch(api, id, { json: o.json, self: self() });
+      // Loaded when used, as the progress and the stream reader it brings.
+      if (o.follow) return (await import('./batch-watch.js')).watchBatch(api, id, { json: o.json, self: self() });
       const b = await getBatch(api, id);
       if (o.json) return printJson(b);
       if (!action) return printBatch(api, b, self());

@@ -25,9 +25,6 @@ export interface BatchFlags {
   json?: boolean;
 }
 
-/** Options that choose entities for a batch: with `--entity` they are a usage error. */
-export const FILTER_FLAGS = ['status', 'where', 'ids', 'linked', 'notLinked', 'updatedAfter', 'updatedBefore'] as const;
-
 const list = (value: string) =>
   value
     .split(',')

@@ -7,8 +7,11 @@ import type { Command } from 'commander';
 import type { ApiClient } from './client.js';
 import { CliError, EXIT } from './exit.js';
 import { printJson } from './output.js';
-import { FILTER_FLAGS, processBatch, type BatchFlags } from './process-batch.js';
+import type { BatchFlags } from './process-batch.js';
 import { isFinished, printRun, waitForRun, type RunDetail } from './run.js';
+
+/** Options that choose entities for a batch: with `--entity` they are a usage error. */
+const FILTER_FLAGS = ['status', 'where', 'ids', 'linked', 'notLinked', 'updatedAfter', 'updatedBefore'] as const;
 
 interface Flags extends BatchFlags {
   entity?: string;
@@ -36,6 +39,8 @@ export function registerProcess(program: Command, client: () => ApiClient, self:
     .action(async (key: string, o: Flags) => {
       if (!o.entity) {
         if (o.wait) throw new CliError('--wait is for --entity: a batch is followed to its end unless --detach', EXIT.usage);
+        // Loaded when used: `statusflow --help` and the other commands do not pay for it.
+        const { processBatch } = await import('./process-batch.js');
         return processBatch(client(), key, o, self());
       }
       const mixed = FILTER_FLAGS.filter((f) => o[f] !== undefined);
