@@ -98,4 +98,44 @@ export interface Provider {
 export interface TaskKind<I = Record<string, unknown>> extends TaskKindSpec {
   /** Runs the step with its input evaluated (expressions replaced by their values). Returns the output (JSON). */
   run(input: I, ctx: TaskContext): Promise<unknown>;
+  /** Optional: steps of this kind that are ready at about the same time may share one provider call (docs/provider-batching.md). */
+  batch?: TaskBatching<I>;
 }
+
+/**
+ * The `batchable` capability of a task kind (docs/provider-batching.md): the executor gathers the steps
+ * whose `plan` gives the same group key while a call for that key is in flight, and sends them together
+ * through `runMany`, at most `maxSize` at a time. A lone step goes out at once.
+ */
+export interface TaskBatching<I = Record<string, unknown>> {
+  /** Most steps in one call (HubSpot's batch endpoints: 100). */
+  maxSize: number;
+  /**
+   * Prepares one step: its group key (steps share a call only when their keys are equal — include the
+   * organization, connection and anything else that must match) and what `runMany` needs; `identity`, when
+   * given, keeps two steps with the same identity out of one call (providers refuse duplicate ids).
+   * Null: this step goes through `run` alone. A throw fails the step as `run` would.
+   */
+  plan(input: I, ctx: TaskContext): Promise<BatchPlan | null>;
+  /**
+   * Runs the members together. One outcome per member, in order: its output, or its own failure (a
+   * refusal of one record must not fail the others). A throw gives every member that failure.
+   * `signal` aborts when every member's step has been aborted.
+   */
+  runMany(members: ReadonlyArray<BatchMember>, signal: AbortSignal): Promise<BatchOutcome[]>;
+}
+
+export interface BatchPlan {
+  key: string;
+  /** Two members with the same identity never share a call. */
+  identity?: string;
+  /** What `runMany` gets back for this step (e.g. the record's prepared properties and link). */
+  item: unknown;
+}
+
+export interface BatchMember {
+  item: unknown;
+  ctx: TaskContext;
+}
+
+export type BatchOutcome = { ok: true; output: unknown } | { ok: false; error: unknown };

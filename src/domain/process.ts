@@ -47,6 +47,8 @@ export interface TaskKindSpec {
   expressionFields: readonly string[];
   /** Whether the task needs a connection, and of which providers. */
   connection?: { required: boolean; providers: readonly string[] };
+  /** Present when steps of this kind can share provider batch calls of up to `maxSize` (docs/provider-batching.md). */
+  batch?: { maxSize: number };
 }
 
 export interface ProcessParseContext {
@@ -66,6 +68,17 @@ export interface ProcessParseContext {
  * See docs/processes.md "Concurrency".
  */
 export const DEFAULT_CONCURRENCY = 100;
+
+/**
+ * `settings.concurrency` when none is given, for a process with a batchable task: room for one grouped call in
+ * flight, the next one gathering and the runs in their other steps — 2.5 × the largest batch (250 for HubSpot's
+ * 100). With 100, a call in flight held its members' slots and the next one could only gather the rest:
+ * calls alternated big and small and averaged ~50 records (docs/provider-batching.md "Defaults").
+ */
+export function defaultConcurrency(tasks: readonly TaskDef[], taskKinds: ReadonlyMap<string, TaskKindSpec>): number {
+  const largest = Math.max(0, ...tasks.map((t) => taskKinds.get(t.kind)?.batch?.maxSize ?? 0));
+  return Math.min(PROCESS_LIMITS.concurrency, Math.max(DEFAULT_CONCURRENCY, Math.ceil(largest * 2.5)));
+}
 
 export const PROCESS_LIMITS = { tasks: 50, timeoutMs: 3_600_000, concurrency: 1000, maxAttempts: 20, delayMs: 86_400_000 } as const;
 
@@ -175,7 +188,7 @@ export function parseProcessDefinition(body: unknown, ctx: ProcessParseContext):
     entityType: raw.entityType,
     trigger: 'status' in raw.trigger ? { status: raw.trigger.status } : { manual: true },
     enabled: raw.enabled ?? true,
-    settings: { retry, timeoutMs: raw.settings?.timeoutMs ?? 30_000, concurrency: raw.settings?.concurrency ?? DEFAULT_CONCURRENCY },
+    settings: { retry, timeoutMs: raw.settings?.timeoutMs ?? 30_000, concurrency: raw.settings?.concurrency ?? defaultConcurrency(tasks, ctx.taskKinds) },
     tasks,
   };
   if (raw.description) definition.description = raw.description;

@@ -11,6 +11,7 @@ import { DIALECTS } from '../../test/support/databases.js';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
 import { storageFigures, sqlitePages } from '../store/retention.js';
 import { Pruner, type RetentionSettings } from './retention.js';
+import { insertBatch, setBatchStatus } from '../store/batches.js';
 
 const TICKET = {
   name: 'Ticket',
@@ -31,6 +32,7 @@ interface Seed {
   daysAgo: number;
   pinned?: boolean;
   process?: string;
+  batch?: string;
 }
 
 /** Inserts runs as they would be after `daysAgo` days (queued then, finished a minute later), each with a step of ~2 KB. */
@@ -69,7 +71,7 @@ async function seed(t: TestApp, rows: Seed[]): Promise<string[]> {
           lease_expires_at: s.status === 'running' ? now + 365 * DAY : null,
           cancel_requested: dialect === 'sqlite' ? 0 : false,
           pinned: dialect === 'sqlite' ? Number(s.pinned ?? false) : (s.pinned ?? false),
-          batch_id: null,
+          batch_id: s.batch ?? null,
           error: null,
           queued_at: new Date(queued).toISOString(),
           started_at: new Date(queued).toISOString(),
@@ -189,6 +191,21 @@ for (const dialect of DIALECTS) {
       for (const id of unfinished) assert.ok(left.has(id));
       assert.equal(b.filter((id) => left.has(id)).length, 10);
       assert.equal(result.runs, 19 + 2 + Math.max(0, onDone - 10));
+    });
+
+    test('runs of an unfinished batch stay whatever their age; those of a finished batch go', async () => {
+      const { db } = t.services.database;
+      const batch = (id: string) => ({ id, orgId: t.defaultOrgId, process: 'on_done', processVersion: 1, entityType: 'ticket', filter: {}, createdBy: { type: 'api_key', id: 'k' }, createdAt: new Date().toISOString() });
+      const [live, paused, ended] = [idAt(Date.now() - 3), idAt(Date.now() - 2), idAt(Date.now() - 1)];
+      for (const id of [live, paused, ended]) await insertBatch(db, batch(id));
+      await setBatchStatus(db, t.defaultOrgId, live, ['preparing'], 'running');
+      await setBatchStatus(db, t.defaultOrgId, paused, ['preparing'], 'paused');
+      await setBatchStatus(db, t.defaultOrgId, ended, ['preparing'], 'completed');
+      const kept = [...(await seed(t, many(5, { status: 'succeeded', daysAgo: 40, batch: live }))), ...(await seed(t, many(5, { status: 'failed', daysAgo: 40, batch: paused })))];
+      const gone = await seed(t, many(5, { status: 'succeeded', daysAgo: 40, batch: ended }));
+      await new Pruner(t.services.database, SETTINGS, { pauseMs: 0 }).pruneNow();
+      const left = new Set((await db.selectFrom('runs').select('id').where('id', 'in', [...kept, ...gone]).execute()).map((r) => r.id));
+      assert.deepEqual([kept.filter((id) => left.has(id)).length, gone.filter((id) => left.has(id)).length], [10, 0]);
     });
 
     test('events are kept by default; with a retention in days the old ones go', async () => {

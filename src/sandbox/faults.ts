@@ -25,7 +25,16 @@ export interface Faults {
   dropResponses: number;
   /** Queue one canned answer. Without a body the provider's usual body for that status is sent. */
   failNext(status: number, body?: unknown, headers?: Record<string, string>): void;
-  /** Back to no faults, empty failNext queue, RNG re-seeded, counters zeroed. */
+  /**
+   * Requests that arrive from now on wait (after `latencyMs`) until `resume()`, or `release(n)` lets the n
+   * oldest through: tests line up what a client sends behind a call in flight without timing it.
+   */
+  pause(): void;
+  resume(): void;
+  release(n?: number): void;
+  /** Requests waiting for `resume()` now. */
+  readonly held: number;
+  /** Back to no faults, empty failNext queue, RNG re-seeded, counters zeroed (and resumed). */
   reset(): void;
   /** How many faults of each kind were injected since the last reset. */
   readonly injected: InjectedCounts;
@@ -60,6 +69,8 @@ export class FaultController implements Faults {
   dropResponses = 0;
   injected: InjectedCounts = { latency: 0, errors: 0, rateLimits: 0, drops: 0, droppedResponses: 0, failNext: 0 };
   private queue: Array<{ status: number; body?: unknown; headers?: Record<string, string> }> = [];
+  private paused = false;
+  private waiting: Array<() => void> = [];
   private random: () => number;
 
   constructor(private readonly seed = 1) {
@@ -70,7 +81,31 @@ export class FaultController implements Faults {
     this.queue.push({ status, body, headers });
   }
 
+  get held(): number {
+    return this.waiting.length;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.release(Infinity);
+  }
+
+  release(n = 1): void {
+    for (const go of this.waiting.splice(0, n)) go();
+  }
+
+  /** @internal Waits while paused. */
+  passGate(): Promise<void> {
+    if (!this.paused) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
   reset(): void {
+    this.resume();
     this.latencyMs = 0;
     this.errorRate = 0;
     this.errorStatus = 500;
@@ -162,6 +197,8 @@ export interface SandboxServerOptions {
   now: () => number;
   host?: string;
   describeBody?: (x: Exchange) => unknown;
+  /** Whether to keep every request in `requests` (default true; off for benchmarks that send 100,000). */
+  record?: () => boolean;
   handle: (x: Exchange) => Reply | Promise<Reply>;
   renderFault: (fault: InjectedFault, x: Exchange) => Reply;
 }
@@ -189,6 +226,8 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
   const { faults, requests, now } = options;
   const sleeping = new Set<{ timer: NodeJS.Timeout; done: () => void }>();
   let closed = false;
+  let close!: () => void;
+  const closing = new Promise<void>((resolve) => (close = resolve));
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const entry = { timer: setTimeout(() => { sleeping.delete(entry); resolve(); }, ms), done: resolve };
@@ -214,7 +253,7 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
         };
         const x: Exchange = { method: record.method, path: url.pathname, query: url.searchParams, headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks), record };
         record.body = (options.describeBody ?? describeBody)(x);
-        requests.push(record);
+        if (options.record?.() !== false) requests.push(record);
         if (faults.takeDrop()) {
           record.fault = 'drop';
           req.socket.destroy();
@@ -225,6 +264,8 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
           await sleep(faults.latencyMs);
           if (closed) return;
         }
+        await Promise.race([faults.passGate(), closing]);
+        if (closed) return;
         let reply: Reply;
         const fault = faults.take();
         if (fault) {
@@ -257,6 +298,7 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
     close: () =>
       new Promise<void>((resolve) => {
         closed = true;
+        close();
         for (const s of sleeping) {
           clearTimeout(s.timer);
           s.done();

@@ -37,7 +37,12 @@ export interface SandboxHubSpotOptions {
   seed?: number;
   /** Clock in ms (default Date.now); drives timestamps, rate-limit windows and search lag. */
   now?: () => number;
+  /** Keep every request in `requests` (default true); `requestCounts` counts them either way. */
+  recordRequests?: boolean;
 }
+
+/** How a batch answers when some inputs have invalid property values: 207 for those (default), or 400 for the whole call with nothing applied. */
+export type BatchValidation = 'per-input' | 'whole-call';
 
 export interface SandboxHubSpot {
   url: string;
@@ -46,6 +51,16 @@ export interface SandboxHubSpot {
   requests: RecordedRequest[];
   /** Genuine 429s sent because a rate limit was exceeded (injected storms are in faults.injected). */
   readonly rateLimited: number;
+  /** Requests answered (not injected faults), by endpoint: `POST /crm/v3/objects/deals/batch/upsert`, ids as `{id}`. */
+  requestCounts: Map<string, number>;
+  /** See BatchValidation; may be changed at any time. */
+  batchValidation: BatchValidation;
+  /**
+   * Refuses, as HubSpot refuses an invalid value, every write that sets `property` of `type` to `value`:
+   * 400 VALIDATION_ERROR (INVALID_OPTION) alone, per `batchValidation` in a batch. `clearRefusals()` ends them.
+   */
+  refuse(type: HubSpotObjectType, property: string, value: string): void;
+  clearRefusals(): void;
   faults: Faults;
   searchLagMs: number;
   setRateLimit(o: HubSpotRateLimit): void;
@@ -114,6 +129,8 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
   let nextId = 101;
   let rateLimited = 0;
   let oauthCount = 0;
+  const requestCounts = new Map<string, number>();
+  const refusals: Array<{ type: HubSpotObjectType; property: string; value: string }> = [];
 
   const errorBody = (f: Fail) => ({ status: 'error', message: f.message, correlationId: correlationId(), category: f.category, ...(f.errors ? { errors: f.errors } : {}), ...(f.context ? { context: f.context } : {}), ...f.extra });
   const parseType = (raw: string | undefined): HubSpotObjectType => TYPE_IDS[raw ?? ''] ?? fail(400, 'VALIDATION_ERROR', `Unable to infer object type from: ${raw}`);
@@ -133,6 +150,7 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
       if (!known.get(type)!.has(name)) { issues.push({ isValid: false, message: `Property "${name}" does not exist`, error: 'PROPERTY_DOESNT_EXIST', name }); continue; }
       if (raw !== null && typeof raw === 'object') { issues.push({ isValid: false, message: `${JSON.stringify(raw)} was not a valid value for ${name}`, error: 'INVALID_OPTION', name }); continue; }
       let value = raw === null || raw === undefined ? '' : typeof raw === 'number' && !Number.isFinite(raw) ? 'NaN' : String(raw);
+      if (refusals.some((r) => r.type === type && r.property === name && r.value === value)) { issues.push({ isValid: false, message: `${value} was not one of the allowed options for ${name}`, error: 'INVALID_OPTION', name }); continue; }
       if (type === 'contacts' && name === 'email' && value !== '') {
         value = value.toLowerCase();
         if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) { issues.push({ isValid: false, message: `Email address ${value} is invalid`, error: 'INVALID_EMAIL', name }); continue; }
@@ -340,6 +358,10 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
       const dup = keys.find((k, n) => keys.indexOf(k) !== n);
       if (dup) fail(400, 'VALIDATION_ERROR', `Duplicate IDs found in batch input: [${dup.split(':').slice(1).join(':')}]. IDs must be unique`);
     }
+    if (fakeState.batchValidation === 'whole-call' && ['create', 'update', 'upsert'].includes(op)) {
+      const bad = inputs.map((i) => checkProperties(type, i.properties).issues).find((issues) => issues.length > 0);
+      if (bad) throw new HttpFail(invalid(bad));
+    }
     switch (op) {
       case 'create':
         return batchReply(inputs.map((i) => attempt(() => {
@@ -404,6 +426,25 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
       default:
         return fail(404, 'OBJECT_NOT_FOUND', `Unknown batch operation ${op}`);
     }
+  }
+  /** `POST /crm/v4/associations/{from}/{to}/batch/associate/default` {inputs:[{from:{id}, to:{id}}]} → 200, or 207 for inputs naming a missing record. */
+  function batchAssociate(from: HubSpotObjectType, to: HubSpotObjectType, body: Record<string, unknown>): Reply {
+    if (!Array.isArray(body.inputs)) fail(400, 'VALIDATION_ERROR', 'Invalid input JSON: inputs must be an array');
+    const inputs = (body.inputs as unknown[]).map((i) => (isRecord(i) ? i : {}));
+    if (inputs.length > 100) fail(400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${inputs.length} inputs, at most 100 are allowed`);
+    const typeId = DEFAULT_TYPE_ID(from, to);
+    if (Number.isNaN(typeId)) fail(400, 'VALIDATION_ERROR', `No default association between ${from} and ${to}`);
+    const idOf = (v: unknown) => (isRecord(v) ? String(v.id ?? '') : '');
+    return batchReply(inputs.map((i) => attempt(() => {
+      const fromId = idOf(i.from);
+      const toId = idOf(i.to);
+      for (const [t, id] of [[from, fromId], [to, toId]] as const) {
+        const o = table(t).get(id);
+        if (!o || o.archived) fail(404, 'OBJECT_NOT_FOUND', `No ${SINGULAR[t]} with id ${id} exists`, { context: { id: [id] } });
+      }
+      associate(from, fromId, to, toId, typeId, 'HUBSPOT_DEFINED');
+      return { from: { id: fromId }, to: { id: toId }, associationSpec: { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId } };
+    })), 200);
   }
   function archive(type: HubSpotObjectType, id: string) {
     const o = table(type).get(id);
@@ -522,6 +563,9 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
       }
       return fail(405, 'VALIDATION_ERROR', `${m} is not allowed on ${x.path}`);
     }
+    if (seg[0] === 'crm' && seg[1] === 'v4' && seg[2] === 'associations' && seg.length === 8 && seg[5] === 'batch' && seg[6] === 'associate' && seg[7] === 'default' && m === 'POST') {
+      return batchAssociate(parseType(seg[3]), parseType(seg[4]), body());
+    }
     if (seg[0] === 'crm' && seg[1] === 'v4' && seg[2] === 'objects' && seg[5] === 'associations' && seg.length >= 7) {
       const from = parseType(seg[3]);
       const fromId = seg[4]!;
@@ -583,6 +627,8 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
       return { status: 401, json: errorBody({ status: 401, category: 'INVALID_AUTHENTICATION', message: presented ? 'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview' : 'Authentication credentials not found.' }) };
     }
     if (known.expired) return { status: 401, json: errorBody({ status: 401, category: 'EXPIRED_AUTHENTICATION', message: 'The OAuth token used to make this call expired.' }) };
+    const endpoint = `${x.method} ${x.path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
+    requestCounts.set(endpoint, (requestCounts.get(endpoint) ?? 0) + 1);
     const isSearch = x.method === 'POST' && /^\/crm\/v3\/objects\/[^/]+\/search$/.test(x.path);
     const charged = charge(presented, isSearch);
     if ('status' in charged && typeof charged.status === 'number') return charged as Reply;
@@ -626,13 +672,18 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
     return { status, headers: f.kind === 'failNext' ? f.headers : undefined, json: errorBody({ status, category, message: status >= 500 ? 'internal error' : `injected ${status}` }) };
   }
 
-  const server = await startSandboxServer({ faults, requests, now, handle, renderFault });
+  const record = () => options.recordRequests !== false;
+  const server = await startSandboxServer({ faults, requests, now, handle, renderFault, record });
   const fakeState = {
     url: server.url,
     token,
     state: { objects, associations },
     requests,
     get rateLimited() { return rateLimited; },
+    requestCounts,
+    batchValidation: 'per-input' as BatchValidation,
+    refuse(type: HubSpotObjectType, property: string, value: string) { refusals.push({ type, property, value }); },
+    clearRefusals() { refusals.length = 0; },
     faults,
     searchLagMs: options.searchLagMs ?? 0,
     setRateLimit(o: HubSpotRateLimit) {

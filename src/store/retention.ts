@@ -23,12 +23,12 @@ export interface PruneChunk {
 const FINISHED = `('succeeded', 'failed', 'cancelled')`;
 
 /**
- * Runs of unfinished batches are kept whatever their age. No batches table exists yet (the batch
- * engine is still to come): once it does, this condition becomes
- * `AND (batch_id IS NULL OR batch_id NOT IN (SELECT id FROM batches WHERE status NOT IN (<finished>)))`
- * and a test next to retention.test.ts must show it. Until then a run's `batch_id` does not keep it.
+ * Runs of unfinished batches (running or paused; migration 007) are kept whatever their age: a batch's
+ * items point at their runs, and a paused batch may wait for days. Once the batch has completed or was
+ * cancelled its runs age like any other; the batch and its items stay (an item keeps its status and
+ * error after its run is pruned: about 100 bytes per item).
  */
-const KEEP_UNFINISHED_BATCHES = '';
+const KEEP_UNFINISHED_BATCHES = `AND (batch_id IS NULL OR batch_id NOT IN (SELECT id FROM batches WHERE status IN ('preparing', 'running', 'paused')))`;
 
 /** The rows a chunk may delete: finished, not pinned, not of an unfinished batch. */
 const DELETABLE = `status IN ${FINISHED} AND pinned = %FALSE% ${KEEP_UNFINISHED_BATCHES}`;

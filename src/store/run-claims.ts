@@ -198,22 +198,29 @@ function candidatesQuery(dialect: Dialect, o: ClaimOptions, r: Rounds): { sql: s
     return dialect === 'postgres' ? `$${params.length}` : '?';
   };
   const now = () => p(o.now); // each use its own parameter: SQLite's ? are positional
-  // Built in the order the text reads, for the same reason.
-  const due = `(r.status IN ('queued', 'waiting') AND r.available_at <= ${now()}
+  // Live runs first (issue 12): status-triggered and hand-started runs are looked at, and taken, before
+  // batch runs, so a save made during a large batch does not wait behind the batch's queued runs. Each
+  // kind is read in due order from its own index (runs_claim; runs_batch_due for batch runs). Built in
+  // the order the text reads (positional parameters), each arm with parameters of its own.
+  const pick = (batch: boolean) => {
+    const due = `(r.status IN ('queued', 'waiting') AND r.available_at <= ${now()}
               AND NOT EXISTS (SELECT 1 FROM processes d WHERE d.org_id = r.org_id AND d.key = r.process AND NOT d.enabled))`;
-  const lapsed = `(r.status = 'running' AND r.lease_expires_at < ${now()})`;
-  const notSeen = r.seen.length > 0 ? `AND r.id NOT IN (${r.seen.map(p).join(', ')})` : '';
-  const notFull = r.full.length > 0 ? `AND NOT (${r.full.map(([org, proc]) => `(r.org_id = ${p(org)} AND r.process = ${p(proc)})`).join(' OR ')})` : '';
-  const limit = p(o.limit * 2);
+    const lapsed = `(r.status = 'running' AND r.lease_expires_at < ${now()})`;
+    const notSeen = r.seen.length > 0 ? `AND r.id NOT IN (${r.seen.map(p).join(', ')})` : '';
+    const notFull = r.full.length > 0 ? `AND NOT (${r.full.map(([org, proc]) => `(r.org_id = ${p(org)} AND r.process = ${p(proc)})`).join(' OR ')})` : '';
+    return `SELECT r.id, r.org_id, r.process, r.process_version, r.status, r.available_at, r.batch_id FROM runs r
+      WHERE (${due} OR ${lapsed}) AND r.batch_id IS ${batch ? 'NOT ' : ''}NULL ${notSeen} ${notFull}
+      ORDER BY r.available_at
+      LIMIT ${p(o.limit * 2)}${dialect === 'postgres' ? ' FOR UPDATE OF r SKIP LOCKED' : ''}`;
+  };
+  const live = pick(false);
+  const batch = pick(true);
   const running = now();
   const later = now();
   return {
-    sql: `WITH candidates AS (
-      SELECT r.id, r.org_id, r.process, r.process_version, r.status, r.available_at FROM runs r
-      WHERE (${due} OR ${lapsed}) ${notSeen} ${notFull}
-      ORDER BY r.available_at
-      LIMIT ${limit}${dialect === 'postgres' ? ' FOR UPDATE OF r SKIP LOCKED' : ''}
-    ), busy AS (
+    sql: `WITH live AS (${live}), batch AS (${batch}),
+    candidates AS (SELECT * FROM live UNION ALL SELECT * FROM batch),
+    busy AS (
       SELECT org_id, process, count(*) AS n FROM runs
       WHERE status = 'running' AND lease_expires_at >= ${running} AND process IN (SELECT process FROM candidates)
       GROUP BY org_id, process
@@ -223,7 +230,7 @@ function candidatesQuery(dialect: Dialect, o: ClaimOptions, r: Rounds): { sql: s
     SELECT c.id, c.org_id, c.process, c.process_version, c.status, c.available_at, busy.n AS running_now, later.next_due_at FROM later
     LEFT JOIN candidates c ON 1 = 1
     LEFT JOIN busy ON busy.org_id = c.org_id AND busy.process = c.process
-    ORDER BY c.available_at`,
+    ORDER BY CASE WHEN c.batch_id IS NULL THEN 0 ELSE 1 END, c.available_at`,
     params,
   };
 }

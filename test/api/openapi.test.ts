@@ -33,6 +33,12 @@ describe('OpenAPI', () => {
       '/api/v1/organizations': ['post'],
       '/api/v1/apply': ['post'],
       '/api/v1/export': ['get'],
+      '/api/v1/batches': ['post', 'get'],
+      '/api/v1/batches/preview': ['post'],
+      '/api/v1/batches/{id}': ['get'],
+      '/api/v1/batches/{id}/items': ['get'],
+      '/api/v1/batches/{id}/pause': ['post'],
+      '/api/v1/batches/{id}/retry-failed': ['post'],
     };
     for (const [path, methods] of Object.entries(expected)) {
       assert.ok(doc.paths[path], `missing ${path}`);

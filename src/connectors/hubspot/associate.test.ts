@@ -91,3 +91,27 @@ test('the input schema', () => {
   assert.equal(HubSpotAssociateInputSchema.safeParse({ from: 'deals', to: 'tickets', toEntity: 'x' }).success, false);
   assert.deepEqual(hubspotAssociate.expressionFields, ['toEntity', 'fromEntity']);
 });
+
+test('batchable: associations of steps ready together go out in one v4 batch call; a missing record fails only its step', async () => {
+  const ids: string[] = [];
+  for (let n = 0; n < 5; n++) ids.push(await upsert(`order_${n}`, 'deals', { dealname: `Order ${n}` }));
+  const company = await upsert('customer_7', 'companies', { name: 'ACME' });
+  hs.state.objects.get('deals')!.get(ids[3]!)!.archived = true;
+  hs.requests.length = 0;
+  cc.acquired = 0;
+  const batching = hubspotAssociate.batch!;
+  const steps = ids.map((_, n) => {
+    const mine: TestConnectionContext = { ...cc, links: { get: (t, e = `order_${n}`) => cc.links.get(t, e), put: cc.links.put } };
+    return taskContext(mine, { id: `order_${n}` });
+  });
+  const input: HubSpotAssociateInput = { from: 'deals', to: 'companies', toEntity: 'customer_7' };
+  const plans = await Promise.all(steps.map((ctx) => batching.plan(input, ctx)));
+  assert.equal(new Set(plans.map((p) => p!.key)).size, 1);
+  const out = await batching.runMany(plans.map((p, n) => ({ item: p!.item, ctx: steps[n]! })), new AbortController().signal);
+  assert.deepEqual(hs.requests.map((r) => `${r.method} ${r.path}`), ['POST /crm/v4/associations/deals/companies/batch/associate/default']);
+  assert.equal(cc.acquired, 1);
+  assert.deepEqual(out.map((o) => (o.ok ? 'ok' : (o.error as { failure: { code: string } }).failure.code)), ['ok', 'ok', 'ok', 'HUBSPOT_OBJECT_NOT_FOUND', 'ok']);
+  assert.match((out[3] as { error: Error }).error.message, /run hubspot.upsert again/);
+  assert.deepEqual(out[0], { ok: true, output: { from: { type: 'deals', id: ids[0] }, to: { type: 'companies', id: company } } });
+  assert.equal(hs.state.associations.filter((a) => a.toId === company).length, 4);
+});

@@ -5,22 +5,18 @@
  *   2. otherwise batch upsert keyed by a unique property: contacts by `email`, companies and deals by a custom
  *      unique property holding the entity id — HubSpot updates the record that has that value, or creates it.
  * It never searches then creates: HubSpot's search index lags writes by seconds (CHEATSHEET.md).
+ * It is `batchable` (upsert-batch.ts, docs/provider-batching.md): steps ready together share HubSpot batch calls.
  */
 import { z } from 'zod';
 import { failure } from '../../domain/failure.js';
 import { isRecord } from '../../domain/schema-kit.js';
 import type { ConnectionContext, TaskKind } from '../types.js';
-import {
-  connectionOf,
-  HUBSPOT_OBJECTS,
-  hubspotConfig,
-  hubspotRequest,
-  propertyName,
-  recordUrl,
-  type HubSpotConfig,
-  type HubSpotObject,
-} from './client.js';
+import { HUBSPOT_OBJECTS, hubspotRequest, propertyName, type HubSpotObject } from './client.js';
 import { hubspotBatchItemFailure } from './errors.js';
+import { keep, prepareUpsert, uniqueKey, type HubSpotUpsertInput, type HubSpotUpsertOutput } from './upsert-plan.js';
+import { hubspotUpsertBatching } from './upsert-batch.js';
+
+export { hubspotProperties, type HubSpotUpsertInput, type HubSpotUpsertOutput } from './upsert-plan.js';
 
 const expression = z.string().min(1).max(10_000);
 
@@ -32,57 +28,21 @@ export const HubSpotUpsertInputSchema = z.strictObject({
   idProperty: propertyName.optional(),
 });
 
-/** The input as `run` receives it: `properties` evaluated. */
-export interface HubSpotUpsertInput {
-  object: HubSpotObject;
-  properties: unknown;
-  idProperty?: string;
-}
-
-export interface HubSpotUpsertOutput {
-  /** HubSpot's record id. */
-  id: string;
-  object: HubSpotObject;
-  /** Whether this step created the record (false: it updated one). */
-  created: boolean;
-  /** The record's page in HubSpot, when the connection's `portalId` is set. */
-  url: string | null;
-}
-
-const DOCS = 'docs/connectors/hubspot.md#the-unique-property-for-companies-and-deals';
-
 export const hubspotUpsert: TaskKind<HubSpotUpsertInput> = {
   kind: 'hubspot.upsert',
   inputSchema: HubSpotUpsertInputSchema,
   expressionFields: ['properties'],
   connection: { required: true, providers: ['hubspot'] },
+  batch: hubspotUpsertBatching,
   async run(input, ctx): Promise<HubSpotUpsertOutput> {
-    const cc = connectionOf(ctx, 'hubspot.upsert');
-    const config = hubspotConfig(cc.connection);
-    const { object } = input;
-    const properties = hubspotProperties(input.properties);
-    const idProperty = input.idProperty ?? (object === 'contacts' ? 'email' : config.uniqueProperties[object]);
-    // The unique property holds the entity id unless the mapping gives it a value (contacts' email always does).
-    if (idProperty !== undefined && idProperty !== 'email' && !properties[idProperty]) properties[idProperty] = ctx.entity.id;
-
+    const p = prepareUpsert(input, ctx);
+    const { cc, config, object, properties } = p;
     const link = await cc.links.get(object);
     if (link) {
       const updated = await patch(cc, object, link.externalId, properties, ctx.signal);
       if (updated !== undefined) return keep(cc, config, object, updated, false);
     }
-    if (idProperty === undefined) {
-      throw failure(
-        'HUBSPOT_UNIQUE_PROPERTY_MISSING',
-        `hubspot.upsert of ${object} needs a unique property holding the entity id: set "uniqueProperties": {"${object}": "statusflow_id"} in connection "${cc.connection.key}" (or idProperty on the task) — see ${DOCS}`,
-        false,
-        { details: { object, connection: cc.connection.key } },
-      );
-    }
-    const id = properties[idProperty];
-    if (!id) {
-      const what = idProperty === 'email' ? 'contacts need an email: properties must include email' : `properties must give ${idProperty} a value`;
-      throw failure('INVALID_INPUT', `${what} (HubSpot matches ${object} on ${idProperty}, so a repeated upsert updates the same record instead of creating a duplicate)`, false);
-    }
+    const { idProperty, id } = uniqueKey(p);
     const result = await upsert(cc, object, { idProperty, id, properties }, ctx.signal);
     return keep(cc, config, object, result.id, result.created);
   },
@@ -116,38 +76,4 @@ async function upsert(
     throw hubspotBatchItemFailure(body.errors[0], cid, `POST ${path}`, cc.connection.key);
   }
   throw failure('HUBSPOT_UNEXPECTED_RESPONSE', `HubSpot answered ${res.status} to POST ${path} without a record id`, true, { details: { status: res.status } });
-}
-
-async function keep(cc: ConnectionContext, config: HubSpotConfig, object: HubSpotObject, id: string, created: boolean): Promise<HubSpotUpsertOutput> {
-  const url = recordUrl(config, object, id);
-  await cc.links.put({ externalType: object, externalId: id, url });
-  return { id, object, created, url };
-}
-
-/**
- * The evaluated `properties` as HubSpot wants them: every value a string (numbers as digits, booleans
- * "true"/"false", null "" — which clears the property, lists of values joined with ";" as multi-select
- * properties take them). Properties that evaluated to nothing are left out (left unchanged in HubSpot).
- */
-export function hubspotProperties(value: unknown): Record<string, string> {
-  if (!isRecord(value)) {
-    const got = value === undefined ? 'nothing' : Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
-    throw failure('INVALID_INPUT', `properties must evaluate to an object, got ${got}`, false);
-  }
-  const out: Record<string, string> = {};
-  for (const [name, v] of Object.entries(value)) {
-    if (v === undefined) continue;
-    const s = scalar(v) ?? (Array.isArray(v) && v.every((x) => scalar(x) !== undefined) ? v.map((x) => scalar(x)).join(';') : undefined);
-    if (s === undefined) throw failure('INVALID_INPUT', `property ${name} must evaluate to text, a number, a boolean, null or a list of those; got ${Array.isArray(v) ? 'a nested list' : 'an object'}`, false);
-    out[name] = s;
-  }
-  return out;
-}
-
-function scalar(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : undefined;
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (v === null) return '';
-  return undefined;
 }

@@ -19,6 +19,7 @@ import type { Services } from '../services.js';
 import { CommitQueue, type StepCommit } from './commit-queue.js';
 import type { WorkerCounters } from './counters.js';
 import { executeRun } from './run-run.js';
+import { Batcher } from './batcher.js';
 import { isCancelRequested, releaseLeases, renewLeasesOf } from './leases.js';
 
 export interface ExecutorOptions {
@@ -34,6 +35,13 @@ export interface ExecutorOptions {
   graceMs?: number;
   /** After a wake-up, wait this long so runs queued together are claimed together. */
   gatherMs?: number;
+  /**
+   * Runs waiting in the batcher (batcher.ts: gathering for a grouped provider call, or in one) that do not
+   * count against maxInFlight, up to this many (default 200: one full HubSpot call in flight and the next one
+   * gathering). They wait on the provider, not on this process; counting them would cap a grouped call at
+   * about maxInFlight / 2 records (docs/provider-batching.md "Defaults").
+   */
+  batchHold?: number;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: unknown) => void;
 }
 
@@ -58,6 +66,8 @@ export class Executor {
   readonly #commits: CommitQueue;
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #shutdown = new AbortController();
+  /** Groups steps of batchable task kinds into provider batch calls; its counters are for tests and benchmarks. */
+  readonly batcher: Batcher;
   #stopped = true;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
@@ -102,7 +112,12 @@ export class Executor {
       pollMs: options.pollMs ?? 1_000,
       graceMs: options.graceMs ?? 10_000,
       gatherMs: options.gatherMs ?? 2,
+      batchHold: options.batchHold ?? 200,
     };
+    // A step entering the batcher frees its slot (up to batchHold): claim more if runs were left behind.
+    this.batcher = new Batcher(() => {
+      if (this.#backlog) this.#poke();
+    });
     this.#log = options.log ?? (() => {});
     this.counters = services.workerCounters.add();
     this.#commits = new CommitQueue(services.database, undefined, (c) => this.#committed(c));
@@ -167,7 +182,7 @@ export class Executor {
 
   async #run(): Promise<void> {
     while (!this.#stopped) {
-      const free = this.#o.maxInFlight - this.#inFlight.size;
+      const free = this.#o.maxInFlight - this.#inFlight.size + Math.min(this.batcher.holding, this.#o.batchHold);
       if (free <= 0) {
         this.#backlog = true; // full: claim again as soon as a run finishes
       } else if (this.#woken) {
@@ -360,6 +375,7 @@ export class Executor {
       owner: this.owner,
       shutdown: this.#shutdown.signal,
       isCancelRequested: (id: string) => isCancelRequested(this.services, id),
+      batcher: this.batcher,
     };
     const p = executeRun(deps, run, entity)
       .catch((err) => this.#log('error', 'run execution failed; it will be resumed when its lease lapses', { runId: run.id, err }))

@@ -17,6 +17,7 @@ import { listSteps, type Run, type RunUpdate, type StepWrite } from '../../store
 import type { Services } from '../services.js';
 import type { CommitQueue } from './commit-queue.js';
 import { entityActions } from './entity-actions.js';
+import type { Batcher } from './batcher.js';
 import { connectionContextFor, secretValues } from '../connection-context.js';
 import { redact } from '../../connectors/kit/redact.js';
 import { raceAbort } from '../abort.js';
@@ -30,6 +31,8 @@ export interface RunDeps {
   shutdown: AbortSignal;
   /** Runs whose cancellation was asked in this process (checked between steps). */
   isCancelRequested(runId: string): Promise<boolean>;
+  /** Groups steps of batchable task kinds into shared provider calls (batcher.ts); absent: every step alone. */
+  batcher?: Batcher;
 }
 
 /** A step outcome to commit, and what happens to the run. */
@@ -176,7 +179,8 @@ async function runStep(
     }
     // A provider may echo a credential back (in a body or an error): steps never keep one.
     const secrets = ctx.connection ? secretValues(ctx.connection.connection) : [];
-    const output = redact((await raceAbort(kind.run(input, ctx), signal)) ?? null, secrets);
+    const running = deps.batcher ? deps.batcher.run(kind, input, ctx) : kind.run(input, ctx);
+    const output = redact((await raceAbort(running, signal)) ?? null, secrets);
     return { kind: 'done', status: 'succeeded', output, step: done({ input, output }) };
   } catch (err) {
     // A lost database connection is not the task's failure and must not use up its attempts: the run

@@ -1,0 +1,153 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { failure, TaskFailure } from '../../domain/failure.js';
+import type { BatchMember, BatchOutcome, TaskContext, TaskKind } from '../../connectors/types.js';
+import { taskContext } from '../../../test/support/connection-context.js';
+import { Batcher } from './batcher.js';
+
+/** A batchable kind whose calls the test answers by hand: `calls` holds each call's members and its resolver. */
+function kind(maxSize = 100, keyOf: (input: Record<string, unknown>) => string | null = () => 'k') {
+  const calls: Array<{ members: readonly BatchMember[]; signal: AbortSignal; answer(o?: BatchOutcome[] | Error): void }> = [];
+  let lone = 0;
+  const k: TaskKind = {
+    kind: 'test.batchable',
+    inputSchema: undefined as never,
+    expressionFields: [],
+    // The single-record path: a call of one goes through it, and so does a step the kind does not plan.
+    run(input, ctx) {
+      lone++;
+      return new Promise((resolve, reject) => {
+        calls.push({
+          members: [{ item: input.n, ctx }],
+          signal: ctx.signal,
+          answer: (o) => (o instanceof Error ? reject(o) : o?.[0] && !o[0].ok ? reject(o[0].error) : resolve(`out ${String(input.n)}`)),
+        });
+      });
+    },
+    batch: {
+      maxSize,
+      async plan(input) {
+        const key = keyOf(input);
+        return key === null ? null : { key, item: input.n, ...(input.id !== undefined ? { identity: String(input.id) } : {}) };
+      },
+      runMany(members, signal) {
+        return new Promise((resolve, reject) => {
+          calls.push({
+            members,
+            signal,
+            answer: (o) => (o instanceof Error ? reject(o) : resolve(o ?? members.map((m) => ({ ok: true, output: `out ${String(m.item)}` })))),
+          });
+        });
+      },
+    },
+  };
+  return { k, calls, lone: () => lone };
+}
+
+const ctx = (signal?: AbortSignal): TaskContext => taskContext(undefined, {}, signal);
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('a lone step goes out at once; steps that arrive while its call is in flight share the next call', async () => {
+  const { k, calls } = kind();
+  const b = new Batcher();
+  const first = b.run(k, { n: 0 }, ctx());
+  await tick();
+  assert.equal(calls.length, 1, 'the lone step did not wait for a window');
+  assert.deepEqual(b.counters, { calls: 1, members: 1, immediate: 1, largest: 1, abandoned: 0 });
+  const rest = Array.from({ length: 5 }, (_, i) => b.run(k, { n: i + 1 }, ctx()));
+  await tick();
+  assert.equal(calls.length, 1, 'the others gather while the first call is in flight');
+  assert.equal(b.holding, 6);
+  calls[0]!.answer();
+  assert.equal(await first, 'out 0');
+  await tick();
+  assert.equal(calls.length, 2);
+  assert.deepEqual(calls[1]!.members.map((m) => m.item), [1, 2, 3, 4, 5]);
+  calls[1]!.answer();
+  assert.deepEqual(await Promise.all(rest), ['out 1', 'out 2', 'out 3', 'out 4', 'out 5']);
+  assert.deepEqual(b.counters, { calls: 2, members: 6, immediate: 1, largest: 5, abandoned: 0 });
+  assert.equal(b.holding, 0);
+});
+
+test('calls carry at most maxSize steps, and never two with the same identity', async () => {
+  const { k, calls } = kind(3);
+  const b = new Batcher();
+  const all = [b.run(k, { n: 0 }, ctx()), ...[1, 2, 3, 4, 5].map((n) => b.run(k, { n, id: n === 2 ? 1 : n }, ctx()))];
+  await tick();
+  calls[0]!.answer();
+  await tick();
+  assert.deepEqual(calls[1]!.members.map((m) => m.item), [1, 3, 4], 'n=2 has the identity of n=1');
+  calls[1]!.answer();
+  await tick();
+  assert.deepEqual(calls[2]!.members.map((m) => m.item), [2, 5]);
+  calls[2]!.answer();
+  assert.equal((await Promise.all(all)).length, 6);
+});
+
+test('each step gets its own outcome; a thrown call fails every member with its failure', async () => {
+  const { k, calls } = kind();
+  const b = new Batcher();
+  const a = b.run(k, { n: 'a' }, ctx());
+  await tick();
+  const refused = failure('HUBSPOT_VALIDATION_ERROR', 'bad value', false);
+  calls[0]!.answer([{ ok: false, error: refused }]);
+  await assert.rejects(a, (e) => e === refused);
+  const x = b.run(k, { n: 'x' }, ctx());
+  await tick();
+  calls[1]!.answer(new TaskFailure({ code: 'NETWORK_ERROR', message: 'reset', retryable: true }));
+  await assert.rejects(x, (e: TaskFailure) => e.failure.code === 'NETWORK_ERROR');
+});
+
+test('different keys do not share calls; a step the kind does not plan runs alone, outside the batcher', async () => {
+  const { k, calls, lone } = kind(100, (i) => (i.n === 'solo' ? null : String(i.n).slice(0, 1)));
+  const b = new Batcher();
+  const p = [b.run(k, { n: 'a1' }, ctx()), b.run(k, { n: 'b1' }, ctx()), b.run(k, { n: 'solo' }, ctx())];
+  await tick();
+  assert.equal(calls.length, 3);
+  assert.equal(b.counters.immediate, 2);
+  assert.equal(b.counters.calls, 2);
+  for (const c of calls) c.answer();
+  assert.deepEqual(await Promise.all(p), ['out a1', 'out b1', 'out solo']);
+  assert.equal(lone(), 3, 'calls of one use the single-record path');
+});
+
+test('a step aborted while gathering leaves the call; the call’s signal aborts only when all its members are', async () => {
+  const { k, calls } = kind();
+  const b = new Batcher();
+  const first = b.run(k, { n: 0 }, ctx());
+  await tick();
+  const gone = new AbortController();
+  const leaving = b.run(k, { n: 1 }, ctx(gone.signal));
+  const staying = b.run(k, { n: 2 }, ctx());
+  await tick();
+  assert.equal(b.holding, 3);
+  gone.abort(new Error('step timed out'));
+  await assert.rejects(leaving, /step timed out/);
+  assert.equal(b.counters.abandoned, 1);
+  calls[0]!.answer();
+  await first;
+  await tick();
+  assert.deepEqual(calls[1]!.members.map((m) => m.item), [2]);
+  calls[1]!.answer();
+  await staying;
+
+  const s1 = new AbortController();
+  const s2 = new AbortController();
+  const p1 = b.run(k, { n: 3 }, ctx(s1.signal));
+  const p2 = b.run(k, { n: 4 }, ctx(s2.signal));
+  await tick();
+  const lone = calls[2]!;
+  assert.equal(lone.members.length, 1);
+  await tick();
+  lone.answer();
+  await p1;
+  await tick();
+  const pair = calls[3]!;
+  assert.deepEqual(pair.members.map((m) => m.item), [4]);
+  s2.abort(new Error('shutdown'));
+  await assert.rejects(p2, /shutdown/);
+  assert.equal(pair.signal.aborted, true, 'no member left: the call is abandoned');
+  pair.answer();
+  await tick();
+  assert.equal(b.holding, 0);
+});

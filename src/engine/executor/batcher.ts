@@ -1,0 +1,172 @@
+/**
+ * Provider batching (docs/provider-batching.md): steps of a `batchable` task kind that are ready at about
+ * the same time share one provider call. Steps join a lane by their group key; the adaptive window is the
+ * lane's own call: a step that finds no call of its key in flight goes out at once (a lone step waits for
+ * nothing), and steps that arrive while one is in flight (or waiting for its rate-limit slot) gather and
+ * go out together when it returns, at most `maxSize` per call. Each member gets its own outcome. A call of one
+ * step is the kind's own `run` (its single-record path), so a lone step behaves exactly as without batching.
+ *
+ * Each step keeps its own time limit and the worker's shutdown: a member aborted before its call went out
+ * leaves the lane; one aborted during the call gets its abort at once (run-run.ts races the step's signal)
+ * and the call goes on for the others — whatever it does for the aborted member (e.g. keep a link) is safe
+ * to repeat, as every step's effect is. The call's own signal aborts only when all its members are aborted.
+ */
+import { failure } from '../../domain/failure.js';
+import type { BatchOutcome, BatchPlan, TaskBatching, TaskContext, TaskKind } from '../../connectors/types.js';
+
+/** What the batcher did (for tests and GET /api/v1/workers-style reporting): assert on these, not on timings. */
+export interface BatcherCounters {
+  /** Grouped calls made (one `runMany` each). */
+  calls: number;
+  /** Steps sent in them. */
+  members: number;
+  /** Calls that went out at once because no call of their key was in flight (no window waited for). */
+  immediate: number;
+  /** The largest call. */
+  largest: number;
+  /** Steps whose time limit or worker shutdown aborted them before their call went out. */
+  abandoned: number;
+}
+
+interface Waiting {
+  input: Record<string, unknown>;
+  plan: BatchPlan;
+  ctx: TaskContext;
+  sent: boolean;
+  settled: boolean;
+  settle(outcome: BatchOutcome): void;
+  onAbort(): void;
+}
+
+interface Lane {
+  kind: TaskKind;
+  batching: TaskBatching<never>;
+  queue: Waiting[];
+}
+
+export class Batcher {
+  readonly counters: BatcherCounters = { calls: 0, members: 0, immediate: 0, largest: 0, abandoned: 0 };
+  readonly #lanes = new Map<string, Lane>();
+  #holding = 0;
+
+  /** `onHold`: a step entered the batcher (the executor does not count held steps against its slots). */
+  constructor(private readonly onHold: () => void = () => {}) {}
+
+  /** Steps waiting in the batcher now: gathering for a call, or in one. */
+  get holding(): number {
+    return this.#holding;
+  }
+
+  /** Runs a step: through a grouped call when its kind is batchable and plans one, else with `kind.run` alone. */
+  async run(kind: TaskKind, input: Record<string, unknown>, ctx: TaskContext): Promise<unknown> {
+    const plan = kind.batch ? await kind.batch.plan(input, ctx) : null;
+    if (!plan || !kind.batch) return kind.run(input, ctx);
+    return this.#submit(kind, input, plan, ctx);
+  }
+
+  #submit(kind: TaskKind, input: Record<string, unknown>, plan: BatchPlan, ctx: TaskContext): Promise<unknown> {
+    const { signal } = ctx;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<unknown>((resolve, reject) => {
+      const w: Waiting = {
+        input,
+        plan,
+        ctx,
+        sent: false,
+        settled: false,
+        settle: (o) => {
+          if (w.settled) return;
+          w.settled = true;
+          signal.removeEventListener('abort', w.onAbort);
+          this.#hold(-1);
+          if (o.ok) resolve(o.output);
+          else reject(o.error);
+        },
+        onAbort: () => {
+          if (!w.sent) {
+            const lane = this.#lanes.get(plan.key);
+            const at = lane ? lane.queue.indexOf(w) : -1;
+            if (at >= 0) lane!.queue.splice(at, 1);
+            this.counters.abandoned++;
+          }
+          w.settle({ ok: false, error: signal.reason });
+        },
+      };
+      signal.addEventListener('abort', w.onAbort, { once: true });
+      this.#hold(1);
+      let lane = this.#lanes.get(plan.key);
+      const idle = !lane;
+      if (!lane) this.#lanes.set(plan.key, (lane = { kind, batching: kind.batch as TaskBatching<never>, queue: [] }));
+      lane.queue.push(w);
+      if (idle) void this.#drain(plan.key, lane);
+    });
+  }
+
+  #hold(n: number): void {
+    this.#holding += n;
+    if (n > 0) this.onHold();
+  }
+
+  /** Sends the lane's steps, one call at a time, until none is left; the first call goes out at once. */
+  async #drain(key: string, lane: Lane): Promise<void> {
+    let immediate = true;
+    try {
+      while (lane.queue.length > 0) {
+        const members = take(lane);
+        await this.#send(lane, members, immediate);
+        immediate = false;
+      }
+    } finally {
+      this.#lanes.delete(key);
+    }
+  }
+
+  async #send(lane: Lane, members: Waiting[], immediate: boolean): Promise<void> {
+    const c = this.counters;
+    c.calls++;
+    c.members += members.length;
+    if (immediate) c.immediate++;
+    c.largest = Math.max(c.largest, members.length);
+    const call = new AbortController();
+    let live = members.length;
+    const gone = () => {
+      if (--live === 0) call.abort(members[0]!.ctx.signal.reason);
+    };
+    for (const w of members) {
+      w.sent = true;
+      if (w.ctx.signal.aborted) gone();
+      else w.ctx.signal.addEventListener('abort', gone, { once: true });
+    }
+    let outcomes: BatchOutcome[];
+    try {
+      // A call of one is the kind's own single-record path: a lone step behaves exactly as without batching.
+      if (members.length === 1) outcomes = [{ ok: true, output: await lane.kind.run(members[0]!.input, members[0]!.ctx) }];
+      else outcomes = await lane.batching.runMany(members.map((w) => ({ item: w.plan.item, ctx: w.ctx })), call.signal);
+    } catch (error) {
+      outcomes = members.map(() => ({ ok: false, error }));
+    }
+    members.forEach((w, i) => {
+      w.ctx.signal.removeEventListener('abort', gone);
+      const missing = failure('BATCH_OUTCOME_MISSING', `The grouped call gave no outcome for member ${i} of ${members.length}.`, true);
+      w.settle(outcomes[i] ?? { ok: false, error: missing });
+    });
+  }
+}
+
+/** The next call's members: up to maxSize steps in arrival order, never two with the same identity. */
+function take(lane: Lane): Waiting[] {
+  const max = Math.max(1, lane.batching.maxSize);
+  const members: Waiting[] = [];
+  const rest: Waiting[] = [];
+  const seen = new Set<string>();
+  for (const w of lane.queue) {
+    const id = w.plan.identity;
+    if (members.length >= max || (id !== undefined && seen.has(id))) rest.push(w);
+    else {
+      members.push(w);
+      if (id !== undefined) seen.add(id);
+    }
+  }
+  lane.queue = rest;
+  return members;
+}
