@@ -1,21 +1,15 @@
 /**
  * The `statusflow` client commands run as a real process (the build when it is current, as CI has it
  * after `npm ci`; else the sources through tsx) against a real server on a loopback port: every
- * command, `--json` parsed, exit codes.
+ * command, `--json` parsed, exit codes. The batch commands: cli-batches.test.ts and cli-batches-live.test.ts.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, cliArgs, freePort, ROOT, startCountingTarget, startServerProcess, TEST_ADMIN_KEY, waitFor, type CountingTarget, type ServerProcess } from './support/server-process.js';
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { spawnCli, type CliResult } from './support/cli.js';
+import { api, freePort, ROOT, startCountingTarget, startServerProcess, TEST_ADMIN_KEY, waitFor, type CountingTarget, type ServerProcess } from './support/server-process.js';
 
 const HOOK_TOKEN = 'hook-token-never-shown-31ab';
 
@@ -64,17 +58,7 @@ describe('statusflow CLI against a real server', () => {
   let dir: string;
   let env: Record<string, string>;
 
-  const cli = (args: string[], extraEnv: Record<string, string> = {}): Promise<Result> =>
-    new Promise((ok) => {
-      // The commands run in a temp folder: tsx (when the build is not current) must be found from there too.
-      const node = cliArgs().map((a) => (a === 'tsx' ? import.meta.resolve('tsx') : a));
-      const child = spawn(process.execPath, [...node, ...args], { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (code) => ok({ code, stdout, stderr }));
-    });
+  const cli = (args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> => spawnCli(args, dir, { ...env, ...extraEnv }).result;
   const json = async (args: string[]) => {
     const r = await cli([...args, '--json']);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
@@ -100,14 +84,15 @@ describe('statusflow CLI against a real server', () => {
     assert.equal(version.stdout.trim(), JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
     const help = await cli(['--help']);
     assert.equal(help.code, 0);
-    for (const c of ['start', 'worker', 'migrate', 'demo', 'apply', 'export', 'types', 'entities', 'process', 'runs', 'run']) assert.match(help.stdout, new RegExp(`^  ${c}\\b`, 'm'));
+    for (const c of ['start', 'worker', 'migrate', 'demo', 'apply', 'export', 'types', 'entities', 'process', 'batches', 'batch', 'runs', 'run']) assert.match(help.stdout, new RegExp(`^  ${c}\\b`, 'm'));
     assert.match((await cli(['runs', '--help'])).stdout, /--process <key>/);
     assert.equal((await cli(['bogus'])).code, 2);
     assert.equal((await cli(['apply'])).code, 2, 'apply without -f');
     assert.equal((await cli(['runs', '--limit', 'x'])).code, 2);
-    const noBatch = await cli(['process', 'notify']);
-    assert.equal(noBatch.code, 2);
-    assert.match(noBatch.stderr, /--entity/);
+    const waitBatch = await cli(['process', 'notify', '--status', 'received', '--wait']);
+    assert.equal(waitBatch.code, 2);
+    assert.match(waitBatch.stderr, /--wait is for --entity/);
+    assert.equal((await cli(['process', 'notify', '--entity', 'x', '--yes'])).code, 2);
   });
 
   test('apply resolves ${VARIABLES} from the environment, reports, dry-runs; errors exit 1 with the code', async () => {

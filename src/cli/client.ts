@@ -50,31 +50,50 @@ export class ApiClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json', accept = 'application/json'): Promise<T> {
-    if (!this.options.apiKey) {
-      throw new CliError('no API key: pass --key <key> or set STATUSFLOW_API_KEY (the admin key is printed on the first `statusflow start`)', EXIT.usage);
-    }
-    const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}`, accept };
     let payload: string | undefined;
-    if (body !== undefined) {
-      headers['content-type'] = contentType;
-      payload = typeof body === 'string' ? body : JSON.stringify(body);
-    }
-    let res: Response;
-    try {
-      res = await fetch(this.base + path, { method, headers, body: payload });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError(`cannot reach Statusflow at ${this.base} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? Start it with "statusflow start", or point --url / STATUSFLOW_URL at it`);
-    }
+    if (body !== undefined) payload = typeof body === 'string' ? body : JSON.stringify(body);
+    const res = await this.fetch(method, path, { accept, ...(payload === undefined ? {} : { 'content-type': contentType }) }, payload);
     const text = await res.text();
     if (!res.ok) throw apiError(res.status, text);
     if (accept !== 'application/json') return text as T;
     return (text ? JSON.parse(text) : undefined) as T;
   }
+
+  /** A response whose body is read as it arrives (`GET /api/v1/stream`); an answer other than 2xx is the API's error. */
+  async open(path: string, accept: string, signal: AbortSignal): Promise<Response> {
+    const res = await this.fetch('GET', path, { accept }, undefined, signal);
+    if (!res.ok) throw apiError(res.status, await res.text());
+    return res;
+  }
+
+  private async fetch(method: string, path: string, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal): Promise<Response> {
+    if (!this.options.apiKey) {
+      throw new CliError('no API key: pass --key <key> or set STATUSFLOW_API_KEY (the admin key is printed on the first `statusflow start`)', EXIT.usage);
+    }
+    try {
+      return await fetch(this.base + path, { method, headers: { authorization: `Bearer ${this.options.apiKey}`, ...headers }, body, signal });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new CliError(`cannot reach Statusflow at ${this.base} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? Start it with "statusflow start", or point --url / STATUSFLOW_URL at it`);
+    }
+  }
+}
+
+/** An error answer of the server (as opposed to not reaching it): `code` is the API's stable code, when it gave one. */
+export class ApiError extends CliError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | undefined,
+    lines: string[] = [],
+  ) {
+    super(message, EXIT.error, lines);
+  }
 }
 
 /** The API's error as a CliError: `CODE (status): message`, then one line per field or object. */
-export function apiError(status: number, text: string): CliError {
+export function apiError(status: number, text: string): ApiError {
   let body: ApiErrorBody = {};
   try {
     body = JSON.parse(text) as ApiErrorBody;
@@ -82,11 +101,11 @@ export function apiError(status: number, text: string): CliError {
     // not the API's error shape (a proxy?): show the text
   }
   const e = body.error;
-  if (!e?.code) return new CliError(`HTTP ${status}: ${text.slice(0, 500)}`);
+  if (!e?.code) return new ApiError(`HTTP ${status}: ${text.slice(0, 500)}`, status, undefined);
   const lines = [
     ...(e.details?.fields ?? []).map((f) => `  ${f.path || '(document)'}: ${f.message ?? ''}`),
     ...(e.details?.objects ?? []).map((o) => `  ${o.kind} "${o.key}": ${o.reason ?? ''}`),
   ];
   // One problem is already in the message; several are listed under it.
-  return new CliError(`${e.code} (${status}): ${e.message ?? ''}`, EXIT.error, lines.length > 1 ? lines.slice(0, 50) : []);
+  return new ApiError(`${e.code} (${status}): ${e.message ?? ''}`, status, e.code, lines.length > 1 ? lines.slice(0, 50) : []);
 }

@@ -6,8 +6,10 @@ export const EXIT = {
   error: 1,
   /** Wrong usage: unknown command or option, missing argument. */
   usage: 2,
-  /** Done, but some items failed (e.g. the run of `process --wait` failed). */
+  /** Done, but some items failed or were cancelled (the run of `process --wait`, items of a followed batch). */
   someFailed: 3,
+  /** Ctrl-C while following a batch: following stopped, the batch goes on (128 + SIGINT, as shells report it). */
+  interrupted: 130,
 } as const;
 
 /** An error the CLI reports as one line (plus details) and an exit code, without a stack trace. */

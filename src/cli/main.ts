@@ -8,6 +8,7 @@
 import { Command, CommanderError } from 'commander';
 import { loadClientConfig } from '../config-client.js';
 import { registerApply } from './apply.js';
+import { registerBatch, registerBatches } from './batch.js';
 import { ApiClient } from './client.js';
 import { registerEntities } from './entities.js';
 import { CliError, EXIT } from './exit.js';
@@ -19,7 +20,8 @@ import { registerTypes } from './types.js';
 import { CLI_VERSION } from './version.js';
 
 const ENVIRONMENT = `
-Exit codes: 0 ok, 1 error (the server's error code is printed), 2 wrong usage, 3 some items failed.
+Exit codes: 0 ok, 1 error (the server's error code is printed), 2 wrong usage, 3 some items failed
+(or were cancelled), 130 stopped following a batch with Ctrl-C (the batch goes on).
 
 Client commands talk to the server at --url (STATUSFLOW_URL, default http://localhost:4600)
 with the API key --key (STATUSFLOW_API_KEY). Server commands read PORT, HOST, STATUSFLOW_DATA_DIR,
@@ -51,6 +53,11 @@ function buildProgram(): Command {
     const o = program.opts<{ url?: string; key?: string }>();
     return new ApiClient({ url: o.url ?? config.url, apiKey: o.key ?? config.apiKey });
   };
+  // How printed hints call this command again: with the --url given (never the key, which is a secret).
+  const self = () => {
+    const url = program.opts<{ url?: string }>().url;
+    return url ? `statusflow --url ${url}` : 'statusflow';
+  };
 
   program.command('start').description('run the API server and workers (embedded SQLite unless DATABASE_URL is set)').action(() => serverCommand('start'));
   program.command('worker').description('run workers only (to scale out on Postgres)').action(() => serverCommand('worker'));
@@ -64,7 +71,9 @@ function buildProgram(): Command {
   registerExport(program, client);
   registerTypes(program, client);
   registerEntities(program, client);
-  registerProcess(program, client);
+  registerProcess(program, client, self);
+  registerBatches(program, client);
+  registerBatch(program, client, self);
   registerRuns(program, client);
   registerRun(program, client);
   return program;

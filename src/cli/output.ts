@@ -40,6 +40,10 @@ export function when(iso: unknown): string {
 /** Milliseconds between two ISO times, as `1.2 s` or `85 ms`; empty when either is missing. */
 export function took(from: unknown, to: unknown): string {
   if (typeof from !== 'string' || typeof to !== 'string') return '';
-  const ms = Date.parse(to) - Date.parse(from);
-  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`;
+  return span(Date.parse(to) - Date.parse(from));
+}
+
+/** Milliseconds as `1.2 s` or `85 ms`. */
+export function span(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
 }
