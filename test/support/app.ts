@@ -1,6 +1,6 @@
 /** An in-process Statusflow app on a fresh test database, with helpers for authenticated requests. */
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../src/api/app.js';
+import { buildApp, type AppOptions } from '../../src/api/app.js';
 import { bootstrap } from '../../src/engine/access.js';
 import { createServices, type Services } from '../../src/engine/services.js';
 import { createEvaluator } from '../../src/expr/index.js';
@@ -36,6 +36,8 @@ export interface TestAppOptions {
   logStream?: { write(line: string): void };
   logLevel?: string;
   retention?: RetentionSettings;
+  /** Sees every route as it is added (buildApp's onRoute). */
+  onRoute?: AppOptions['onRoute'];
 }
 
 export async function startTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
@@ -45,7 +47,7 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
   const { organization } = await bootstrap(services, ADMIN_KEY);
   const logging = options.logStream ? { logStream: options.logStream, logLevel: options.logLevel ?? 'trace' } : { logLevel: 'silent' };
   const pruner = options.retention ? new Pruner(database, options.retention) : undefined;
-  const app = await buildApp({ services, defaultOrgId: organization.id, version: 'test', bodyLimit: options.bodyLimit, pruner, ...logging });
+  const app = await buildApp({ services, defaultOrgId: organization.id, version: 'test', bodyLimit: options.bodyLimit, pruner, onRoute: options.onRoute, ...logging });
   await app.ready();
   const executor = options.worker ? new Executor(services, { pollMs: 50, graceMs: 2000, ...options.worker }) : undefined;
   await executor?.start();
