@@ -77,3 +77,29 @@ export function responseChecker(doc: OpenApiDocument): ResponseCheck {
     },
   };
 }
+
+/** Routes that are not the API: the document itself, its browsable page and the console. */
+const NOT_API = (url: string) => url === '/api/v1/openapi.json' || url.startsWith('/api/v1/docs') || !url.startsWith('/api/');
+
+/** `/api/v1/entities/:type/:id` → `/api/v1/entities/{type}/{id}`. */
+export const openapiPath = (url: string): string => url.replace(/:([A-Za-z_]+)/g, '{$1}');
+
+/** The API's routes as `{method, url}` (lower-case method, HEAD left out: Fastify adds it to every GET). */
+export function apiRoutes(routes: Array<{ method: string | string[]; url: string }>): Array<{ method: string; url: string }> {
+  return routes
+    .flatMap((r) => (Array.isArray(r.method) ? r.method : [r.method]).map((m) => ({ method: m.toLowerCase(), url: r.url })))
+    .filter((r) => r.method !== 'head' && !NOT_API(r.url));
+}
+
+/** What is wrong with the document's entry of each route: missing, no summary, no success response with a schema. */
+export function undocumented(routes: Array<{ method: string; url: string }>, doc: OpenApiDocument): string[] {
+  const how = 'give the route `schema: <resource>Docs.<name>` from src/api/schemas/ (see src/api/schemas/openapi.ts)';
+  return routes.flatMap(({ method, url }) => {
+    const name = `${method.toUpperCase()} ${url}`;
+    const op = doc.paths[openapiPath(url)]?.[method];
+    if (!op) return [`${name} is not in the OpenAPI document: ${how}`];
+    if (!op.summary) return [`${name} has no summary in the OpenAPI document: ${how}`];
+    const success = Object.entries(op.responses ?? {}).some(([s, r]) => /^2\d\d$/.test(s) && (r.content !== undefined || s === '204'));
+    return success ? [] : [`${name} declares no success response with a schema: ${how}`];
+  });
+}
