@@ -99,7 +99,10 @@ describe('OpenAPI', () => {
     checker.check('GET', '/api/v1/health', res(200, { status: 'ok', database: 'sqlite', version: '1' }));
     assert.throws(() => checker.check('GET', '/api/v1/health', res(200, { status: 'ok', database: 'mysql', version: '1' })), /GET \/api\/v1\/health 200: the body does not match[\s\S]*database/);
     assert.throws(() => checker.check('GET', '/api/v1/health', res(200, { status: 'ok', database: 'sqlite', version: '1', extra: 1 })), /additional properties/);
-    assert.throws(() => checker.check('GET', '/api/v1/runs/01aaaaaaaaaaaaaaaaaaaaaaaa/steps', res(418, {})), /GET \/api\/v1\/runs\/\{id\}\/steps answered 418, a status its schema does not declare/);
+    assert.throws(() => checker.check('GET', '/api/v1/runs/01aaaaaaaaaaaaaaaaaaaaaaaa/steps', res(203, {})), /GET \/api\/v1\/runs\/\{id\}\/steps answered 203, a status its schema does not declare/);
+    // Any other error status is `default`: the error body.
+    checker.check('GET', '/api/v1/runs/x/steps', res(503, { error: { code: 'DATABASE_UNAVAILABLE', message: 'later' } }));
+    assert.throws(() => checker.check('GET', '/api/v1/runs/x/steps', res(503, { error: { code: 'NOT_A_CODE', message: 'later' } })), /503: the body does not match/);
     assert.throws(() => checker.check('GET', '/api/v1/nowhere', res(200, {})), /no such operation/);
     assert.deepEqual([...checker.answered], ['GET /api/v1/health']);
   });

@@ -6,6 +6,7 @@ import { createServices, type Services } from '../../src/engine/services.js';
 import { createEvaluator } from '../../src/expr/index.js';
 import type { Dialect } from '../../src/store/db.js';
 import { openTestDatabase } from './databases.js';
+import { responseChecker, type OpenApiDocument, type ResponseCheck } from './openapi.js';
 import { Executor, type ExecutorOptions } from '../../src/engine/executor/executor.js';
 import { Pruner, type RetentionSettings } from '../../src/engine/retention.js';
 
@@ -40,6 +41,17 @@ export interface TestAppOptions {
   onRoute?: AppOptions['onRoute'];
 }
 
+/**
+ * Every response a suite gets through `call` is checked against the OpenAPI document (test/support/openapi.ts):
+ * a field, a type or a status the document does not declare fails the test that got it. One document per
+ * test process (every test app serves the same one).
+ */
+let checker: Promise<ResponseCheck> | undefined;
+function documentCheck(app: FastifyInstance): Promise<ResponseCheck> {
+  checker ??= app.inject({ method: 'GET', url: '/api/v1/openapi.json' }).then((res) => responseChecker(res.json<OpenApiDocument>(), { skipUnknown: true }));
+  return checker;
+}
+
 export async function startTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await openTestDatabase(dialect);
   const evaluator = createEvaluator({ threads: 1, timeoutMs: 1000 });
@@ -69,7 +81,10 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
           headers['content-type'] ??= 'application/json';
         } else req.payload = body as InjectOptions['payload'];
       }
-      return app.inject(req);
+      return app.inject(req).then(async (res) => {
+        (await documentCheck(app)).check(String(method), url, res);
+        return res;
+      });
     },
     async close() {
       await executor?.stop();

@@ -43,7 +43,11 @@ export interface ResponseCheck {
   answered: Set<string>;
 }
 
-export function responseChecker(doc: OpenApiDocument): ResponseCheck {
+/**
+ * With `skipUnknown`, requests that reach no operation of the document are let through unchecked: paths
+ * that are no route (the 404 of a typo), HEAD, and what is not the API (the document, its page, the console).
+ */
+export function responseChecker(doc: OpenApiDocument, options: { skipUnknown?: boolean } = {}): ResponseCheck {
   const { ajv, local } = documentAjv(doc);
   const templates = Object.keys(doc.paths).map((t) => ({ t, ...matcher(t) }));
   const compiled = new Map<string, ReturnType<Ajv2020['compile']>>();
@@ -55,9 +59,12 @@ export function responseChecker(doc: OpenApiDocument): ResponseCheck {
       const found = templates.filter((x) => x.re.test(path)).sort((a, b) => b.literals - a.literals)[0];
       const m = method.toLowerCase();
       const op = found && doc.paths[found.t]![m];
-      if (!found || !op) throw new Error(`${method} ${path} answered ${res.statusCode} but the OpenAPI document has no such operation`);
+      if (!found || !op) {
+        if (options.skipUnknown && (res.statusCode === 404 || m === 'head' || NOT_API(path))) return;
+        throw new Error(`${method} ${path} answered ${res.statusCode} but the OpenAPI document has no such operation`);
+      }
       const name = `${method.toUpperCase()} ${found.t}`;
-      const declared = op.responses?.[String(res.statusCode)];
+      const declared = op.responses?.[String(res.statusCode)] ?? (res.statusCode >= 400 ? op.responses?.default : undefined);
       if (!declared) throw new Error(`${name} answered ${res.statusCode}, a status its schema does not declare (declared: ${Object.keys(op.responses ?? {}).join(', ')}); body: ${res.body.slice(0, 300)}`);
       if (res.statusCode >= 200 && res.statusCode < 300) answered.add(name);
       const type = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();

@@ -11,8 +11,8 @@ import type { Role as RoleName } from '../../store/api-keys.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../pagination.js';
 
 export { key as Key };
-/** An id made by domain/ids.ts (ULID-like, 26 characters); ids of other shape answer 404. */
-export const Id = z.string().meta({ pattern: '^[0-9a-hjkmnp-tv-z]{26}$' });
+/** An id: opaque to clients (API.md "Conventions"). */
+export const Id = z.string();
 export const Timestamp = z.string().meta({ format: 'date-time' });
 export const Json = z.unknown();
 export const JsonObject = z.record(z.string(), z.unknown());

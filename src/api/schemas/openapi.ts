@@ -32,7 +32,10 @@ export interface RouteDocs {
   body?: z.ZodType;
   /** Media types of the body (default: application/json). */
   consumes?: string[];
-  /** Every status the route answers with (a 204 with NoContent). */
+  /**
+   * The statuses the route answers with (a 204 with NoContent, errors with `errors(…)`). Any other status
+   * (413, 415, 429, 500, 503…) is documented as `default`: the error body, added to every route.
+   */
   response: Record<number, z.ZodType | Media>;
 }
 
@@ -89,6 +92,7 @@ export function transformRoute({ schema, url }: { schema: unknown; url: string }
     out.body = { content: Object.fromEntries((consumes ?? ['application/json']).map((type) => [type, { schema: s }])) };
   }
   out.response = Object.fromEntries(Object.entries(responses).map(([status, doc]) => [status, response(Number(status), doc)]));
+  (out.response as Record<string, unknown>).default = { description: 'Any other status: an error (docs/errors.md)', content: { 'application/json': { schema: ERROR_REF } } };
   return { schema: out, url };
 }
 
