@@ -9,7 +9,8 @@
  * document is generated — @fastify/swagger calls `transformRoute` on the first request for it — so startup
  * pays nothing. Fastify's own validation and serialisation stay off (app.ts): handlers validate with the zod
  * objects, so a refusal carries the catalogue's code and every field, and a response is sent whole.
- * test/api/openapi.test.ts checks that every route is documented and that real responses match.
+ * test/api/openapi.test.ts checks that every route is documented and the document is valid OpenAPI 3.1; every
+ * response the API suites get (test/support/app.ts `call`) is validated against the schema of its status.
  */
 import type { SwaggerTransformObject } from '@fastify/swagger';
 import { z } from 'zod';
