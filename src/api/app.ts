@@ -1,5 +1,5 @@
 /** The Fastify application: error handling, auth, OpenAPI and the routes. Tested in-process with inject(). */
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type RouteOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Authenticator } from '../engine/access.js';
@@ -18,6 +18,7 @@ import { batchRoutes } from './routes/batches.js';
 import { streamRoutes, type StreamRouteOptions } from './routes/stream.js';
 import { consolePlugin } from './console.js';
 import { storageRoutes } from './routes/storage.js';
+import { transformDocument, transformRoute } from './schemas/openapi.js';
 import type { Pruner } from '../engine/retention.js';
 
 export interface AppOptions {
@@ -36,6 +37,8 @@ export interface AppOptions {
   consoleDir?: string;
   /** The retention pruner, for GET /api/v1/admin/storage. */
   pruner?: Pruner;
+  /** Called with every route as it is added (test/api/openapi.test.ts holds the document complete with it). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -54,7 +57,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // A request line over 16 KB (431) or malformed HTTP, refused by Node before Fastify sees a request.
     clientErrorHandler: writeClientError,
   });
-  // Schemas are documentation; zod and the domain parsers validate, with the catalogue's codes.
+  // Route schemas are zod (schemas/openapi.ts): the handlers validate with them, so every refusal has the
+  // catalogue's code and lists every field; Fastify's validator would answer in its own words. Responses are
+  // sent whole (JSON.stringify): a response schema documents, it never drops a field.
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
@@ -76,11 +81,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     jsonParser(request, text, done);
   });
 
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   installErrorHandling(app, { retryLostConnections: options.services.database.dialect === 'postgres' });
   const authenticator = new Authenticator(options.services);
   installAuth(app, authenticator);
 
+  // The document is generated from the routes' zod schemas on its first request (schemas/openapi.ts says how a
+  // route declares them); a route without them would show as an empty entry, which test/api/openapi.test.ts refuses.
   await app.register(swagger, {
+    transform: transformRoute,
+    transformObject: transformDocument,
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Statusflow API', version: options.version, description: 'REST API v1. See docs/ for concepts and docs/errors.md for error codes.' },

@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sseEvent } from '../api/routes/stream.js';
 import { SseParser } from './sse.js';
+import type { BusEvent } from '../engine/bus-events.js';
 
 test('SseParser reads what the stream route writes, split anywhere, with pings and retry in between', () => {
   const batch = { id: '01kbatch', status: 'running', total: 3, succeeded: 1, note: 'a: b\nc' };
-  const wire = `retry: 2000\n\n: ping\n\n${sseEvent({ type: 'batch.updated', orgId: 'o', data: batch })}${sseEvent({ type: 'run.updated', orgId: 'o', data: { id: 'r' } })}`;
+  const wire = `retry: 2000\n\n: ping\n\n${sseEvent({ type: 'batch.updated', orgId: 'o', data: batch } as unknown as BusEvent)}${sseEvent({ type: 'run.updated', orgId: 'o', data: { id: 'r' } } as unknown as BusEvent)}`;
   for (let cut = 0; cut <= wire.length; cut++) {
     const parser = new SseParser();
     const events = [...parser.feed(wire.slice(0, cut)), ...parser.feed(wire.slice(cut))];

@@ -55,6 +55,17 @@ const TransitionSchema = z.strictObject({
 });
 
 /**
+ * The PUT body as one schema, made of the pieces the parser below checks section by section (one bad
+ * element must not hide the others' problems). The API documents the body with it (api/schemas/).
+ */
+export const EntityTypeBodySchema = TopSchema.extend({
+  attributes: z.array(AttributeSchema).max(L.attributes).optional(),
+  statuses: z.array(StatusSchema).max(L.statuses),
+  requirements: z.array(RequirementSchema).max(L.requirements).optional(),
+  transitions: z.array(TransitionSchema).max(L.transitions).optional(),
+});
+
+/**
  * Validates and normalises (fills defaults) an entity type PUT body. Throws AppError
  * ENTITY_TYPE_INVALID (EXPRESSION_INVALID when the only problems are expressions) with
  * `details.fields` listing every problem found (paths like `requirements[1].condition`).

@@ -99,7 +99,8 @@ const TaskSchema = z.strictObject({
   when: text(10_000, 1).optional(),
   input: z.record(z.string(), z.unknown()).optional(),
 });
-const ProcessSchema = z.strictObject({
+/** A process PUT body's outline (parseProcessDefinition checks the rest); the API documents the body with it. */
+export const ProcessSchema = z.strictObject({
   name: text(500, 1),
   description: text(5000).optional(),
   entityType: key,

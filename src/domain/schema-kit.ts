@@ -12,10 +12,13 @@ export const text = (max: number, min = 0) =>
     }
   });
 
-/** A key: ^[a-z][a-z0-9_]{0,62}$. */
-export const key = z.string().check((ctx) => {
-  if (!isKey(ctx.value)) ctx.issues.push({ code: 'custom', input: ctx.value, message: `must match ${KEY_PATTERN.source}`, params: { code: 'invalid_key' } });
-});
+/** A key: ^[a-z][a-z0-9_]{0,62}$ (a custom check for the `invalid_key` sub-code; the pattern is its JSON Schema). */
+export const key = z
+  .string()
+  .check((ctx) => {
+    if (!isKey(ctx.value)) ctx.issues.push({ code: 'custom', input: ctx.value, message: `must match ${KEY_PATTERN.source}`, params: { code: 'invalid_key' } });
+  })
+  .meta({ pattern: KEY_PATTERN.source });
 
 type Path = ReadonlyArray<PropertyKey>;
 

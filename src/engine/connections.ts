@@ -59,7 +59,8 @@ export type ConnectionTestResult = { ok: true } | { ok: false; error: Pick<Failu
 /** How long a credentials check may take. */
 export const CONNECTION_TEST_MS = 10_000;
 
-const PutBody = z.strictObject({
+/** A connection body's outline (the provider's schemas check config and secrets); the API documents the body with it. */
+export const PutBody = z.strictObject({
   provider: z.string().max(100),
   name: text(500, 1).optional(),
   config: z.unknown().optional(),

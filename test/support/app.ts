@@ -1,11 +1,12 @@
 /** An in-process Statusflow app on a fresh test database, with helpers for authenticated requests. */
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../src/api/app.js';
+import { buildApp, type AppOptions } from '../../src/api/app.js';
 import { bootstrap } from '../../src/engine/access.js';
 import { createServices, type Services } from '../../src/engine/services.js';
 import { createEvaluator } from '../../src/expr/index.js';
 import type { Dialect } from '../../src/store/db.js';
 import { openTestDatabase } from './databases.js';
+import { responseChecker, type OpenApiDocument, type ResponseCheck } from './openapi.js';
 import { Executor, type ExecutorOptions } from '../../src/engine/executor/executor.js';
 import { Pruner, type RetentionSettings } from '../../src/engine/retention.js';
 import { BatchFeeder, type FeederOptions } from '../../src/engine/batches/feeder.js';
@@ -41,6 +42,19 @@ export interface TestAppOptions {
   retention?: RetentionSettings;
   /** Options of the batch feeder (started with the worker). */
   feeder?: FeederOptions;
+  /** Sees every route as it is added (buildApp's onRoute). */
+  onRoute?: AppOptions['onRoute'];
+}
+
+/**
+ * Every response a suite gets through `call` is checked against the OpenAPI document (test/support/openapi.ts):
+ * a field, a type or a status the document does not declare fails the test that got it. One document per
+ * test process (every test app serves the same one).
+ */
+let checker: Promise<ResponseCheck> | undefined;
+function documentCheck(app: FastifyInstance): Promise<ResponseCheck> {
+  checker ??= app.inject({ method: 'GET', url: '/api/v1/openapi.json' }).then((res) => responseChecker(res.json<OpenApiDocument>(), { skipUnknown: true }));
+  return checker;
 }
 
 export async function startTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
@@ -50,7 +64,7 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
   const { organization } = await bootstrap(services, ADMIN_KEY);
   const logging = options.logStream ? { logStream: options.logStream, logLevel: options.logLevel ?? 'trace' } : { logLevel: 'silent' };
   const pruner = options.retention ? new Pruner(database, options.retention) : undefined;
-  const app = await buildApp({ services, defaultOrgId: organization.id, version: 'test', bodyLimit: options.bodyLimit, pruner, ...logging });
+  const app = await buildApp({ services, defaultOrgId: organization.id, version: 'test', bodyLimit: options.bodyLimit, pruner, onRoute: options.onRoute, ...logging });
   await app.ready();
   const executor = options.worker ? new Executor(services, { pollMs: 50, graceMs: 2000, ...options.worker }) : undefined;
   await executor?.start();
@@ -75,7 +89,10 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
           headers['content-type'] ??= 'application/json';
         } else req.payload = body as InjectOptions['payload'];
       }
-      return app.inject(req);
+      return app.inject(req).then(async (res) => {
+        (await documentCheck(app)).check(String(method), url, res);
+        return res;
+      });
     },
     async close() {
       await feeder?.stop();

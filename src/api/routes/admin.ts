@@ -1,24 +1,13 @@
 /** API keys and organizations (API.md "Administration"), and health. */
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { AppError } from '../../domain/errors.js';
-import { text } from '../../domain/schema-kit.js';
-import { createApiKey, createOrganization, listKeys, removeApiKey, ROLES, type Authenticator } from '../../engine/access.js';
+import { createApiKey, createOrganization, listKeys, removeApiKey, type Authenticator } from '../../engine/access.js';
 import type { Services } from '../../engine/services.js';
 import type { ApiKey } from '../../store/api-keys.js';
 import { callContext } from '../auth.js';
 import { bodyOf, parseWith } from '../input.js';
 import { page } from '../pagination.js';
-import { docs } from '../openapi-schemas.js';
-
-// Trimmed, then refused with `invalid_string` when it holds U+0000 or a lone surrogate, as attribute and type
-// names are: stored, a lone surrogate came back as three U+FFFD from SQLite and as one from Postgres.
-const name = z.string().trim().pipe(text(200, 1));
-const ApiKeyBody = z.strictObject({
-  name,
-  role: z.enum(ROLES as ['admin', 'editor', 'operator', 'viewer']),
-});
-const OrganizationBody = z.strictObject({ name });
+import { ApiKeyBody, OrganizationBody, systemDocs as docs } from '../schemas/system.js';
 
 function keyView(k: ApiKey) {
   return { id: k.id, name: k.name, role: k.role, keyPrefix: k.keyPrefix, createdAt: k.createdAt };

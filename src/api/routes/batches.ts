@@ -11,7 +11,7 @@ import type { BatchItem } from '../../store/batch-items.js';
 import { callContext } from '../auth.js';
 import { bodyOf, parseWith } from '../input.js';
 import { decodeCursor, page, parseLimit } from '../pagination.js';
-import { batchDocs } from '../batch-schemas.js';
+import { batchDocs } from '../schemas/batches.js';
 
 interface IdParams { id: string }
 type Query = Record<string, unknown>;

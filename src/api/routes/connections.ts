@@ -8,7 +8,7 @@ import type { Services } from '../../engine/services.js';
 import { callContext } from '../auth.js';
 import { bodyOf, keyParam } from '../input.js';
 import { decodeCursor, page, parseLimit } from '../pagination.js';
-import { docs } from '../openapi-schemas.js';
+import { connectionDocs as docs } from '../schemas/connections.js';
 
 interface KeyParams { key: string }
 interface EntityParams { type: string; id: string }
@@ -22,7 +22,7 @@ const connectionKey = (value: string): string => keyParam(value, 'CONNECTION_NOT
  * build the processes that use connections).
  */
 export function connectionRoutes(app: FastifyInstance, services: Services): void {
-  app.put<{ Params: KeyParams }>('/api/v1/connections/:key', { config: { permission: 'admin' }, schema: docs.putConnection }, async (request, reply) => {
+  app.put<{ Params: KeyParams }>('/api/v1/connections/:key', { config: { permission: 'admin' }, schema: docs.put }, async (request, reply) => {
     const key = request.params.key;
     if (!isKey(key)) {
       throw new AppError('INVALID_KEY', `"${String(key).slice(0, 100)}" is not a valid key: use ^[a-z][a-z0-9_]{0,62}$.`, {
@@ -33,27 +33,27 @@ export function connectionRoutes(app: FastifyInstance, services: Services): void
     return reply.status(created ? 201 : 200).send(connection);
   });
 
-  app.get<{ Querystring: ListQuery }>('/api/v1/connections', { config: { permission: 'read' }, schema: docs.listConnections }, async (request) => {
+  app.get<{ Querystring: ListQuery }>('/api/v1/connections', { config: { permission: 'read' }, schema: docs.list }, async (request) => {
     const limit = parseLimit(request.query.limit);
     const afterKey = decodeCursor(request.query.cursor);
     const { items, nextKey } = await listConnections(services, callContext(request), { afterKey, limit });
     return page(items, nextKey);
   });
 
-  app.get<{ Params: KeyParams }>('/api/v1/connections/:key', { config: { permission: 'read' }, schema: docs.getConnection }, async (request) => {
+  app.get<{ Params: KeyParams }>('/api/v1/connections/:key', { config: { permission: 'read' }, schema: docs.get }, async (request) => {
     return getConnection(services, callContext(request), connectionKey(request.params.key));
   });
 
-  app.delete<{ Params: KeyParams }>('/api/v1/connections/:key', { config: { permission: 'admin' }, schema: docs.deleteConnection }, async (request, reply) => {
+  app.delete<{ Params: KeyParams }>('/api/v1/connections/:key', { config: { permission: 'admin' }, schema: docs.delete }, async (request, reply) => {
     await deleteConnection(services, callContext(request), connectionKey(request.params.key));
     return reply.status(204).send();
   });
 
-  app.post<{ Params: KeyParams }>('/api/v1/connections/:key/test', { config: { permission: 'definitions' }, schema: docs.testConnection }, async (request) => {
+  app.post<{ Params: KeyParams }>('/api/v1/connections/:key/test', { config: { permission: 'definitions' }, schema: docs.test }, async (request) => {
     return testConnection(services, callContext(request), connectionKey(request.params.key));
   });
 
-  app.get<{ Params: EntityParams }>('/api/v1/entities/:type/:id/links', { config: { permission: 'read' }, schema: docs.entityLinks }, async (request) => {
+  app.get<{ Params: EntityParams }>('/api/v1/entities/:type/:id/links', { config: { permission: 'read' }, schema: docs.links }, async (request) => {
     const type = keyParam(request.params.type, 'ENTITY_TYPE_NOT_FOUND', 'entity type');
     const id = request.params.id;
     if (!looksLikeId(id)) throw new AppError('ENTITY_NOT_FOUND', `No ${type} with id "${id.slice(0, 100)}".`, { entityType: type });

@@ -10,20 +10,9 @@ import { applyDefinitions } from '../../engine/definitions/apply.js';
 import { exportDefinitions } from '../../engine/definitions/export.js';
 import type { Services } from '../../engine/services.js';
 import { callContext } from '../auth.js';
+import { definitionDocs as docs } from '../schemas/definitions.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
-
-const objectRefs = { type: 'array', items: { type: 'object', properties: { kind: { enum: ['entityType', 'connection', 'process'] }, key: { type: 'string' } } } };
-const documentSchema = {
-  type: 'object',
-  properties: {
-    entityTypes: { type: 'array', items: { type: 'object', required: ['key'], additionalProperties: true } },
-    connections: { type: 'array', items: { type: 'object', required: ['key', 'provider'], additionalProperties: true } },
-    processes: { type: 'array', items: { type: 'object', required: ['key'], additionalProperties: true } },
-  },
-};
-const errorResponse = { description: 'Error', type: 'object', properties: { error: { type: 'object' } } };
-const flag = { type: 'string', enum: ['true', 'false'] };
 
 /** `?name=true|false` (absent: false); anything else is INVALID_QUERY. */
 function booleanQuery(request: FastifyRequest<{ Querystring: Record<string, unknown> }>, name: string): boolean {
@@ -62,20 +51,7 @@ export async function definitionRoutes(app: FastifyInstance, services: Services)
       '/api/v1/apply',
       {
         config: { permission: 'definitions' },
-        schema: {
-          tags: ['definitions'],
-          summary: 'Apply a definitions document (JSON or YAML) all or nothing; ?dryRun=true reports with diffs and writes nothing; ?prune=true also deletes what the document no longer has',
-          security: [{ bearer: [] }],
-          querystring: { type: 'object', properties: { dryRun: flag, prune: flag } },
-          body: documentSchema,
-          response: {
-            200: { type: 'object', properties: { dryRun: { type: 'boolean' }, created: objectRefs, updated: objectRefs, unchanged: objectRefs, deleted: objectRefs, warnings: { type: 'array' }, diffs: { type: 'array' } } },
-            400: errorResponse,
-            401: errorResponse,
-            403: errorResponse,
-            409: errorResponse,
-          },
-        },
+        schema: docs.apply,
       },
       async (request) => {
         const options = { dryRun: booleanQuery(request, 'dryRun'), prune: booleanQuery(request, 'prune'), mayWriteConnections: request.principal?.role === 'admin' };
@@ -89,13 +65,7 @@ export async function definitionRoutes(app: FastifyInstance, services: Services)
     '/api/v1/export',
     {
       config: { permission: 'read' },
-      schema: {
-        tags: ['definitions'],
-        summary: 'Every entity type, connection (without secret values) and process, as the document POST /apply takes',
-        security: [{ bearer: [] }],
-        querystring: { type: 'object', properties: { format: { enum: ['json', 'yaml'] } } },
-        response: { 200: documentSchema, 401: errorResponse },
-      },
+      schema: docs.export,
     },
     async (request, reply) => {
       const yaml = wantsYaml(request);

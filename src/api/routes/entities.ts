@@ -1,6 +1,6 @@
 /** /api/v1/entities/{type}… (API.md "Entities"). */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { isPlainObject } from '../../domain/attributes.js';
 import { AppError } from '../../domain/errors.js';
 import { looksLikeId } from '../../domain/ids.js';
@@ -13,12 +13,8 @@ import type { EntityRecord } from '../../store/entities.js';
 import { callContext } from '../auth.js';
 import { bodyOf, keyParam, parseIfMatch, parseWith } from '../input.js';
 import { decodeCursor, page, parseLimit } from '../pagination.js';
-import { docs } from '../openapi-schemas.js';
+import { entityDocs as docs, SaveBody } from '../schemas/entities.js';
 
-const SaveBody = z.strictObject({
-  attributes: z.record(z.string(), z.unknown()).optional(),
-  status: z.string().max(63).optional(),
-});
 type SaveBody = z.infer<typeof SaveBody>;
 
 /** SaveBody, without zod for the usual well-formed body (the same result); anything else goes through zod for its errors. */
@@ -83,14 +79,14 @@ function statusesParam(raw: unknown): string[] | undefined {
 }
 
 export function entityRoutes(app: FastifyInstance, services: Services): void {
-  app.post<{ Params: TypeParams }>('/api/v1/entities/:type', { config: { permission: 'entities' }, schema: docs.createEntity }, async (request, reply) => {
+  app.post<{ Params: TypeParams }>('/api/v1/entities/:type', { config: { permission: 'entities' }, schema: docs.create }, async (request, reply) => {
     const type = typeParam(request.params.type);
     const body = saveBody(bodyOf(request));
     const result = await saveEntity(services, callContext(request), type, { attributes: body.attributes ?? {}, status: body.status });
     return withEtag(reply.status(201), result.entity.version).send(saveView(result));
   });
 
-  app.get<{ Params: TypeParams; Querystring: Record<string, unknown> }>('/api/v1/entities/:type', { config: { permission: 'read' }, schema: docs.listEntities }, async (request) => {
+  app.get<{ Params: TypeParams; Querystring: Record<string, unknown> }>('/api/v1/entities/:type', { config: { permission: 'read' }, schema: docs.list }, async (request) => {
     const type = typeParam(request.params.type);
     const q = request.query;
     const where = q.where === undefined || q.where === '' ? undefined : String(q.where);
@@ -103,7 +99,7 @@ export function entityRoutes(app: FastifyInstance, services: Services): void {
     return page(result.items.map(entityView), result.nextId);
   });
 
-  app.get<{ Params: EntityParams }>('/api/v1/entities/:type/:id', { config: { permission: 'read' }, schema: docs.getEntity }, async (request, reply) => {
+  app.get<{ Params: EntityParams }>('/api/v1/entities/:type/:id', { config: { permission: 'read' }, schema: docs.get }, async (request, reply) => {
     const type = typeParam(request.params.type);
     const ctx = callContext(request);
     const loaded = await services.entityTypes.loadFresh(ctx.orgId, type);
@@ -112,7 +108,7 @@ export function entityRoutes(app: FastifyInstance, services: Services): void {
     return withEtag(reply, entity.version).send({ ...entityView(entity), requirements: requirementsView(requirements) });
   });
 
-  app.patch<{ Params: EntityParams }>('/api/v1/entities/:type/:id', { config: { permission: 'entities' }, schema: docs.updateEntity }, async (request, reply) => {
+  app.patch<{ Params: EntityParams }>('/api/v1/entities/:type/:id', { config: { permission: 'entities' }, schema: docs.update }, async (request, reply) => {
     const type = typeParam(request.params.type);
     const id = idParam(type, request.params.id);
     const body = saveBody(bodyOf(request));
@@ -121,13 +117,13 @@ export function entityRoutes(app: FastifyInstance, services: Services): void {
     return withEtag(reply, result.entity.version).send(saveView(result));
   });
 
-  app.delete<{ Params: EntityParams }>('/api/v1/entities/:type/:id', { config: { permission: 'entities' }, schema: docs.deleteEntity }, async (request, reply) => {
+  app.delete<{ Params: EntityParams }>('/api/v1/entities/:type/:id', { config: { permission: 'entities' }, schema: docs.delete }, async (request, reply) => {
     const type = typeParam(request.params.type);
     await removeEntity(services, callContext(request), type, idParam(type, request.params.id));
     return reply.status(204).send();
   });
 
-  app.get<{ Params: EntityParams; Querystring: Record<string, unknown> }>('/api/v1/entities/:type/:id/events', { config: { permission: 'read' }, schema: docs.entityEvents }, async (request) => {
+  app.get<{ Params: EntityParams; Querystring: Record<string, unknown> }>('/api/v1/entities/:type/:id/events', { config: { permission: 'read' }, schema: docs.events }, async (request) => {
     const type = typeParam(request.params.type);
     const result = await entityEvents(services, callContext(request), type, idParam(type, request.params.id), {
       limit: parseLimit(request.query.limit),

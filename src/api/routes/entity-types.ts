@@ -7,12 +7,12 @@ import { keyParam } from '../input.js';
 import { AppError } from '../../domain/errors.js';
 import { isKey } from '../../domain/keys.js';
 import { decodeCursor, page, parseLimit } from '../pagination.js';
-import { docs } from '../openapi-schemas.js';
+import { entityTypeDocs as docs } from '../schemas/entity-types.js';
 
 interface KeyParams { key: string }
 
 export function entityTypeRoutes(app: FastifyInstance, services: Services): void {
-  app.put<{ Params: KeyParams }>('/api/v1/entity-types/:key', { config: { permission: 'definitions' }, schema: docs.putEntityType }, async (request, reply) => {
+  app.put<{ Params: KeyParams }>('/api/v1/entity-types/:key', { config: { permission: 'definitions' }, schema: docs.put }, async (request, reply) => {
     const key = request.params.key;
     if (!isKey(key)) {
       throw new AppError('INVALID_KEY', `"${String(key).slice(0, 100)}" is not a valid key: use ^[a-z][a-z0-9_]{0,62}$.`, {
@@ -23,18 +23,18 @@ export function entityTypeRoutes(app: FastifyInstance, services: Services): void
     return reply.status(created ? 201 : 200).send(warnings.length > 0 ? { ...type, warnings } : type);
   });
 
-  app.get<{ Querystring: Record<string, unknown> }>('/api/v1/entity-types', { config: { permission: 'read' }, schema: docs.listEntityTypes }, async (request) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/api/v1/entity-types', { config: { permission: 'read' }, schema: docs.list }, async (request) => {
     const limit = parseLimit(request.query.limit);
     const after = decodeCursor(request.query.cursor);
     const { items, nextKey } = await listTypes(services, callContext(request), { afterKey: after, limit });
     return page(items, nextKey);
   });
 
-  app.get<{ Params: KeyParams }>('/api/v1/entity-types/:key', { config: { permission: 'read' }, schema: docs.getEntityType }, async (request) => {
+  app.get<{ Params: KeyParams }>('/api/v1/entity-types/:key', { config: { permission: 'read' }, schema: docs.get }, async (request) => {
     return getType(services, callContext(request), keyParam(request.params.key, 'ENTITY_TYPE_NOT_FOUND', 'entity type'));
   });
 
-  app.delete<{ Params: KeyParams }>('/api/v1/entity-types/:key', { config: { permission: 'definitions' }, schema: docs.deleteEntityType }, async (request, reply) => {
+  app.delete<{ Params: KeyParams }>('/api/v1/entity-types/:key', { config: { permission: 'definitions' }, schema: docs.delete }, async (request, reply) => {
     await deleteType(services, callContext(request), keyParam(request.params.key, 'ENTITY_TYPE_NOT_FOUND', 'entity type'));
     return reply.status(204).send();
   });

@@ -1,6 +1,5 @@
 /** /api/v1/runs…, /api/v1/entities/{type}/{id}/runs and …/process (API.md "Runs", "Ad hoc processing"). */
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { AppError } from '../../domain/errors.js';
 import { looksLikeId } from '../../domain/ids.js';
 import { isKey } from '../../domain/keys.js';
@@ -13,19 +12,12 @@ import { RUN_STATUSES } from '../../store/processes.js';
 import { callContext } from '../auth.js';
 import { keyParam, parseWith } from '../input.js';
 import { decodeCursor, page, parseLimit } from '../pagination.js';
-import { docs } from '../openapi-schemas.js';
+import { ProcessBody, RetryBody, runDocs as docs } from '../schemas/runs.js';
 
 export interface RunRouteOptions {
   /** Longest server-side wait of `POST …/process` with `wait: true` (default 30 s). */
   waitLimitMs?: number;
 }
-
-const RetryBody = z.strictObject({ from: z.enum(['failed', 'start']).default('failed') });
-const ProcessBody = z.strictObject({
-  process: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a process key'),
-  dryRun: z.boolean().default(false),
-  wait: z.boolean().default(false),
-});
 
 interface IdParams { id: string }
 interface EntityParams { type: string; id: string }
@@ -104,7 +96,7 @@ export function runRoutes(app: FastifyInstance, services: Services, options: Run
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
 
-  app.get<{ Querystring: Query }>('/api/v1/runs', { config: { permission: 'read' }, schema: docs.listRuns }, async (request) => {
+  app.get<{ Querystring: Query }>('/api/v1/runs', { config: { permission: 'read' }, schema: docs.list }, async (request) => {
     const q = request.query;
     const result = await findRuns(services, callContext(request), {
       process: single(q, 'process', isKey, 'a process key'),
@@ -117,11 +109,11 @@ export function runRoutes(app: FastifyInstance, services: Services, options: Run
     return page(result.items.map(runSummary), result.nextId);
   });
 
-  app.get<{ Params: IdParams }>('/api/v1/runs/:id', { config: { permission: 'read' }, schema: docs.getRun }, async (request) => {
+  app.get<{ Params: IdParams }>('/api/v1/runs/:id', { config: { permission: 'read' }, schema: docs.get }, async (request) => {
     return runDetail(await readRun(services, callContext(request), runId(request.params.id)));
   });
 
-  app.get<{ Params: IdParams; Querystring: Query }>('/api/v1/runs/:id/steps', { config: { permission: 'read' }, schema: docs.runSteps }, async (request) => {
+  app.get<{ Params: IdParams; Querystring: Query }>('/api/v1/runs/:id/steps', { config: { permission: 'read' }, schema: docs.steps }, async (request) => {
     const cursor = decodeCursor(request.query.cursor);
     if (cursor !== undefined && !/^\d{1,4}$/.test(cursor)) throw new AppError('INVALID_CURSOR');
     const from = { afterIdx: cursor === undefined ? undefined : Number(cursor), limit: parseLimit(request.query.limit) };
@@ -129,20 +121,20 @@ export function runRoutes(app: FastifyInstance, services: Services, options: Run
     return page(result.items.map(stepView), result.nextId);
   });
 
-  app.post<{ Params: IdParams }>('/api/v1/runs/:id/retry', { config: { permission: 'entities' }, schema: docs.retryRun }, async (request, reply) => {
+  app.post<{ Params: IdParams }>('/api/v1/runs/:id/retry', { config: { permission: 'entities' }, schema: docs.retry }, async (request, reply) => {
     const id = runId(request.params.id);
     const body = parseWith(RetryBody, request.body ?? {});
     return reply.status(202).send(runDetail(await retryRun(services, callContext(request), id, body.from)));
   });
 
-  app.post<{ Params: IdParams }>('/api/v1/runs/:id/cancel', { config: { permission: 'entities' }, schema: docs.cancelRun }, async (request, reply) => {
+  app.post<{ Params: IdParams }>('/api/v1/runs/:id/cancel', { config: { permission: 'entities' }, schema: docs.cancel }, async (request, reply) => {
     const id = runId(request.params.id);
     return reply.status(202).send(runDetail(await cancelRun(services, callContext(request), id)));
   });
 
   // Pinned runs are kept by retention whatever their age (same role as retry and cancel).
   for (const [action, pinned] of [['pin', true], ['unpin', false]] as const) {
-    app.post<{ Params: IdParams }>(`/api/v1/runs/:id/${action}`, { config: { permission: 'entities' }, schema: pinned ? docs.pinRun : docs.unpinRun }, async (request) => {
+    app.post<{ Params: IdParams }>(`/api/v1/runs/:id/${action}`, { config: { permission: 'entities' }, schema: pinned ? docs.pin : docs.unpin }, async (request) => {
       return runDetail(await pinRun(services, callContext(request), runId(request.params.id), pinned));
     });
   }
@@ -153,7 +145,7 @@ export function runRoutes(app: FastifyInstance, services: Services, options: Run
     return page(result.items.map(runSummary), result.nextId);
   });
 
-  app.post<{ Params: EntityParams }>('/api/v1/entities/:type/:id/process', { config: { permission: 'entities' }, schema: docs.processEntity }, async (request, reply) => {
+  app.post<{ Params: EntityParams }>('/api/v1/entities/:type/:id/process', { config: { permission: 'entities' }, schema: docs.process }, async (request, reply) => {
     const { type, id } = entityParams(request.params);
     const body = parseWith(ProcessBody, request.body ?? {});
     // Stop waiting when the client goes away or the server closes.

@@ -4,7 +4,7 @@ import { AppError } from '../../domain/errors.js';
 import type { Pruner } from '../../engine/retention.js';
 import type { Services } from '../../engine/services.js';
 import { storageFigures } from '../../store/retention.js';
-import { docs } from '../openapi-schemas.js';
+import { systemDocs as docs } from '../schemas/system.js';
 
 export interface StorageRouteOptions {
   /** The installation's pruner (absent: retention does not run in this process). */

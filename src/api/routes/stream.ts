@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import type { BusEvent } from '../../engine/bus.js';
 import type { Services } from '../../engine/services.js';
 import { callContext } from '../auth.js';
-import { docs } from '../openapi-schemas.js';
+import { systemDocs as docs } from '../schemas/system.js';
 
 export interface StreamRouteOptions {
   /** Interval of the `: ping` keep-alive comment (default 15 s). */
