@@ -161,12 +161,9 @@ const processBody = {
 };
 const processView = { type: 'object', properties: { key, version: { type: 'integer' }, ...processBody.properties, createdAt: { type: 'string' }, updatedAt: { type: 'string' } } };
 const runCounts = { type: 'object', properties: Object.fromEntries(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'].map((s) => [s, { type: 'integer' }])) };
-const heldBack = {
-  type: 'object',
-  description: 'runs due now that cannot start: waiting for a slot of the process\'s settings.concurrency, or held while the process is disabled',
-  properties: { concurrency: { type: 'integer' }, disabled: { type: 'integer' } },
-};
-const processWithRuns = { type: 'object', properties: { ...processView.properties, runs: runCounts, heldBack } };
+const heldBack = { type: 'object', description: 'runs due now that cannot start: waiting for a slot of the process\'s settings.concurrency, or held while the process is disabled', properties: { concurrency: { type: 'integer' }, disabled: { type: 'integer' } } };
+const lastFailure = { type: ['object', 'null'], description: 'the newest failed run (by when it finished); null: none', properties: { runId: { type: 'string' }, code: { type: ['string', 'null'] }, message: { type: ['string', 'null'] }, at: { type: 'string' } } };
+const processWithRuns = { type: 'object', properties: { ...processView.properties, runs: runCounts, heldBack, lastFailure } };
 const processVersion = { type: 'object', properties: { version: { type: 'integer' }, ...processBody.properties, createdAt: { type: 'string' } } };
 const keyParams = { type: 'object', properties: { key } };
 const failureBody = { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' }, retryAfterMs: { type: 'integer' }, details: {} } };
@@ -240,11 +237,10 @@ const connectionView = {
     updatedAt: { type: 'string' },
   },
 };
-const connectionTest = {
-  type: 'object',
-  required: ['ok'],
-  properties: { ok: { type: 'boolean' }, error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' } } } },
-};
+const rateLimitInForce = { type: ['object', 'null'], properties: { requests: { type: 'integer' }, perMs: { type: 'integer' }, from: { enum: ['config', 'provider default'] } }, description: 'the shared limit in force; null: none (only 429 pauses)' };
+const recent429s = { type: 'array', description: "the provider's latest 429 answers (at most 20), newest first", items: { type: 'object', properties: { at: { type: 'string' }, retryAfterMs: { type: ['integer', 'null'] } } } };
+const connectionDetail = { type: 'object', properties: { ...connectionView.properties, rateLimit: rateLimitInForce, recent429s } };
+const connectionTest = { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' }, error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' } } } } };
 const link = {
   type: 'object',
   properties: {
@@ -331,7 +327,7 @@ export const docs = {
   },
   putConnection: { tags: ['connections'], summary: 'Create or replace a connection (admin; secrets are write-only)', security: secured, params: keyParams, body: connectionBody, response: { 200: connectionView, 201: connectionView, ...errors(400, 401, 403, 409) } },
   listConnections: { tags: ['connections'], summary: 'List connections by key (secrets shown as "set")', security: secured, querystring: listQuery, response: { 200: list(connectionView), ...errors(400, 401) } },
-  getConnection: { tags: ['connections'], summary: 'Get a connection (secrets shown as "set")', security: secured, params: keyParams, response: { 200: connectionView, ...errors(401, 404) } },
+  getConnection: { tags: ['connections'], summary: 'Get a connection (secrets shown as "set"), its rate limit in force and recent 429s', security: secured, params: keyParams, response: { 200: connectionDetail, ...errors(401, 404) } },
   deleteConnection: { tags: ['connections'], summary: 'Delete a connection (409 while a process uses it)', security: secured, params: keyParams, response: { 204: { type: 'null' }, ...errors(401, 403, 404, 409) } },
   testConnection: { tags: ['connections'], summary: 'Check the credentials with one cheap request to the provider (at most 10 s)', security: secured, params: keyParams, response: { 200: connectionTest, ...errors(401, 403, 404) } },
   entityLinks: { tags: ['entities'], summary: 'Links of an entity to records in providers', security: secured, params: entityParams, response: { 200: list(link), ...errors(401, 404) } },
