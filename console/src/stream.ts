@@ -4,11 +4,22 @@
  * it makes stale; invalidations are coalesced over 150 ms so a burst of saves costs one refetch.
  */
 import type { QueryClient, QueryKey } from '@tanstack/react-query';
+import type { Run } from './types';
 
 export type StreamState = 'connecting' | 'live' | 'offline';
 
-interface RunEvent { id: string; process: string; entityId: string; entityType: string; status: string }
+interface RunEvent { id: string; process: string; entityId: string; entityType: string; status: string; step?: { index: number; task: string; status: string } }
+
+let stepEvents = false;
+/**
+ * True once a `run.updated` event carried the step it committed (`step: {index, task, status}`): the
+ * server then reports step progress itself, and a watched run need not be polled for it.
+ */
+export function streamSendsSteps(): boolean {
+  return stepEvents;
+}
 interface EntityEvent { id: string; type: string }
+interface BatchEvent { id: string; total?: number; status?: string }
 
 export function openStream(key: string, client: QueryClient, onState: (s: StreamState) => void): () => void {
   const abort = new AbortController();
@@ -35,7 +46,23 @@ export function openStream(key: string, client: QueryClient, onState: (s: Stream
       stale(['entities', e.type], ['entity', e.type, e.id], ['events', e.id]);
     } else if (type === 'run.updated') {
       const r = d as RunEvent;
-      stale(['runs'], ['run', r.id], ['entity-runs', r.entityId], ['links', r.entityId], ['processes'], ['process-failures']);
+      if (r.step && typeof r.step.index === 'number') {
+        stepEvents = true;
+        // Show the step's new status at once; the refetch below brings its input, output and timing.
+        const step = r.step;
+        client.setQueryData<Run>(['run', r.id], (run) => {
+          if (!run) return run;
+          const steps = [...(run.steps ?? [])];
+          steps[step.index] = { ...(steps[step.index] ?? {}), task: step.task, status: step.status };
+          return { ...run, status: r.status as Run['status'], steps: steps.filter(Boolean) };
+        });
+      }
+      stale(['runs'], ['run', r.id], ['entity-runs', r.entityId], ['links', r.entityId], ['processes'], ['connection']);
+    } else if (type === 'batch.updated') {
+      const b = d as BatchEvent;
+      // The event carries the batch: show it at once, then let the lists catch up.
+      if (typeof b.total === 'number' && b.status) client.setQueryData(['batch', b.id], b);
+      stale(['batches'], ['batch-items', b.id]);
     }
   };
 
