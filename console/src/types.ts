@@ -196,9 +196,12 @@ export type BatchStatus = 'running' | 'paused' | 'cancelled' | 'completed';
 export interface Batch {
   id: string;
   process: string;
+  entityType?: string;
   filter: BatchFilter;
   status: BatchStatus;
   total: number;
+  /** Items not handed to a run yet (the server queues runs as the process's concurrency allows). */
+  pending?: number;
   queued: number;
   running: number;
   succeeded: number;
@@ -206,7 +209,7 @@ export interface Batch {
   skipped: number;
   cancelled: number;
   createdAt: string;
-  createdBy?: string | null;
+  createdBy?: string | { type?: string; id?: string; name?: string } | null;
   startedAt: string | null;
   finishedAt: string | null;
   etaSeconds: number | null;

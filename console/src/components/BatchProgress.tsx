@@ -6,6 +6,11 @@ export function ended(b: Batch): number {
   return b.succeeded + b.failed + b.skipped + b.cancelled;
 }
 
+/** Items not started yet: pending (no run yet) and queued runs. */
+export function notStarted(b: Batch): number {
+  return (b.pending ?? 0) + b.queued;
+}
+
 export function percent(b: Batch): number {
   return b.total === 0 ? 100 : Math.floor((ended(b) / b.total) * 100);
 }
@@ -36,6 +41,7 @@ export function Bar({ batch: b, label }: { batch: Batch; label: string }) {
 }
 
 const COUNTS = ['succeeded', 'failed', 'running', 'queued', 'skipped', 'cancelled'] as const;
+const count = (b: Batch, k: (typeof COUNTS)[number]) => (k === 'queued' ? notStarted(b) : b[k]);
 
 export function BatchProgress({ batch: b }: { batch: Batch }) {
   const r = rate(b);
@@ -56,11 +62,11 @@ export function BatchProgress({ batch: b }: { batch: Batch }) {
       <Bar batch={b} label="Batch progress" />
       <dl className="counts" aria-label="Items by outcome">
         {COUNTS.map((k) => (
-          <div key={k} className={b[k] ? '' : 'zero'}>
+          <div key={k} className={count(b, k) ? '' : 'zero'}>
             <dt>
-              <span className={`chip ${k}`}>{k}</span>
+              <span className={`chip ${k}`}>{k === 'queued' ? 'not started' : k}</span>
             </dt>
-            <dd data-count={k}>{b[k].toLocaleString()}</dd>
+            <dd data-count={k}>{count(b, k).toLocaleString()}</dd>
           </div>
         ))}
       </dl>

@@ -9,7 +9,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get, type Page } from '../api';
 import { useSession } from '../session';
 import { Chip, Empty, ErrorBox, Loading, Modal, PageHead, SkeletonRows, Time } from '../components/ui';
-import { BatchProgress } from '../components/BatchProgress';
+import { BatchProgress, notStarted } from '../components/BatchProgress';
 import type { Batch, BatchFilter, BatchItem, Process } from '../types';
 
 /** The filter in words ("status received · total > 10 · not linked through hubspot_main"). */
@@ -49,7 +49,9 @@ export function BatchDetail() {
   });
   if (batch.error) return <ErrorBox error={batch.error} />;
   if (!b) return <Loading label="Loading batch" />;
-  const notStarted = b.queued;
+  const waiting = notStarted(b);
+  const by = typeof b.createdBy === 'object' && b.createdBy ? b.createdBy.name ?? b.createdBy.id : b.createdBy;
+  const entityType = b.entityType ?? proc?.entityType ?? '';
   const finished = b.status === 'completed' || b.status === 'cancelled';
   return (
     <>
@@ -122,7 +124,7 @@ export function BatchDetail() {
                       {failed.data?.items.map((it) => (
                         <tr key={it.entityId}>
                           <td>
-                            <Link className="mono" to={`/entities/${proc?.entityType ?? ''}/${it.entityId}`}>{it.entityId.slice(-8)}</Link>
+                            <Link className="mono" to={`/entities/${entityType}/${it.entityId}`}>{it.entityId.slice(-8)}</Link>
                           </td>
                           <td className="small">
                             {it.error ? (
@@ -157,7 +159,7 @@ export function BatchDetail() {
             <dt>Started</dt>
             <dd>
               <Time iso={b.startedAt ?? b.createdAt} />
-              {b.createdBy ? <span className="muted small"> by {b.createdBy}</span> : null}
+              {by ? <span className="muted small"> by {by}</span> : null}
             </dd>
             <dt>Finished</dt>
             <dd>
@@ -179,13 +181,13 @@ export function BatchDetail() {
           <>
             <button onClick={() => setConfirmCancel(false)}>Keep it going</button>
             <button className="primary" onClick={() => act.mutate('cancel')} disabled={act.isPending}>
-              Cancel {notStarted.toLocaleString()} items
+              Cancel {waiting.toLocaleString()} items
             </button>
           </>
         }
       >
         <p style={{ margin: 0 }}>
-          Cancel batch: {notStarted.toLocaleString()} item{notStarted === 1 ? '' : 's'} not started will be cancelled.
+          Cancel batch: {waiting.toLocaleString()} item{waiting === 1 ? '' : 's'} not started will be cancelled.
           {b.running ? ` The ${b.running.toLocaleString()} running now finish.` : ''} Items already done keep their result.
         </p>
       </Modal>

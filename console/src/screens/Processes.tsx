@@ -58,7 +58,9 @@ export function Processes() {
                         {can.entities ? (
                           <>
                             {' · '}
-                            <Link to={`/batches/new?process=${p.key}`} aria-label={`Run ${p.name} on a set of entities`}>run on a set</Link>
+                            <Link to={`/batches/new?process=${p.key}`}>
+                              run on a set<span className="sr-only"> of entities: {p.name}</span>
+                            </Link>
                           </>
                         ) : null}
                       </div>
