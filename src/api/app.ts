@@ -14,6 +14,7 @@ import { processRoutes } from './routes/processes.js';
 import { connectionRoutes } from './routes/connections.js';
 import { definitionRoutes } from './routes/definitions.js';
 import { runRoutes, type RunRouteOptions } from './routes/runs.js';
+import { batchRoutes } from './routes/batches.js';
 import { streamRoutes, type StreamRouteOptions } from './routes/stream.js';
 import { consolePlugin } from './console.js';
 import { storageRoutes } from './routes/storage.js';
@@ -95,6 +96,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   connectionRoutes(app, options.services);
   await definitionRoutes(app, options.services);
   runRoutes(app, options.services, options.runs);
+  batchRoutes(app, options.services);
   streamRoutes(app, options.services, options.stream);
   adminRoutes(app, options.services, { authenticator, defaultOrgId: options.defaultOrgId, version: options.version });
   if (options.consoleDir) await app.register(consolePlugin, { root: options.consoleDir });

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { buildApp } from '../api/app.js';
 import { bootstrap } from '../engine/access.js';
 import { Pruner } from '../engine/retention.js';
+import { BatchFeeder } from '../engine/batches/feeder.js';
 import { closeServices, createExecutors, openServices, VERSION } from './runtime.js';
 
 /** The built console: console/dist at the package root (from dist/cli/ or src/cli/ alike). */
@@ -25,6 +26,8 @@ export async function start(config: Config): Promise<void> {
   const log = (level: 'info' | 'warn' | 'error', msg: string, extra?: unknown) => app.log[level](extra ?? {}, msg);
   const executors = createExecutors(services, config, config.workers, log);
   pruner.log = log;
+  // Every process feeds batches (also one without workers): a batch goes on after any restart.
+  const feeder = new BatchFeeder(services, { log });
   // Postgres: streams here show what other statusflow processes do, and they see what happens here.
   await services.relay.startSending(log).catch((err: unknown) => log('warn', 'cannot relay events to other statusflow processes', { err }));
   await services.relay.startListening().catch((err: unknown) => log('warn', 'LISTEN failed: streams here will not show what other statusflow processes do', { err }));
@@ -38,7 +41,7 @@ export async function start(config: Config): Promise<void> {
     force.unref();
     const t0 = Date.now();
     await app.close();
-    await Promise.all([...executors.map((e) => e.stop()), pruner.stop()]);
+    await Promise.all([...executors.map((e) => e.stop()), pruner.stop(), feeder.stop()]);
     await closeServices(services);
     app.log.info({ ms: Date.now() - t0, walBytes: services.database.checkpointer?.walBytesAtStop }, 'stopped');
     process.exit(0);
@@ -48,5 +51,6 @@ export async function start(config: Config): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   for (const e of executors) await e.start();
   pruner.start();
+  feeder.start();
   app.log.info({ database: services.database.dialect, version: VERSION, workers: executors.length }, `Statusflow listening on http://localhost:${config.port}`);
 }

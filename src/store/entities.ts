@@ -33,7 +33,7 @@ export interface EntityEvent {
   createdAt: string;
 }
 
-function toEntity(row: Selectable<EntitiesTable>): EntityRecord {
+export function toEntity(row: Selectable<EntitiesTable>): EntityRecord {
   return {
     id: row.id,
     orgId: row.org_id,

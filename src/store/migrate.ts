@@ -28,9 +28,21 @@ export async function migrate(database: Database): Promise<string[]> {
   return applied;
 }
 
-function splitStatements(text: string): string[] {
-  return text
-    .split(/;\s*\n/)
-    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
-    .filter((s) => s.length > 0);
+/**
+ * Statements end with `;` at the end of a line, except inside a Postgres `$$ … $$` body or a SQLite
+ * trigger's `BEGIN … END` (migration 007): those pieces are joined until the body closes.
+ */
+export function splitStatements(text: string): string[] {
+  const statements: string[] = [];
+  let current = '';
+  for (const piece of text.split(/;\s*\n/)) {
+    current = current ? `${current};\n${piece}` : piece;
+    const openBody = (current.match(/\$\$/g)?.length ?? 0) % 2 === 1;
+    const openTrigger = /CREATE TRIGGER[\s\S]*\bBEGIN\b/i.test(current) && !/\bEND\s*$/i.test(current);
+    if (openBody || openTrigger) continue;
+    statements.push(current);
+    current = '';
+  }
+  if (current) statements.push(current);
+  return statements.map((s) => s.replace(/^\s*--.*$/gm, '').trim()).filter((s) => s.length > 0);
 }

@@ -209,6 +209,55 @@ export interface RateLimitPausesTable {
   paused_until: Millis;
 }
 
+export interface BatchesTable {
+  id: string;
+  org_id: string;
+  process: string;
+  /** The process version every run of the batch is pinned to (the current one at creation). */
+  process_version: number;
+  entity_type: string;
+  /** JSON: the filter as given (statuses, where, ids, linked, updatedAfter/Before). */
+  filter: string;
+  /** preparing | running | paused | cancelled | completed */
+  status: string;
+  /** Items in the batch (fixed at creation). */
+  total: number;
+  /** Items by status, kept incrementally (migration 007's trigger and the feeder). */
+  pending: ColumnType<number, number | undefined, number>;
+  queued: ColumnType<number, number | undefined, number>;
+  running: ColumnType<number, number | undefined, number>;
+  succeeded: ColumnType<number, number | undefined, number>;
+  failed: ColumnType<number, number | undefined, number>;
+  skipped: ColumnType<number, number | undefined, number>;
+  cancelled: ColumnType<number, number | undefined, number>;
+  /** JSON actor: { type, id, name } of the API key that created it. */
+  created_by: string;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  /** Ended items at two recent moments (epoch ms), for etaSeconds. */
+  rate_at: Millis | null;
+  rate_done: number | null;
+  rate_prev_at: Millis | null;
+  rate_prev_done: number | null;
+}
+
+export interface BatchItemsTable {
+  batch_id: string;
+  /** Selection order: the feeder's keyset. */
+  seq: number;
+  org_id: string;
+  entity_id: string;
+  /** pending | queued | running | succeeded | failed | skipped | cancelled */
+  status: string;
+  /** The item's current run; null while pending. */
+  run_id: string | null;
+  /** Runs created for the item so far. */
+  attempts: ColumnType<number, number | undefined, number>;
+  /** JSON Failure of a failed item (its run's error). */
+  error: string | null;
+}
+
 /** A provider's 429 answer on a connection (migration 008; the newest 20 per connection are kept). */
 export interface RateLimitAnswersTable {
   org_id: string;
@@ -241,6 +290,8 @@ export interface Tables {
   rate_limit_events: RateLimitEventsTable;
   rate_limit_pauses: RateLimitPausesTable;
   rate_limit_answers: RateLimitAnswersTable;
+  batches: BatchesTable;
+  batch_items: BatchItemsTable;
   statusflow_migrations: MigrationsTable;
 }
 

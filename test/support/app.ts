@@ -8,6 +8,7 @@ import type { Dialect } from '../../src/store/db.js';
 import { openTestDatabase } from './databases.js';
 import { Executor, type ExecutorOptions } from '../../src/engine/executor/executor.js';
 import { Pruner, type RetentionSettings } from '../../src/engine/retention.js';
+import { BatchFeeder, type FeederOptions } from '../../src/engine/batches/feeder.js';
 
 export const ADMIN_KEY = 'sf_test_admin_key_0123456789';
 
@@ -18,6 +19,8 @@ export interface TestApp {
   defaultOrgId: string;
   /** The worker, when the app was started with `worker`. */
   executor?: Executor;
+  /** The batch feeder, started with the worker. */
+  feeder?: BatchFeeder;
   /** The retention pruner (not started), when the app was started with `retention`. */
   pruner?: Pruner;
   /** Request with the admin key unless `key` is given (null: no Authorization header). */
@@ -36,6 +39,8 @@ export interface TestAppOptions {
   logStream?: { write(line: string): void };
   logLevel?: string;
   retention?: RetentionSettings;
+  /** Options of the batch feeder (started with the worker). */
+  feeder?: FeederOptions;
 }
 
 export async function startTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
@@ -49,8 +54,11 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
   await app.ready();
   const executor = options.worker ? new Executor(services, { pollMs: 50, graceMs: 2000, ...options.worker }) : undefined;
   await executor?.start();
+  const feeder = options.worker ? new BatchFeeder(services, options.feeder) : undefined;
+  feeder?.start();
   return {
     executor,
+    feeder,
     pruner,
     app,
     services,
@@ -70,6 +78,7 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
       return app.inject(req);
     },
     async close() {
+      await feeder?.stop();
       await executor?.stop();
       await app.close();
       await evaluator.close();
