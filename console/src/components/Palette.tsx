@@ -53,9 +53,12 @@ export function Palette({ onClose }: { onClose(): void }) {
   const batches = useQuery({ queryKey: ['batches', { cursor: '' }], queryFn: ({ signal }) => get<Page<Batch>>('/batches?limit=50', signal) });
   const runs = useQuery({ queryKey: ['runs', { palette: true }], queryFn: ({ signal }) => get<Page<Run>>('/runs?limit=100', signal) });
 
+  const input = useRef<HTMLInputElement>(null);
   useEffect(() => {
     const d = ref.current;
     if (d && !d.open) d.showModal();
+    // showModal focuses the dialog itself (no autofocus attribute is rendered by React): the input, please.
+    input.current?.focus();
   }, []);
 
   const all = useMemo<Item[]>(() => {
@@ -116,8 +119,8 @@ export function Palette({ onClose }: { onClose(): void }) {
   return (
     <dialog ref={ref} className="palette" aria-label="Jump to" onClose={onClose} onCancel={onClose}>
       <input
+        ref={input}
         className="palette-input"
-        autoFocus
         role="combobox"
         aria-expanded="true"
         aria-controls="palette-list"
