@@ -172,6 +172,7 @@ describe('processing control panel in a browser', { skip, timeout: 240_000 }, ()
     assert.equal((await call('GET', `/batches/${batchId}`)).json.status, 'paused');
     const bar = page.getByRole('progressbar', { name: 'Batch progress' });
     assert.notEqual(await bar.getAttribute('aria-valuenow'), '100', 'paused before the end');
+    await shoot(page, 'batch-paused');
     await page.getByRole('button', { name: 'Resume' }).click();
     await head.locator('.chip', { hasText: 'running' }).or(head.locator('.chip', { hasText: 'completed' })).waitFor();
     await page.locator('[role=progressbar][aria-label="Batch progress"][aria-valuenow="100"]').waitFor({ timeout: 90_000 });

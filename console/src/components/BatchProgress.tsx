@@ -55,7 +55,7 @@ export function BatchProgress({ batch: b }: { batch: Batch }) {
         </span>
         <span className="spacer" />
         <span className="small muted">
-          {r === null ? 'rate —' : `${r < 10 ? r.toFixed(1) : Math.round(r)} items/s`}
+          {r === null ? '— items/s' : `${r < 10 ? r.toFixed(1) : Math.round(r)} items/s`}
           {active ? <> · ETA {b.status === 'paused' ? 'paused' : etaText(b.etaSeconds)}</> : null}
         </span>
       </div>

@@ -62,7 +62,12 @@ export function BatchDetail() {
             {proc?.name ?? b.process} <span className="muted mono small">{b.id.slice(-8)}</span>
           </>
         }
-        sub={<Chip value={b.status} />}
+        sub={
+          <>
+            <Chip value={b.status} />
+            {finished && b.failed ? <span className="small" style={{ color: 'var(--bad)', marginLeft: 8 }}>with {b.failed.toLocaleString()} failed</span> : null}
+          </>
+        }
         actions={
           can.entities ? (
             <>

@@ -9,7 +9,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError, get, type Page } from '../api';
 import { useSession } from '../session';
 import { useEntityTypes } from '../Layout';
-import { Chip, Empty, ErrorBox, PageHead, Time } from '../components/ui';
+import { Chip, Empty, ErrorBox, PageHead } from '../components/ui';
 import { ExpressionEditor, exprErrorOf } from '../components/ExpressionEditor';
 import type { Batch, BatchFilter, BatchPreview, Connection, Process } from '../types';
 
@@ -62,7 +62,7 @@ export function BatchNew() {
   const toggleStatus = (s: string) => update({ status: (statuses.includes(s) ? statuses.filter((x) => x !== s) : [...statuses, s]).join(',') });
   const whereError = preview.error instanceof ApiError && preview.error.code.startsWith('EXPR') ? exprErrorOf(preview.error, 'filter.where') ?? exprErrorOf(preview.error) ?? { message: preview.error.message, code: preview.error.code } : null;
   const total = preview.data?.total;
-  const cols = (et?.attributes ?? []).slice(0, 3);
+  const cols = (et?.attributes ?? []).slice(0, 2);
 
   return (
     <>
@@ -76,7 +76,7 @@ export function BatchNew() {
       ) : null}
       <ErrorBox error={processes.error} />
       {chosen ? (
-        <div className="grid2">
+        <div className="grid2 panel">
           <section className="card stack" aria-labelledby="set-h" style={{ gap: 14 }}>
             <h2 id="set-h" style={{ margin: 0 }}>1. Process and filter</h2>
             <label className="field">
@@ -152,7 +152,6 @@ export function BatchNew() {
                       {cols.map((a) => (
                         <th key={a.key} scope="col">{a.key}</th>
                       ))}
-                      <th scope="col">Updated</th>
                     </tr>
                   </thead>
                   <tbody>
@@ -165,7 +164,6 @@ export function BatchNew() {
                         {cols.map((a) => (
                           <td key={a.key} className="small">{e.attributes[a.key] === undefined || e.attributes[a.key] === null ? '—' : String(typeof e.attributes[a.key] === 'object' ? JSON.stringify(e.attributes[a.key]) : e.attributes[a.key])}</td>
                         ))}
-                        <td><Time iso={e.updatedAt} /></td>
                       </tr>
                     ))}
                   </tbody>

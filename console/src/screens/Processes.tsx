@@ -58,7 +58,7 @@ export function Processes() {
                         {can.entities ? (
                           <>
                             {' · '}
-                            <Link to={`/batches/new?process=${p.key}`}>
+                            <Link to={`/batches/new?process=${p.key}`} style={{ whiteSpace: 'nowrap' }}>
                               run on a set<span className="sr-only"> of entities: {p.name}</span>
                             </Link>
                           </>
