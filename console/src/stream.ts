@@ -52,9 +52,12 @@ export function openStream(key: string, client: QueryClient, onState: (s: Stream
         const step = r.step;
         client.setQueryData<Run>(['run', r.id], (run) => {
           if (!run) return run;
+          // By task key (the index is the task's place in the process, which a run's steps follow).
           const steps = [...(run.steps ?? [])];
-          steps[step.index] = { ...(steps[step.index] ?? {}), task: step.task, status: step.status };
-          return { ...run, status: r.status as Run['status'], steps: steps.filter(Boolean) };
+          const at = steps.findIndex((s) => s.task === step.task);
+          if (at >= 0) steps[at] = { ...steps[at]!, status: step.status };
+          else steps.push({ task: step.task, status: step.status });
+          return { ...run, status: r.status as Run['status'], steps };
         });
       }
       stale(['runs'], ['run', r.id], ['entity-runs', r.entityId], ['links', r.entityId], ['processes'], ['connection']);
