@@ -214,6 +214,14 @@ describe('processing control panel in a browser', { skip, timeout: 240_000 }, ()
     await runs.getByRole('link', { name: `batch ${batchId.slice(-8)}` }).first().click();
     await page.waitForURL(`**/batches/${batchId}`);
     await page.getByRole('progressbar', { name: 'Batch progress' }).waitFor();
+    // The palette finds a run by the end of its id, as the tables show it.
+    const runId: string = (await call('GET', `/runs?batch=${batchId}&limit=1`)).json.items[0].id;
+    await page.keyboard.press('Control+k');
+    await page.getByRole('combobox', { name: 'Jump to' }).fill(runId.slice(-8));
+    await page.getByRole('option', { name: new RegExp(`Run.*sync_orders ${runId.slice(-8)}`) }).waitFor();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`**/runs/${runId}`);
+    await page.getByRole('link', { name: batchId }).waitFor();
     g.assertClean();
   });
 
