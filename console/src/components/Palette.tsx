@@ -47,12 +47,14 @@ export function Palette({ onClose }: { onClose(): void }) {
   const navigate = useNavigate();
   const [q, setQ] = useState('');
   const [active, setActive] = useState(0);
-  const types = useQuery({ queryKey: ['entity-types'], queryFn: ({ signal }) => get<Page<EntityType>>('/entity-types?limit=500', signal) });
-  const processes = useQuery({ queryKey: ['processes'], queryFn: ({ signal }) => get<Page<Process>>('/processes?limit=500', signal) });
-  const connections = useQuery({ queryKey: ['connections'], queryFn: ({ signal }) => get<Page<Connection>>('/connections?limit=500', signal) });
-  const batches = useQuery({ queryKey: ['batches', { cursor: '' }], queryFn: ({ signal }) => get<Page<Batch>>('/batches?limit=50', signal) });
-  const runs = useQuery({ queryKey: ['runs', { palette: true }], queryFn: ({ signal }) => get<Page<Run>>('/runs?limit=100', signal) });
+  const types = useQuery({ queryKey: ['palette', 'entity-types'], staleTime: 0, queryFn: ({ signal }) => get<Page<EntityType>>('/entity-types?limit=500', signal) });
+  const processes = useQuery({ queryKey: ['palette', 'processes'], staleTime: 0, queryFn: ({ signal }) => get<Page<Process>>('/processes?limit=500', signal) });
+  const connections = useQuery({ queryKey: ['palette', 'connections'], staleTime: 0, queryFn: ({ signal }) => get<Page<Connection>>('/connections?limit=500', signal) });
+  const batches = useQuery({ queryKey: ['palette', 'batches'], staleTime: 0, queryFn: ({ signal }) => get<Page<Batch>>('/batches?limit=50', signal) });
+  const runs = useQuery({ queryKey: ['palette', 'runs'], staleTime: 0, queryFn: ({ signal }) => get<Page<Run>>('/runs?limit=100', signal) });
 
+  // Its own cache keys, read afresh on every open: a palette opened a moment before something was
+  // created elsewhere (the CLI, another tab) must not leave the screens a list that looks fresh but is not.
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => {
     const d = ref.current;
