@@ -1,4 +1,6 @@
+import { useCallback, useState } from 'react';
 import { NavLink, Outlet } from 'react-router';
+import { Palette, usePaletteShortcut } from './components/Palette';
 import { useQuery } from '@tanstack/react-query';
 import { get, type Page } from './api';
 import { useSession } from './session';
@@ -11,12 +13,19 @@ export function useEntityTypes() {
 export function Layout() {
   const { me, live, signOut } = useSession();
   const types = useEntityTypes();
+  const [palette, setPalette] = useState(false);
+  usePaletteShortcut(useCallback(() => setPalette(true), []));
+  const mac = /Mac|iPhone|iPad/.test(navigator.platform);
   return (
     <div className="shell">
       <nav className="side" aria-label="Main">
         <div className="brand">
           <img src="/favicon.svg" alt="" /> Statusflow
         </div>
+        <button className="jump" onClick={() => setPalette(true)} aria-keyshortcuts={mac ? 'Meta+K' : 'Control+K'}>
+          <span>Jump to…</span>
+          <kbd>{mac ? '⌘K' : 'Ctrl K'}</kbd>
+        </button>
         <div className="nav-label">Entities</div>
         {types.data?.items.map((t) => (
           <NavLink key={t.key} to={`/entities/${t.key}`}>
@@ -26,6 +35,7 @@ export function Layout() {
         {types.data && types.data.items.length === 0 ? <span className="muted small" style={{ padding: '4px 10px' }}>No types yet</span> : null}
         <div className="nav-label">Automation</div>
         <NavLink to="/processes">API processes</NavLink>
+        <NavLink to="/batches">Batches</NavLink>
         <NavLink to="/runs">Runs</NavLink>
         <div className="nav-label">Setup</div>
         <NavLink to="/types">Entity types</NavLink>
@@ -45,6 +55,7 @@ export function Layout() {
       <main>
         <Outlet />
       </main>
+      {palette ? <Palette onClose={() => setPalette(false)} /> : null}
     </div>
   );
 }

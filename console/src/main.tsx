@@ -15,6 +15,9 @@ import { Processes } from './screens/Processes';
 import { EntityTypes } from './screens/EntityTypes';
 import { Connections } from './screens/Connections';
 import { NotFound } from './screens/NotFound';
+import { Batches } from './screens/Batches';
+import { BatchNew } from './screens/BatchNew';
+import { BatchDetail } from './screens/BatchDetail';
 import { Loading } from './components/ui';
 import './styles.css';
 
@@ -48,6 +51,9 @@ const router = createBrowserRouter([
       { path: 'types', element: <EntityTypes /> },
       { path: 'types/:key', element: later(<EntityTypeEditor />) },
       { path: 'connections', element: <Connections /> },
+      { path: 'batches', element: <Batches /> },
+      { path: 'batches/new', element: <BatchNew /> },
+      { path: 'batches/:id', element: <BatchDetail /> },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -4,12 +4,22 @@
  * it makes stale; invalidations are coalesced over 150 ms so a burst of saves costs one refetch.
  */
 import type { QueryClient, QueryKey } from '@tanstack/react-query';
+import type { Run } from './types';
 
 export type StreamState = 'connecting' | 'live' | 'offline';
 
-/** `step` is present when the event tells of a committed step (one event per step while the run goes on). */
 interface RunEvent { id: string; process: string; entityId: string; entityType: string; status: string; step?: { index: number; task: string; status: string } }
+
+let stepEvents = false;
+/**
+ * True once a `run.updated` event carried the step it committed (`step: {index, task, status}`): the
+ * server then reports step progress itself, and a watched run need not be polled for it.
+ */
+export function streamSendsSteps(): boolean {
+  return stepEvents;
+}
 interface EntityEvent { id: string; type: string }
+interface BatchEvent { id: string; total?: number; status?: string }
 
 export function openStream(key: string, client: QueryClient, onState: (s: StreamState) => void): () => void {
   const abort = new AbortController();
@@ -36,9 +46,28 @@ export function openStream(key: string, client: QueryClient, onState: (s: Stream
       stale(['entities', e.type], ['entity', e.type, e.id], ['events', e.id]);
     } else if (type === 'run.updated') {
       const r = d as RunEvent;
+      if (r.step && typeof r.step.index === 'number') {
+        stepEvents = true;
+        // Show the step's new status at once; the refetch below brings its input, output and timing.
+        const step = r.step;
+        client.setQueryData<Run>(['run', r.id], (run) => {
+          if (!run) return run;
+          // By task key (the index is the task's place in the process, which a run's steps follow).
+          const steps = [...(run.steps ?? [])];
+          const at = steps.findIndex((s) => s.task === step.task);
+          if (at >= 0) steps[at] = { ...steps[at]!, status: step.status };
+          else steps.push({ task: step.task, status: step.status });
+          return { ...run, status: r.status as Run['status'], steps };
+        });
+      }
       // A step went by and the run goes on: only the views that show steps (and links a step may make) changed.
       if (r.step && r.status === 'running') return stale(['run', r.id], ['entity-runs', r.entityId], ['links', r.entityId]);
-      stale(['runs'], ['run', r.id], ['entity-runs', r.entityId], ['links', r.entityId], ['processes'], ['process-failures']);
+      stale(['runs'], ['run', r.id], ['entity-runs', r.entityId], ['links', r.entityId], ['processes'], ['connection']);
+    } else if (type === 'batch.updated') {
+      const b = d as BatchEvent;
+      // The event carries the batch: show it at once, then let the lists catch up.
+      if (typeof b.total === 'number' && b.status) client.setQueryData(['batch', b.id], b);
+      stale(['batches'], ['batch-items', b.id]);
     }
   };
 

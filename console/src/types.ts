@@ -150,6 +150,7 @@ export interface Process {
   createdAt?: string;
   updatedAt?: string;
   runs?: Partial<Record<RunStatus, number>>;
+  lastFailure?: LastFailure | null;
 }
 export interface ProcessVersion {
   version: number;
@@ -166,4 +167,60 @@ export interface Connection {
   secrets?: Record<string, string>;
   createdAt?: string;
   updatedAt?: string;
+}
+
+/** The newest failed run of a process (GET /processes `lastFailure`). */
+export interface LastFailure {
+  runId: string;
+  code: string | null;
+  message: string | null;
+  at: string;
+}
+
+/** GET /connections/{key}: the limit in force and the provider's recent 429s. */
+export interface ConnectionDetail extends Connection {
+  rateLimit: { requests: number; perMs: number; from: 'config' | 'provider default' } | null;
+  recent429s: { at: string; retryAfterMs: number | null }[];
+}
+
+/** The set a batch runs over (API.md "Batches"). */
+export interface BatchFilter {
+  status?: string[];
+  where?: string;
+  ids?: string[];
+  linked?: { connection: string; exists: boolean };
+  updatedAfter?: string;
+  updatedBefore?: string;
+}
+export type BatchStatus = 'running' | 'paused' | 'cancelled' | 'completed';
+export interface Batch {
+  id: string;
+  process: string;
+  entityType?: string;
+  filter: BatchFilter;
+  status: BatchStatus;
+  total: number;
+  /** Items not handed to a run yet (the server queues runs as the process's concurrency allows). */
+  pending?: number;
+  queued: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+  createdAt: string;
+  createdBy?: string | { type?: string; id?: string; name?: string } | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  etaSeconds: number | null;
+}
+export interface BatchItem {
+  entityId: string;
+  runId: string | null;
+  status: string;
+  error: Failure | null;
+}
+export interface BatchPreview {
+  total: number;
+  sample: Entity[];
 }

@@ -73,8 +73,12 @@ export interface ConnectionContext {
    * was taken, so the provider's own rolling window (which counts arrivals) can never see too many.
    */
   settle?(): Promise<void>;
-  /** The provider said to slow down (429 + Retry-After): no slot is handed out for `ms`. */
-  backOff(ms: number): Promise<void>;
+  /**
+   * The provider said to slow down: no slot is handed out for `ms` (0: no pause). `why` is `'429'` (the
+   * default: it answered 429, which the connection's recent 429s keep) or `'window-spent'` (it reported
+   * its window used up, without refusing anything).
+   */
+  backOff(ms: number, why?: '429' | 'window-spent'): Promise<void>;
   /** State kept in memory per connection for this process (e.g. a short-lived access token). */
   memo: Map<string, unknown>;
   links: {

@@ -100,7 +100,7 @@ export function buildConnectionContext(services: Services, orgId: string, loaded
       const at = slots.shift();
       if (at !== undefined) await services.rateLimiter.settle(orgId, view.key, at).catch(() => undefined);
     },
-    backOff: (ms) => services.rateLimiter.backOff(orgId, view.key, ms),
+    backOff: (ms, why = '429') => services.rateLimiter.backOff(orgId, view.key, ms, why === '429'),
     memo: services.connections.memo(orgId, view.key, loaded.updatedAt),
     links,
   };

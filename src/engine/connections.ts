@@ -4,7 +4,7 @@
  * process uses them, and a credentials check through the provider. Also the links of an entity.
  */
 import { z } from 'zod';
-import type { Provider } from '../connectors/types.js';
+import type { Provider, ProviderName } from '../connectors/types.js';
 import { providerNamed, PROVIDERS } from '../connectors/providers.js';
 import { redact } from '../connectors/kit/redact.js';
 import { AppError, invalid, type FieldIssue } from '../domain/errors.js';
@@ -25,7 +25,8 @@ import { listLinks, type StoredLink } from '../store/links.js';
 import type { Transaction } from 'kysely';
 import type { Tables } from '../store/schema.js';
 import { processesUsing } from '../store/processes.js';
-import { buildConnectionContext, loadConnection, NO_LINKS, secretContext, secretValues } from './connection-context.js';
+import { recentAnswers, type RateLimitAnswer } from '../store/rate-limit-answers.js';
+import { buildConnectionContext, loadConnection, NO_LINKS, rateLimitOf, secretContext, secretValues } from './connection-context.js';
 import { readEntity } from './entities.js';
 import { SecretsUnreadableError } from './secrets.js';
 import type { CallContext, Services } from './services.js';
@@ -40,6 +41,14 @@ export interface ConnectionApiView {
   secrets: Record<string, 'set'>;
   createdAt: string;
   updatedAt: string;
+}
+
+/** One connection as `GET /connections/{key}` answers: with the limit the limiter applies and the provider's recent 429s. */
+export interface ConnectionDetailView extends ConnectionApiView {
+  /** The shared rate limit in force (`config.rateLimit`, else the provider's default); null: none, only 429 pauses. */
+  rateLimit: { requests: number; perMs: number; from: 'config' | 'provider default' } | null;
+  /** The provider's latest 429 answers (at most 20), newest first. */
+  recent429s: RateLimitAnswer[];
 }
 
 export interface LinkApiView {
@@ -182,10 +191,13 @@ export async function writeConnectionIn(
   return { stored, created: existing === undefined };
 }
 
-export async function getConnection(services: Services, ctx: CallContext, key: string): Promise<ConnectionApiView> {
+export async function getConnection(services: Services, ctx: CallContext, key: string): Promise<ConnectionDetailView> {
   const stored = await getStored(services.database.db, ctx.orgId, key);
   if (!stored) throw notFound(key);
-  return toConnectionView(stored);
+  const view = toConnectionView(stored);
+  const limit = rateLimitOf({ provider: stored.provider as ProviderName, config: view.config });
+  const rateLimit = limit ? { ...limit, from: view.config.rateLimit ? ('config' as const) : ('provider default' as const) } : null;
+  return { ...view, rateLimit, recent429s: await recentAnswers(services.database.db, ctx.orgId, key) };
 }
 
 /** A page of connections ordered by key; `nextKey` is set when more follow. */

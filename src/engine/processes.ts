@@ -22,6 +22,7 @@ import {
   type RunCounts,
   type StoredProcess,
 } from '../store/processes.js';
+import { lastFailures, type LastFailure } from '../store/run-failures.js';
 import { connectionProvidersOf } from './connections.js';
 import type { LoadedEntityType } from './entity-type-cache.js';
 import type { EntityTypeDefinition } from '../domain/entity-type.js';
@@ -39,6 +40,8 @@ export interface ProcessView extends ProcessDefinition {
 export interface ProcessWithRuns extends ProcessView {
   runs: RunCounts;
   heldBack: HeldBack;
+  /** The newest failed run (by when it finished), null when none failed. */
+  lastFailure: LastFailure | null;
 }
 
 /** Runs due now that cannot start (docs/processes.md "Concurrency"). */
@@ -56,9 +59,10 @@ export function heldBackOf(definition: ProcessDefinition, running: number, due: 
 }
 
 /** The process with its run counts and held-back figure, from the per-process counts. */
-function withRuns(stored: StoredProcess, counts: Record<string, RunCounts>, due: Record<string, number>): ProcessWithRuns {
+function withRuns(stored: StoredProcess, counts: Record<string, RunCounts>, due: Record<string, number>, failures: Record<string, LastFailure>): ProcessWithRuns {
   const runs = counts[stored.key] ?? emptyRunCounts();
-  return { ...toProcessView(stored), runs, heldBack: heldBackOf(stored.definition, runs.running, due[stored.key] ?? 0) };
+  const lastFailure = failures[stored.key] ?? null;
+  return { ...toProcessView(stored), runs, heldBack: heldBackOf(stored.definition, runs.running, due[stored.key] ?? 0), lastFailure };
 }
 
 /** One stored version: the definition as it was, with its version number. */
@@ -157,7 +161,7 @@ export async function getProcess(services: Services, ctx: CallContext, key: stri
   const stored = await getStored(db, ctx.orgId, key);
   if (!stored) throw notFound(key);
   const counts = await countRunsByStatus(db, ctx.orgId, key);
-  return withRuns(stored, counts, await countDueRuns(db, ctx.orgId, [key], Date.now()));
+  return withRuns(stored, counts, await countDueRuns(db, ctx.orgId, [key], Date.now()), await lastFailures(db, ctx.orgId, [key]));
 }
 
 /** A page of processes ordered by key, each with its run counts; `nextKey` is set when more follow. */
@@ -172,7 +176,8 @@ export async function listProcesses(
   const keys = items.map((p) => p.key);
   const counts = await countRunsByStatus(db, ctx.orgId, keys);
   const due = await countDueRuns(db, ctx.orgId, keys, Date.now());
-  return { items: items.map((p) => withRuns(p, counts, due)), nextKey: nextId };
+  const failures = await lastFailures(db, ctx.orgId, keys);
+  return { items: items.map((p) => withRuns(p, counts, due, failures)), nextKey: nextId };
 }
 
 /** Versions of an existing process, newest first; `nextVersion` is set when older ones follow. */

@@ -8,6 +8,7 @@
 import type { Database } from '../store/db.js';
 import { clearSlots, pauseSlots, settleSlot, takeSlot, type RateLimit } from '../store/rate-limits.js';
 import { systemClock, type Clock } from './clock.js';
+import { clearAnswers, recordAnswer } from '../store/rate-limit-answers.js';
 
 export type { RateLimit } from '../store/rate-limits.js';
 
@@ -77,8 +78,12 @@ export class RateLimiter {
     await settleSlot(this.#database, orgId, connection, at, this.#at());
   }
 
-  /** The provider asked to slow down: no slot of (org, connection) is handed out for `ms`, in any process. */
-  async backOff(orgId: string, connection: string, ms: number): Promise<void> {
+  /**
+   * The provider asked to slow down: no slot of (org, connection) is handed out for `ms`, in any process.
+   * `answered429`: it refused a request with 429, which is kept among the connection's recent 429s.
+   */
+  async backOff(orgId: string, connection: string, ms: number, answered429 = true): Promise<void> {
+    if (answered429) await recordAnswer(this.#database.db, orgId, connection, this.#at() ?? Date.now(), ms > 0 ? Math.round(ms) : null);
     if (!(ms > 0)) return;
     await pauseSlots(this.#database, orgId, connection, Math.min(ms, 24 * 3_600_000), this.#at());
   }
@@ -86,6 +91,7 @@ export class RateLimiter {
   /** Forgets the window and pause of a deleted connection. */
   async forget(orgId: string, connection: string): Promise<void> {
     await clearSlots(this.#database.db, orgId, connection);
+    await clearAnswers(this.#database.db, orgId, connection);
   }
 
   #pruneDue(lane: string, limit: RateLimit): boolean {

@@ -258,6 +258,16 @@ export interface BatchItemsTable {
   error: string | null;
 }
 
+/** A provider's 429 answer on a connection (migration 008; the newest 20 per connection are kept). */
+export interface RateLimitAnswersTable {
+  org_id: string;
+  connection: string;
+  /** Epoch ms of the answer. */
+  at: Millis;
+  /** The wait it asked for (Retry-After), ms; null when it named none. */
+  retry_after_ms: Millis | null;
+}
+
 export interface MigrationsTable {
   id: number;
   name: string;
@@ -279,6 +289,7 @@ export interface Tables {
   links: LinksTable;
   rate_limit_events: RateLimitEventsTable;
   rate_limit_pauses: RateLimitPausesTable;
+  rate_limit_answers: RateLimitAnswersTable;
   batches: BatchesTable;
   batch_items: BatchItemsTable;
   statusflow_migrations: MigrationsTable;

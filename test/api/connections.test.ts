@@ -81,7 +81,7 @@ for (const dialect of DIALECTS) {
         { key: 'hubspot_main', provider: 'hubspot', name: 'HubSpot (main portal)', config: { baseUrl: target.url, rateLimit: { requests: 100, perMs: 10000 } }, secrets: { accessToken: 'set' }, createdAt: undefined, updatedAt: undefined },
       );
       assert.ok(body.createdAt && body.updatedAt);
-      assert.deepEqual((await call('GET', '/api/v1/connections/hubspot_main')).json(), body);
+      assert.deepEqual((await call('GET', '/api/v1/connections/hubspot_main')).json(), { ...body, rateLimit: { requests: 100, perMs: 10000, from: 'config' }, recent429s: [] });
       const list = (await call('GET', '/api/v1/connections')).json();
       assert.deepEqual(list.items.map((c: { key: string }) => c.key), ['hubspot_main']);
       assert.equal(list.nextCursor, null);

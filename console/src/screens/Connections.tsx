@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get, type Page } from '../api';
 import { useSession } from '../session';
 import { Empty, ErrorBox, Modal, PageHead, SkeletonRows, Time } from '../components/ui';
-import type { Connection, Failure } from '../types';
+import type { Connection, ConnectionDetail, Failure } from '../types';
 
 const SECRETS: Record<Connection['provider'], { key: string; label: string; json?: boolean }[]> = {
   hubspot: [{ key: 'accessToken', label: 'Private app access token' }],
@@ -16,9 +16,53 @@ const SECRETS: Record<Connection['provider'], { key: string; label: string; json
   http: [{ key: 'headers', label: 'Secret headers (JSON, e.g. {"Authorization": "Bearer …"})', json: true }],
 };
 
-function rate(c: Connection): string {
-  const r = (c.config as { rateLimit?: { requests: number; perMs: number } } | undefined)?.rateLimit;
-  return r ? `${r.requests} per ${r.perMs >= 1000 ? `${r.perMs / 1000} s` : `${r.perMs} ms`}` : 'provider default';
+const per = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toLocaleString()} s` : `${ms} ms`);
+
+/** The limit in force and the provider's recent 429s (GET /connections/{key}), a row's own query. */
+function Limits({ conn }: { conn: Connection }) {
+  const detail = useQuery({ queryKey: ['connection', conn.key], queryFn: ({ signal }) => get<ConnectionDetail>(`/connections/${conn.key}`, signal) });
+  const d = detail.data;
+  if (detail.error) return <span className="muted">—</span>;
+  if (!d) return <div className="skeleton" style={{ width: 90 }} />;
+  const last = d.recent429s[0];
+  return (
+    <div className="small" data-limits={conn.key}>
+      {d.rateLimit ? (
+        <div>
+          {d.rateLimit.requests} per {per(d.rateLimit.perMs)} <span className="muted">({d.rateLimit.from})</span>
+        </div>
+      ) : (
+        <div className="muted">no limit; 429s pause it</div>
+      )}
+      {last ? (
+        <details className="recent-429">
+          <summary>
+            <span className="chip waiting">{d.recent429s.length === 20 ? '20+' : d.recent429s.length} × 429</span> last <Time iso={last.at} />
+          </summary>
+          <table aria-label={`Recent 429 answers of ${conn.name ?? conn.key}`}>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Retry-After</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.recent429s.map((a, i) => (
+                <tr key={`${a.at}-${i}`}>
+                  <td>
+                    <Time iso={a.at} />
+                  </td>
+                  <td className="num">{a.retryAfterMs === null ? <span className="muted">none given</span> : per(a.retryAfterMs)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      ) : (
+        <div className="muted">no 429 lately</div>
+      )}
+    </div>
+  );
 }
 
 export function Connections() {
@@ -51,7 +95,7 @@ export function Connections() {
               <th scope="col">Connection</th>
               <th scope="col">Provider</th>
               <th scope="col">Base URL</th>
-              <th scope="col">Rate limit</th>
+              <th scope="col">Rate limit · recent 429s</th>
               <th scope="col">Secrets</th>
               <th scope="col">Updated</th>
               <th scope="col"><span className="sr-only">Actions</span></th>
@@ -70,7 +114,9 @@ export function Connections() {
                     </td>
                     <td>{c.provider}</td>
                     <td className="mono small">{String(c.config?.baseUrl ?? 'default')}</td>
-                    <td className="small">{rate(c)}</td>
+                    <td>
+                      <Limits conn={c} />
+                    </td>
                     <td className="small">
                       {Object.keys(c.secrets ?? {}).length ? Object.keys(c.secrets!).map((k) => <div key={k}>{k}: <span className="chip succeeded">set</span></div>) : <span className="muted">none</span>}
                     </td>
@@ -129,6 +175,7 @@ function EditConnection({ conn, onClose }: { conn: Connection | null; onClose():
     mutationFn: (body: unknown) => api<Connection>('PUT', `/connections/${key}`, { body }),
     onSuccess: () => {
       void client.invalidateQueries({ queryKey: ['connections'] });
+      void client.invalidateQueries({ queryKey: ['connection'] });
       onClose();
     },
   });

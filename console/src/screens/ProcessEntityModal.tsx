@@ -1,6 +1,7 @@
 /**
  * "Process entity": pick a process valid for this entity, dry-run it (each task's evaluated input),
- * run it, and watch its steps finish live (the stream refreshes the run; polled while it is active).
+ * run it, and watch its steps finish live (the stream refreshes the run, step by step once its events
+ * carry the step; polled while active until then).
  */
 import { useState } from 'react';
 import { Link } from 'react-router';
@@ -8,6 +9,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { api, get, type Page } from '../api';
 import { Chip, ErrorBox, Modal } from '../components/ui';
 import { StepList } from '../components/Steps';
+import { streamSendsSteps } from '../stream';
 import type { Entity, Process, Run } from '../types';
 
 const ACTIVE = new Set(['queued', 'running', 'waiting']);
@@ -32,8 +34,9 @@ export function ProcessEntityModal({ entity, onClose }: { entity: Entity; onClos
     queryKey: ['run', runId],
     queryFn: ({ signal }) => get<Run>(`/runs/${runId}`, signal),
     enabled: !!runId,
-    // The stream marks it stale on every status change; steps inside a running run are polled.
-    refetchInterval: (q) => (q.state.data && !ACTIVE.has(q.state.data.status) ? false : 700),
+    // The stream marks it stale on every change. Until the server's run.updated events carry the step
+    // they committed (streamSendsSteps), the steps inside a running run are polled as well.
+    refetchInterval: (q) => (q.state.data && !ACTIVE.has(q.state.data.status) ? false : streamSendsSteps() ? false : 700),
   });
   const live = run.data;
 

@@ -1,11 +1,11 @@
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get, type Page } from '../api';
 import { useSession } from '../session';
 import { useEntityTypes } from '../Layout';
 import { Empty, ErrorBox, Modal, PageHead, SkeletonRows, Time } from '../components/ui';
-import type { Process, Run, RunStatus } from '../types';
+import type { Process, RunStatus } from '../types';
 
 const SHOWN: RunStatus[] = ['running', 'queued', 'waiting', 'succeeded', 'failed', 'cancelled'];
 
@@ -15,12 +15,6 @@ export function Processes() {
   const [creating, setCreating] = useState(false);
   const list = useQuery({ queryKey: ['processes'], queryFn: ({ signal }) => get<Page<Process>>('/processes?limit=500', signal) });
   const items = list.data?.items ?? [];
-  const failures = useQueries({
-    queries: items.map((p) => ({
-      queryKey: ['process-failures', p.key],
-      queryFn: ({ signal }: { signal: AbortSignal }) => get<Page<Run>>(`/runs?process=${p.key}&status=failed&limit=1`, signal),
-    })),
-  });
   const toggle = useMutation({
     mutationFn: (p: Process) =>
       api<Process>('PUT', `/processes/${p.key}`, { body: { name: p.name, entityType: p.entityType, trigger: p.trigger, enabled: !p.enabled, settings: p.settings, tasks: p.tasks } }),
@@ -51,8 +45,8 @@ export function Processes() {
             <SkeletonRows cols={6} rows={3} />
           ) : (
             <tbody>
-              {items.map((p, i) => {
-                const last = failures[i]?.data?.items[0];
+              {items.map((p) => {
+                const last = p.lastFailure;
                 return (
                   <tr key={p.key} data-process={p.key}>
                     <td>
@@ -61,6 +55,14 @@ export function Processes() {
                       </Link>
                       <div className="small muted">
                         <span className="mono">{p.key}</span> · v{p.version} · {p.tasks.length} task{p.tasks.length === 1 ? '' : 's'}
+                        {can.entities ? (
+                          <>
+                            {' · '}
+                            <Link to={`/batches/new?process=${p.key}`} style={{ whiteSpace: 'nowrap' }}>
+                              run on a set<span className="sr-only"> of entities: {p.name}</span>
+                            </Link>
+                          </>
+                        ) : null}
                       </div>
                     </td>
                     <td>{p.entityType}</td>
@@ -83,9 +85,13 @@ export function Processes() {
                     </td>
                     <td className="small">
                       {last ? (
-                        <Link to={`/runs/${last.id}`}>
-                          <span className="mono">{last.error?.code ?? 'failed'}</span> <Time iso={last.finishedAt} />
-                        </Link>
+                        <>
+                          <Link to={`/runs/${last.runId}`} className="mono" title={last.message ?? undefined}>
+                            {last.code ?? 'failed'}
+                          </Link>{' '}
+                          <Time iso={last.at} />
+                          {last.message ? <div className="muted clip" title={last.message}>{last.message}</div> : null}
+                        </>
                       ) : (
                         <span className="muted">none</span>
                       )}

@@ -5,6 +5,7 @@ import { api, get } from '../api';
 import { useSession } from '../session';
 import { Chip, duration, ErrorBox, Loading, Modal, PageHead, Time } from '../components/ui';
 import { StepList } from '../components/Steps';
+import { streamSendsSteps } from '../stream';
 import type { Run } from '../types';
 
 const ACTIVE = new Set(['queued', 'running', 'waiting']);
@@ -17,7 +18,8 @@ export function RunDetail() {
   const run = useQuery({
     queryKey: ['run', id],
     queryFn: ({ signal }) => get<Run>(`/runs/${id}`, signal),
-    refetchInterval: (q) => (q.state.data && ACTIVE.has(q.state.data.status) ? 1000 : false),
+    // Polled while active only until the stream's run.updated events carry each committed step.
+    refetchInterval: (q) => (q.state.data && ACTIVE.has(q.state.data.status) && !streamSendsSteps() ? 1000 : false),
   });
   const done = (r: Run) => {
     client.setQueryData(['run', id], r);
@@ -93,6 +95,14 @@ export function RunDetail() {
               {r.trigger.status ? ` (entered ${r.trigger.status})` : ''}
               {r.trigger.actor ? <span className="muted small"> by {r.trigger.actor}</span> : null}
             </dd>
+            {r.trigger.batchId ? (
+              <>
+                <dt>Batch</dt>
+                <dd>
+                  <Link className="mono" to={`/batches/${r.trigger.batchId}`}>{r.trigger.batchId}</Link>
+                </dd>
+              </>
+            ) : null}
             <dt>Attempt</dt>
             <dd>{r.attempt}</dd>
             <dt>Queued</dt>

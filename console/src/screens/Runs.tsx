@@ -12,12 +12,13 @@ export function Runs() {
   const status = params.get('status') ?? '';
   const process = params.get('process') ?? '';
   const entity = params.get('entity') ?? '';
+  const batch = params.get('batch') ?? '';
   const cursor = params.get('cursor') ?? '';
   const [prev, setPrev] = useState<string[]>([]);
   const processes = useQuery({ queryKey: ['processes'], queryFn: ({ signal }) => get<Page<Process>>('/processes?limit=500', signal) });
   const runs = useQuery({
-    queryKey: ['runs', { status, process, entity, cursor }],
-    queryFn: ({ signal }) => get<Page<Run>>(`/runs${qs({ status, process, entity, cursor, limit: 50 })}`, signal),
+    queryKey: ['runs', { status, process, entity, batch, cursor }],
+    queryFn: ({ signal }) => get<Page<Run>>(`/runs${qs({ status, process, entity, batch, cursor, limit: 50 })}`, signal),
     placeholderData: keepPreviousData,
   });
   const update = (next: Record<string, string>) => {
@@ -32,7 +33,7 @@ export function Runs() {
     }
     setParams(p);
   };
-  const filtered = !!(status || process || entity);
+  const filtered = !!(status || process || entity || batch);
   return (
     <>
       <PageHead title="Runs" sub="every execution of an API process, newest first" />
@@ -61,6 +62,14 @@ export function Runs() {
           <span>Entity id</span>
           <input value={entity} onChange={(e) => update({ entity: e.target.value.trim() })} placeholder="any" />
         </label>
+        {batch ? (
+          <div className="field small" style={{ alignSelf: 'flex-end' }}>
+            <span>
+              Batch <Link className="mono" to={`/batches/${batch}`}>{batch.slice(-8)}</Link>{' '}
+              <button className="ghost icon" onClick={() => update({ batch: '' })} aria-label="Show runs of every batch">✕</button>
+            </span>
+          </div>
+        ) : null}
       </div>
       <ErrorBox error={runs.error} />
       <div className="table-wrap">
@@ -103,7 +112,15 @@ export function Runs() {
                       {r.entityType}/{r.entityId.slice(-8)}
                     </Link>
                   </td>
-                  <td className="small">{r.trigger.type === 'status' ? `entered ${r.trigger.status}` : r.trigger.type}</td>
+                  <td className="small">
+                    {r.trigger.batchId ? (
+                      <Link to={`/batches/${r.trigger.batchId}`}>batch {r.trigger.batchId.slice(-8)}</Link>
+                    ) : r.trigger.type === 'status' ? (
+                      `entered ${r.trigger.status}`
+                    ) : (
+                      r.trigger.type
+                    )}
+                  </td>
                   <td>
                     <Time iso={r.queuedAt} />
                   </td>

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ProcessSchema } from '../../domain/process.js';
 import { RUN_STATUSES } from '../../store/processes.js';
-import { errors, FieldIssue, JsonObject, Key, KeyParams, list, ListQuery, NoContent, secured, Timestamp } from './kit.js';
+import { errors, FieldIssue, Id, JsonObject, Key, KeyParams, list, ListQuery, NoContent, secured, Timestamp } from './kit.js';
 import { routeDocs } from './openapi.js';
 
 /** A process definition with its defaults filled in (domain/process.ts ProcessDefinition). */
@@ -37,6 +37,10 @@ const WithRuns = ProcessView.extend({
   heldBack: z
     .object({ concurrency: z.int(), disabled: z.int() })
     .meta({ description: "runs due now that cannot start: waiting for a slot of settings.concurrency, or held while the process is disabled" }),
+  lastFailure: z
+    .object({ runId: Id, code: z.string().nullable(), message: z.string().nullable(), at: Timestamp })
+    .nullable()
+    .meta({ description: 'the newest failed run (by when it finished); null: none' }),
 });
 const Version = z.object({ version: z.int(), ...definition, createdAt: Timestamp });
 

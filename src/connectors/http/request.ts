@@ -114,7 +114,7 @@ async function send(input: HttpRequestInput, ctx: TaskContext, conn: { cc: Conne
       });
     }
     const f = failureForResponse(res.status, res.headers, res.body, what);
-    if (conn && res.status === 429 && f.failure.retryAfterMs !== undefined) await backOff(conn.cc, f.failure.retryAfterMs);
+    if (conn && res.status === 429) await backOff(conn.cc, f.failure.retryAfterMs ?? 0);
     throw f;
   }
   const out: HttpRequestOutput = { status: res.status, headers: res.headers, body: res.body };

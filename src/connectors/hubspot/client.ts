@@ -100,7 +100,7 @@ export async function hubspotRequest(cc: ConnectionContext, req: HubSpotRequest,
     throw withoutSecrets(f, token);
   }
   if (res.headers['x-hubspot-ratelimit-remaining'] === '0' && !pacedWithin(view, res.headers)) {
-    await backOff(cc, intervalMs(res.headers) ?? HUBSPOT_DEFAULT_RATE_LIMIT.perMs);
+    await backOff(cc, intervalMs(res.headers) ?? HUBSPOT_DEFAULT_RATE_LIMIT.perMs, 'window-spent');
   }
   if (res.status < 200 || res.status > 299) throw withoutSecrets(hubspotFailure(res, what, view.key), token);
   return res;
@@ -131,9 +131,9 @@ export function intervalMs(headers: Readonly<Record<string, string>>): number | 
 }
 
 /** Tells the shared limiter to pause. Its own failure (e.g. the database is away) must not hide HubSpot's answer. */
-async function backOff(cc: ConnectionContext, ms: number): Promise<void> {
+async function backOff(cc: ConnectionContext, ms: number, why: '429' | 'window-spent' = '429'): Promise<void> {
   try {
-    await cc.backOff(ms);
+    await cc.backOff(ms, why);
   } catch {
     // The step's outcome is decided by HubSpot's answer; the limiter catches up on the next 429.
   }

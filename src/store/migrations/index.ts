@@ -6,6 +6,7 @@ import { migration as m004 } from './004_secret_key.js';
 import { migration as m005 } from './005_run_chain.js';
 import { migration as m006 } from './006_retention.js';
 import { migration as m007 } from './007_batches.js';
+import { migration as m008 } from './008_console_figures.js';
 
 export interface Migration {
   id: number;
@@ -14,4 +15,4 @@ export interface Migration {
   postgres: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008];
