@@ -4,12 +4,12 @@
  * migration 007's trigger's. Every function here runs inside the caller's transaction, which also
  * moves the batch's counters (store/batches.ts), so items and counters never disagree.
  */
+import { adapterOf } from './dialect.js';
 import type { Selectable } from 'kysely';
 import type { BatchItemStatus } from '../domain/batch.js';
 import type { Failure } from '../domain/failure.js';
 import { insertRuns, type Executor, type NewRun } from './runs.js';
 import type { BatchItemsTable } from './schema.js';
-import type { Dialect } from './db.js';
 
 export interface BatchItem {
   seq: number;
@@ -93,8 +93,8 @@ export async function skipItems(db: Executor, batchId: string, seqs: readonly nu
  * Pause: the batch's runs that have not started are taken back out of the queue (deleted: they never
  * ran, they have no steps) and their items are pending again. Returns how many.
  */
-export async function unqueueItems(db: Executor, dialect: Dialect, orgId: string, batchId: string): Promise<number> {
-  const gone = await db.deleteFrom('runs').where('id', 'in', queuedRunsOf(db, dialect, orgId, batchId)).where('status', '=', 'queued').returning('id').execute();
+export async function unqueueItems(db: Executor, orgId: string, batchId: string): Promise<number> {
+  const gone = await db.deleteFrom('runs').where('id', 'in', queuedRunsOf(db, orgId, batchId)).where('status', '=', 'queued').returning('id').execute();
   if (gone.length === 0) return 0;
   const ids = gone.map((r) => r.id);
   let n = 0;
@@ -116,9 +116,9 @@ export async function unqueueItems(db: Executor, dialect: Dialect, orgId: string
  * the caller holds the batch row, and the claim's trigger waits for that row (a deadlock otherwise);
  * a run being claimed has started anyway.
  */
-function queuedRunsOf(db: Executor, dialect: Dialect, orgId: string, batchId: string) {
+function queuedRunsOf(db: Executor, orgId: string, batchId: string) {
   const q = db.selectFrom('runs').select('id').where('batch_id', '=', batchId).where('org_id', '=', orgId).where('status', '=', 'queued');
-  return dialect === 'postgres' ? q.forUpdate().skipLocked() : q;
+  return adapterOf(db).rowLock('update') === 'update' ? q.forUpdate().skipLocked() : q;
 }
 
 /** Cancel: items not started become cancelled (the queued ones' runs are cancelled by the caller). */
@@ -128,11 +128,11 @@ export async function cancelPendingItems(db: Executor, batchId: string): Promise
 }
 
 /** Cancels the batch's runs that have not started; the trigger moves their items and counters. */
-export async function cancelQueuedRuns(db: Executor, dialect: Dialect, orgId: string, batchId: string, nowIso: string): Promise<number> {
+export async function cancelQueuedRuns(db: Executor, orgId: string, batchId: string, nowIso: string): Promise<number> {
   const result = await db
     .updateTable('runs')
     .set({ status: 'cancelled', finished_at: nowIso, lease_owner: null, lease_expires_at: null })
-    .where('id', 'in', queuedRunsOf(db, dialect, orgId, batchId))
+    .where('id', 'in', queuedRunsOf(db, orgId, batchId))
     .where('status', '=', 'queued')
     .executeTakeFirst();
   return Number(result.numUpdatedRows);

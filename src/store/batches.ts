@@ -3,9 +3,10 @@
  * trigger on runs and by the feeder), and the user's actions on it. Every query names the organization,
  * except the feeders' look for active batches (they serve every organization, like the claim).
  */
+import { adapterOf } from './dialect.js';
 import { sql, type Selectable } from 'kysely';
 import type { BatchFilter, BatchStatus } from '../domain/batch.js';
-import { fromJson, iso, type Database } from './db.js';
+import { fromJson, iso } from './db.js';
 import type { Executor } from './runs.js';
 import type { BatchesTable } from './schema.js';
 
@@ -205,16 +206,16 @@ export async function rollRate(db: Executor, id: string, now: number, done: numb
  * Postgres: takes the batch's feeding lock for this transaction, or says another process holds it.
  * SQLite has one writer: nothing to take.
  */
-export async function tryLockBatch(db: Executor, dialect: Database['dialect'], id: string): Promise<boolean> {
-  if (dialect !== 'postgres') return true;
+export async function tryLockBatch(db: Executor, id: string): Promise<boolean> {
+  if (adapterOf(db).name !== 'postgres') return true;
   const { rows } = await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(72417012, hashtext(${id})) AS ok`.execute(db);
   return rows[0]!.ok;
 }
 
 /** The batch row, locked for this transaction on Postgres (SQLite's writer is single anyway). */
-export async function getBatchForUpdate(db: Executor, dialect: Database['dialect'], id: string): Promise<Batch | undefined> {
+export async function getBatchForUpdate(db: Executor, id: string): Promise<Batch | undefined> {
   let q = db.selectFrom('batches').selectAll().where('id', '=', id);
-  if (dialect === 'postgres') q = q.forUpdate();
+  if (adapterOf(db).rowLock('update') === 'update') q = q.forUpdate();
   const row = await q.executeTakeFirst();
   return row && toBatch(row);
 }

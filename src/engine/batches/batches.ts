@@ -125,6 +125,8 @@ export async function batchItems(services: Services, ctx: CallContext, id: strin
 
 export type BatchAction = 'pause' | 'resume' | 'cancel' | 'retry-failed';
 
+const PAST: Record<BatchAction, string> = { pause: 'paused', resume: 'resumed', cancel: 'cancelled', 'retry-failed': 'retried' };
+
 /**
  * Applies an action in one transaction with the batch row locked (the feeder takes the same lock):
  * - pause: no new run starts: the feeder stops, and runs queued but not started are taken back out of
@@ -136,23 +138,23 @@ export type BatchAction = 'pause' | 'resume' | 'cancel' | 'retry-failed';
  * cancelled one. Pausing a paused batch or resuming a running one changes nothing.
  */
 export async function actOnBatch(services: Services, ctx: CallContext, id: string, action: BatchAction): Promise<Batch> {
-  const { db, dialect } = services.database;
+  const { db } = services.database;
   await readBatch(services, ctx, id);
   await db.transaction().execute(async (trx) => {
-    const b = await getBatchForUpdate(trx, dialect, id);
+    const b = await getBatchForUpdate(trx, id);
     if (!b || b.orgId !== ctx.orgId || b.status === 'preparing') throw new AppError('BATCH_NOT_FOUND', `No batch with id "${id}".`);
     const finished = action === 'retry-failed' ? b.status === 'cancelled' : isBatchFinished(b.status);
-    if (finished) throw new AppError('BATCH_FINISHED', `Batch ${id} is ${b.status}; it cannot be ${action === 'retry-failed' ? 'retried' : `${action}d`}.`, { status: b.status });
+    if (finished) throw new AppError('BATCH_FINISHED', `Batch ${id} is ${b.status}; it cannot be ${PAST[action]}.`, { status: b.status });
     const nowIso = new Date().toISOString();
     if (action === 'pause' && b.status === 'running') {
       await setBatchStatus(trx, ctx.orgId, id, ['running'], 'paused');
-      const n = await unqueueItems(trx, dialect, ctx.orgId, id);
+      const n = await unqueueItems(trx, ctx.orgId, id);
       await moveCounters(trx, id, { queued: -n, pending: n });
     } else if (action === 'resume' && b.status === 'paused') {
       await setBatchStatus(trx, ctx.orgId, id, ['paused'], 'running');
     } else if (action === 'cancel') {
       await setBatchStatus(trx, ctx.orgId, id, ['running', 'paused'], 'cancelled', nowIso);
-      await cancelQueuedRuns(trx, dialect, ctx.orgId, id, nowIso);
+      await cancelQueuedRuns(trx, ctx.orgId, id, nowIso);
       const n = await cancelPendingItems(trx, id);
       await moveCounters(trx, id, { pending: -n, cancelled: n });
     } else if (action === 'retry-failed') {

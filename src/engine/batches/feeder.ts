@@ -144,14 +144,14 @@ export class BatchFeeder {
   /** Queues runs for a running batch up to its window; returns the batch as it is after. */
   async #feed(b: Batch): Promise<{ batch: Batch; queued: number }> {
     const { services } = this;
-    const { db, dialect } = services.database;
+    const { db } = services.database;
     const def = await services.processVersions.load(b.orgId, b.process, b.processVersion);
     // A missing version still gets its runs (they fail with PROCESS_VERSION_MISSING), one at a time.
     const window = def ? batchWindow(def.settings.concurrency) : 1;
     const now = Date.now();
     return db.transaction().execute(async (trx) => {
-      if (!(await tryLockBatch(trx, dialect, b.id))) return { batch: b, queued: 0 };
-      const cur = await getBatchForUpdate(trx, dialect, b.id);
+      if (!(await tryLockBatch(trx, b.id))) return { batch: b, queued: 0 };
+      const cur = await getBatchForUpdate(trx, b.id);
       if (!cur) return { batch: b, queued: 0 };
       let queued = 0;
       const free = window - cur.queued - cur.running;
@@ -184,7 +184,7 @@ export class BatchFeeder {
         if (skipped > 0) await settleBatch(trx, b.id, new Date(now).toISOString());
       }
       if (cur.status === 'running' && (cur.rate.at === null || now - cur.rate.at >= this.#o.rateMs)) await rollRate(trx, b.id, now, doneOf(cur));
-      return { batch: (await getBatchForUpdate(trx, dialect, b.id)) ?? cur, queued };
+      return { batch: (await getBatchForUpdate(trx, b.id)) ?? cur, queued };
     });
   }
 
