@@ -32,6 +32,7 @@ export const FAILURE_CODES = {
   EXPRESSION_FAILED: engine(false, "A task's `when` or input expression failed (its own error or its time limit); `cause.code` is the expression error code (EXPR_*)."),
   EXPRESSION_BUSY: engine(true, 'The expression workers were busy for too long: nothing was evaluated; the step is tried again.'),
   STEP_TIMEOUT: engine(true, "The step took longer than the process's `settings.timeoutMs`."),
+  BATCH_OUTCOME_MISSING: engine(true, "A grouped provider call (docs/provider-batching.md) gave no outcome for this step's record; the step is tried again."),
   CONNECTION_NOT_FOUND: engine(false, "The task's connection was deleted."),
   CONNECTION_SECRETS_UNREADABLE: engine(false, "The connection's stored secrets cannot be decrypted with the configured secret key."),
   LINKS_UNAVAILABLE: engine(false, 'Links were asked for outside the steps of a run (a connection test).'),

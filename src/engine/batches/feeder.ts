@@ -16,6 +16,7 @@
  */
 import type { Failure } from '../../domain/failure.js';
 import { batchWindow } from '../../domain/batch.js';
+import { FINISHED } from '../../domain/run-states.js';
 import { newId } from '../../domain/ids.js';
 import { existingEntityIds } from '../../store/batch-selection.js';
 import { batchRunKey, nextPendingItems, queueItems, skipItems } from '../../store/batch-items.js';
@@ -42,6 +43,11 @@ export interface FeederOptions {
   idleMs?: number;
   /** How often the rate sample behind etaSeconds moves on. */
   rateMs?: number;
+  /**
+   * After runs ended here, look again this soon (ends within it are gathered into one look): a batch's
+   * window is refilled as its runs end, not only on the tick.
+   */
+  refillMs?: number;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: unknown) => void;
 }
 
@@ -59,12 +65,18 @@ export class BatchFeeder {
   #stopped = true;
   #unsubscribe: (() => void) | null = null;
   #lastSweep = 0;
+  /** When each batch's last event went out (progress events are kept to one per tickMs). */
+  readonly #publishedAt = new Map<string, number>();
+  /** A run ended while a look was on its way: look again soon after it. */
+  #endedDuringTick = false;
+  /** The timer set is a refill's (soon), not a tick's. */
+  #soon = false;
 
   constructor(
     private readonly services: Services,
     options: FeederOptions = {},
   ) {
-    this.#o = { tickMs: options.tickMs ?? 250, idleMs: options.idleMs ?? 1_000, rateMs: options.rateMs ?? 5_000 };
+    this.#o = { tickMs: options.tickMs ?? 250, idleMs: options.idleMs ?? 1_000, rateMs: options.rateMs ?? 5_000, refillMs: options.refillMs ?? 5 };
     this.#log = options.log ?? (() => {});
   }
 
@@ -74,6 +86,8 @@ export class BatchFeeder {
     // A batch created, resumed or retried here (or relayed from elsewhere): look at once.
     this.#unsubscribe = this.services.bus.subscribe((e) => {
       if (e.type === 'batch.updated' && e.data.status === 'running' && !this.#published.has(e.data.id)) this.poke();
+      // A run ended while some batch is live here: its slot in the window is free now.
+      else if (e.type === 'run.updated' && this.#published.size > 0 && FINISHED.includes(e.data.status)) this.#refill();
     });
     this.#schedule(0);
   }
@@ -91,10 +105,23 @@ export class BatchFeeder {
     this.#schedule(0);
   }
 
-  #schedule(ms: number): void {
+  /** Runs ended: look again soon (several ends in that time make one look). */
+  #refill(): void {
+    if (this.#stopped || this.#soon) return;
+    if (this.#ticking) {
+      this.#endedDuringTick = true;
+      return;
+    }
+    this.#schedule(this.#o.refillMs, true);
+  }
+
+  #schedule(ms: number, soon = false): void {
     if (this.#timer) clearTimeout(this.#timer);
+    this.#soon = soon;
     this.#timer = setTimeout(() => {
       this.#timer = null;
+      this.#soon = false;
+      this.#endedDuringTick = false;
       this.#ticking = this.tick()
         .catch((err: unknown) => {
           this.#log('error', 'batch feeder tick failed', { err });
@@ -102,7 +129,9 @@ export class BatchFeeder {
         })
         .then((live) => {
           this.#ticking = null;
-          if (!this.#stopped) this.#schedule(live ? this.#o.tickMs : this.#o.idleMs);
+          if (this.#stopped) return;
+          if (live && this.#endedDuringTick) this.#schedule(this.#o.refillMs, true);
+          else this.#schedule(live ? this.#o.tickMs : this.#o.idleMs);
         });
     }, ms);
     this.#timer.unref();
@@ -125,19 +154,23 @@ export class BatchFeeder {
     // Batches that ended since the last look get their final event.
     const liveIds = new Set(live.map((b) => b.id));
     const ended = [...this.#published.keys()].filter((id) => !liveIds.has(id));
-    for (const b of await getBatchesByIds(db, ended)) {
-      this.#publishIfChanged(b);
-      this.#published.delete(b.id);
+    for (const b of await getBatchesByIds(db, ended)) this.#publishIfChanged(b, true);
+    for (const id of ended) {
+      this.#published.delete(id);
+      this.#publishedAt.delete(id);
     }
-    for (const id of ended) this.#published.delete(id);
     await this.#sweep();
     return live.length > 0;
   }
 
-  #publishIfChanged(b: Batch): void {
+  /** Publishes a batch's progress when it changed, at most once per tickMs (`final`: always, when changed). */
+  #publishIfChanged(b: Batch, final = false): void {
     const key = progressKey(b);
     if (this.#published.get(b.id) === key) return;
+    const now = Date.now();
+    if (!final && b.status === 'running' && this.#published.has(b.id) && now - (this.#publishedAt.get(b.id) ?? 0) < this.#o.tickMs) return;
     this.#published.set(b.id, key);
+    this.#publishedAt.set(b.id, now);
     publishBatch(this.services, b);
   }
 
