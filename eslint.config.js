@@ -63,10 +63,6 @@ export default tseslint.config(
     // The store owns the database (issue 11): nothing in src/engine names a dialect, reads `database.sqlite` or
     // builds a query; it calls named store operations. test/lint-guard.test.ts proves each selector fires.
     files: ['src/engine/**/*.ts'],
-    // TEMPORARY allowlist, to be emptied after the parallel edits of these files are merged: executor.ts
-    // chooses the SQLite claim itself (`services.database.sqlite`, `claimRuns(trx, services.database.dialect, …)`),
-    // commit-queue.ts its SQLite commit (`this.database.sqlite`). Nothing else may join this list.
-    ignores: ['src/engine/executor/executor.ts', 'src/engine/executor/commit-queue.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',

@@ -3,7 +3,8 @@
  * Postgres locks candidates with FOR UPDATE SKIP LOCKED; SQLite has a single writer anyway.
  */
 import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { Dialect } from './db.js';
+import type { Database, Dialect } from './db.js';
+import { adapterOf } from './dialect.js';
 import { toRun, type Run, type RunStatus } from './runs.js';
 import type { RunsTable, Tables } from './schema.js';
 import type { SqlSync } from './sqlite-writer.js';
@@ -21,6 +22,14 @@ export interface ClaimOptions {
    * would find nothing new (see the executor).
    */
   lookPast?: boolean;
+}
+
+/**
+ * Runs a claim the way the database needs it: on SQLite as one synchronous write of its single writer
+ * (`sync`, with claimRunsSync), on Postgres in a transaction (`async`, with claimRuns).
+ */
+export function claimInWrite<T>(database: Database, plan: { sync(s: SqlSync): T; async(trx: Transaction<Tables>): Promise<T> }): Promise<T> {
+  return database.sqlite ? database.sqlite.write(plan.sync) : database.db.transaction().execute(plan.async);
 }
 
 /** What admission needs of a candidate (the claimed runs come back whole from the UPDATE). */
@@ -71,14 +80,14 @@ const MAX_ROUNDS = 2;
  * candidates: they stay as they are until the process is enabled again. Runs whose process is at its
  * concurrency limit are left for later by `admit`. Must be called inside a transaction.
  */
-export async function claimRuns(trx: Transaction<Tables>, dialect: Dialect, o: ClaimOptions, admit: (...a: Parameters<Admit>) => Promise<Admission> | Admission): Promise<ClaimResult> {
-  if (dialect === 'postgres') {
-    // One claimer at a time (a transaction-scoped advisory lock) keeps concurrency limits exact across
-    // workers: the candidates statement takes its snapshot after the lock is granted, so it sees every
-    // run the previous claimer took. The lock is per schema: installations (and test suites) that share
-    // a database in different schemas do not wait for each other's claims.
-    await sql`SELECT pg_advisory_xact_lock(72417004, hashtext(current_schema()))`.execute(trx);
-  }
+export async function claimRuns(trx: Transaction<Tables>, o: ClaimOptions, admit: (...a: Parameters<Admit>) => Promise<Admission> | Admission): Promise<ClaimResult> {
+  const adapter = adapterOf(trx);
+  const dialect = adapter.name;
+  // One claimer at a time (Postgres: a transaction-scoped advisory lock per schema) keeps concurrency
+  // limits exact across workers: the candidates statement takes its snapshot after the lock is granted,
+  // so it sees every run the previous claimer took. Installations (and test suites) that share a
+  // database in different schemas do not wait for each other's claims.
+  await adapter.lockClaims(trx);
   const rounds = new Rounds(o);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const q = candidatesQuery(dialect, o, rounds);

@@ -5,6 +5,8 @@
  * bookkeeping of a worker, which filters by the worker's own lease (runs of every organization).
  */
 import type { Kysely, Transaction } from 'kysely';
+import type { Database } from './db.js';
+import { updateRunSync, writeStepSync, type RunUpdate, type StepWrite } from './runs.js';
 import { RUN_MOVES } from '../domain/run-states.js';
 import { adapterOf } from './dialect.js';
 import { renewLeases } from './run-claims.js';
@@ -74,4 +76,22 @@ export async function releaseOwned(db: Executor, owner: string, now: number): Pr
 /** Extends the leases `owner` holds on `ids` until `until` (run-claims.ts's renewLeases, told its database). */
 export function renewOwnedLeases(db: Executor, owner: string, ids: readonly string[], until: number): Promise<void> {
   return renewLeases(db, adapterOf(db).name, owner, ids, until);
+}
+
+/**
+ * Commits a step's result at once where that is the database's best way (SQLite: one synchronous write
+ * of its single writer; false when the worker lost the run); undefined on Postgres, whose commits the
+ * caller groups into shared transactions (engine/executor/commit-queue.ts).
+ */
+export function commitAtOnce(database: Database, c: { runId: string; owner: string; run: RunUpdate; step: StepWrite | null }): Promise<boolean> | undefined {
+  return database.sqlite?.write((s) => {
+    if (!updateRunSync(s, c.runId, c.owner, c.run)) return false;
+    if (c.step) writeStepSync(s, c.step);
+    return true;
+  });
+}
+
+/** Resolves when the database's pending writes are done (SQLite's single writer; nothing to wait for on Postgres). */
+export async function writesIdle(database: Database): Promise<void> {
+  await database.sqlite?.idle();
 }

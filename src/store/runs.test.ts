@@ -39,8 +39,8 @@ for (const dialect of DIALECTS) {
     test('claim: due runs in order, with the running counts of their processes; admitted ones leased', async () => {
       const [a1, a2, b1, later] = [newRun(orgId, 'a', now - 3), newRun(orgId, 'a', now - 2), newRun(orgId, 'b', now - 1), newRun(orgId, 'a', now + 60_000)];
       await insertRuns(database.db, [a1!, a2!, b1!, later!]);
-      const claim = (owner: string, admit: Parameters<typeof claimRuns>[3]) =>
-        database.db.transaction().execute((trx) => claimRuns(trx, dialect, { owner, now, leaseMs: 30_000, limit: 10 }, admit));
+      const claim = (owner: string, admit: Parameters<typeof claimRuns>[2]) =>
+        database.db.transaction().execute((trx) => claimRuns(trx, { owner, now, leaseMs: 30_000, limit: 10 }, admit));
 
       let seen: { ids: string[]; running: Map<string, number> } | undefined;
       const first = await claim('w1', (candidates, running) => {
@@ -71,7 +71,7 @@ for (const dialect of DIALECTS) {
       await insertRuns(database.db, [...capped, other]);
       const rounds: string[][] = [];
       const result = await database.db.transaction().execute((trx) =>
-        claimRuns(trx, dialect, { owner: 'w1', now, leaseMs: 30_000, limit: 10 }, (candidates) => {
+        claimRuns(trx, { owner: 'w1', now, leaseMs: 30_000, limit: 10 }, (candidates) => {
           rounds.push(candidates.map((c) => c.process));
           const full = new Set([`${orgId}\u0000capped`]);
           return { take: new Set(candidates.filter((c) => c.process !== 'capped').map((c) => c.id)), full };
@@ -88,7 +88,7 @@ for (const dialect of DIALECTS) {
       await insertRuns(database.db, [again]);
       let looks = 0;
       const result2 = await database.db.transaction().execute((trx) =>
-        claimRuns(trx, dialect, { owner: 'w1', now, leaseMs: 30_000, limit: 10, lookPast: false }, (candidates) => {
+        claimRuns(trx, { owner: 'w1', now, leaseMs: 30_000, limit: 10, lookPast: false }, (candidates) => {
           looks++;
           return { take: new Set(candidates.filter((c) => c.process !== 'capped').map((c) => c.id)), full: new Set([`${orgId}\u0000capped`]) };
         }),
@@ -109,7 +109,7 @@ for (const dialect of DIALECTS) {
       await insertRuns(database.db, [q!, w!]);
       await database.db.updateTable('runs').set({ status: 'waiting' }).where('id', '=', w!.id).execute();
       const takeAll = (candidates: Array<{ id: string }>) => ({ take: new Set(candidates.map((c) => c.id)), full: new Set<string>() });
-      const claimAll = () => database.db.transaction().execute((trx) => claimRuns(trx, dialect, { owner: 'w1', now, leaseMs: 30_000, limit: 10 }, takeAll));
+      const claimAll = () => database.db.transaction().execute((trx) => claimRuns(trx, { owner: 'w1', now, leaseMs: 30_000, limit: 10 }, takeAll));
       assert.deepEqual((await claimAll()).runs, []);
       assert.deepEqual([(await getRun(database.db, orgId, q!.id))!.status, (await getRun(database.db, orgId, w!.id))!.status], ['queued', 'waiting']);
       await database.db.updateTable('processes').set({ enabled: adapterOf(database.db).bool(true) }).where('key', '=', 'paused').execute();
@@ -119,7 +119,7 @@ for (const dialect of DIALECTS) {
     test('commitStepResults: writes a step only with its run, keeps what an update leaves out, refuses a lost lease', { skip: dialect !== 'postgres' }, async () => {
       const [r1, r2, r3] = [newRun(orgId, 'c'), newRun(orgId, 'c'), newRun(orgId, 'c')];
       await insertRuns(database.db, [r1!, r2!, r3!]);
-      await database.db.transaction().execute((trx) => claimRuns(trx, dialect, { owner: 'w1', now, leaseMs: 30_000, limit: 10 }, (c) => ({ take: new Set(c.filter((x) => x.process === 'c').map((x) => x.id)), full: new Set<string>() })));
+      await database.db.transaction().execute((trx) => claimRuns(trx, { owner: 'w1', now, leaseMs: 30_000, limit: 10 }, (c) => ({ take: new Set(c.filter((x) => x.process === 'c').map((x) => x.id)), full: new Set<string>() })));
       const t = new Date(now).toISOString();
       const step = (runId: string, output: unknown) => ({ runId, orgId, idx: 0, task: 'post', status: 'succeeded' as const, attempts: 1, input: { a: 1 }, output, startedAt: t, finishedAt: t });
       const failure = { code: 'HTTP_503', message: 'busy \u0000 "quoted"', retryable: true };

@@ -14,7 +14,8 @@
  */
 import type { Transaction } from 'kysely';
 import type { Database } from '../../store/db.js';
-import { commitStepResults, updateRun, updateRunSync, writeStep, writeStepSync, type StepResult } from '../../store/runs.js';
+import { commitStepResults, updateRun, writeStep, type StepResult } from '../../store/runs.js';
+import { commitAtOnce, writesIdle } from '../../store/run-moves.js';
 import { isConnectionLoss } from '../../store/pg-pool.js';
 import type { Tables } from '../../store/schema.js';
 
@@ -61,14 +62,8 @@ export class CommitQueue {
   }
 
   #commit(c: StepCommit): Promise<boolean> {
-    const sqlite = this.database.sqlite;
-    if (sqlite) {
-      return sqlite.write((s) => {
-        if (!updateRunSync(s, c.runId, c.owner, c.run)) return false;
-        if (c.step) writeStepSync(s, c.step);
-        return true;
-      });
-    }
+    const now = commitAtOnce(this.database, c);
+    if (now) return now;
     return new Promise<boolean>((resolve, reject) => {
       this.#pending.push({ c, resolve, reject });
       if (!this.#flushing) this.#flushing = this.#drain();
@@ -113,7 +108,7 @@ export class CommitQueue {
   /** Resolves when everything queued so far is committed. */
   async idle(): Promise<void> {
     while (this.#flushing) await this.#flushing;
-    await this.database.sqlite?.idle();
+    await writesIdle(this.database);
   }
 }
 

@@ -11,9 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { ProcessDefinition } from '../../domain/process.js';
-import { claimRuns, claimRunsSync, type Admission, type Candidate, type ClaimOptions, type ClaimResult } from '../../store/run-claims.js';
+import { claimInWrite, claimRuns, claimRunsSync, type Admission, type Candidate, type ClaimOptions, type ClaimResult } from '../../store/run-claims.js';
 import type { Run } from '../../store/runs.js';
-import type { SqliteWriter } from '../../store/sqlite-writer.js';
 import { getEntitiesByIds, getEntitySync, type EntityRecord } from '../../store/entities.js';
 import type { Services } from '../services.js';
 import { runUpdated } from '../bus-events.js';
@@ -282,45 +281,38 @@ export class Executor {
     }
   }
 
+  /**
+   * One claim. On SQLite it is one synchronous write, so it can only use definitions already cached:
+   * runs of a version not yet cached are left for the next claim, which follows at once. The claimed
+   * runs' entities are read in the same go, in one query rather than one each when the runs start.
+   */
   async #claim(limit: number): Promise<Claimed> {
     const { services } = this;
-    const o = { owner: this.owner, now: Date.now(), leaseMs: this.#o.leaseMs, limit, lookPast: this.#lookPast };
-    const sqlite = services.database.sqlite;
-    if (sqlite) return this.#claimSqlite(sqlite, o);
+    const { processVersions } = services;
+    const o: ClaimOptions = { owner: this.owner, now: Date.now(), leaseMs: this.#o.leaseMs, limit, lookPast: this.#lookPast };
     const taken = new Map<string, number>();
     const full = new Set<string>();
-    return services.database.db.transaction().execute(async (trx) => {
-      const result = await claimRuns(trx, services.database.dialect, o, async (candidates, running) => {
-        const defs = new Map<string, ProcessDefinition | undefined>();
-        for (const c of candidates) defs.set(c.id, await services.processVersions.load(c.orgId, c.process, c.processVersion, trx));
-        return this.#admit(candidates, running, taken, full, (c) => defs.get(c.id));
-      });
-      // The runs' entities in one query rather than one each when the runs start.
-      const found = await getEntitiesByIds(trx, result.runs.map((r) => ({ orgId: r.orgId, type: r.entityType, id: r.entityId })));
-      return { ...result, full, entities: new Map(result.runs.map((r) => [r.id, found.get(r.entityId) ?? null])) };
-    });
-  }
-
-  /**
-   * On SQLite the claim is one synchronous write, so it can only use definitions already cached:
-   * runs of a version not yet cached are left for the next claim, which follows at once. The claimed
-   * runs' entities are read in the same go (as on Postgres).
-   */
-  async #claimSqlite(sqlite: SqliteWriter, o: ClaimOptions): Promise<Claimed> {
-    const { processVersions } = this.services;
     const uncached: Candidate[] = [];
-    const taken = new Map<string, number>();
-    const full = new Set<string>();
-    const claimed = await sqlite.write((s) => {
-      const result = claimRunsSync(s, o, (candidates, running) =>
-        this.#admit(candidates, running, taken, full, (c) => {
-          const def = processVersions.peek(c.orgId, c.process, c.processVersion);
-          if (!def && !this.#versionsMissing.has(versionKey(c))) uncached.push(c);
-          return def ?? (this.#versionsMissing.has(versionKey(c)) ? undefined : 'uncached');
-        }),
-      );
-      const entities = new Map(result.runs.map((r) => [r.id, getEntitySync(s, r.orgId, r.entityType, r.entityId) ?? null]));
-      return { ...result, full, entities };
+    const claimed = await claimInWrite(services.database, {
+      sync: (s) => {
+        const result = claimRunsSync(s, o, (candidates, running) =>
+          this.#admit(candidates, running, taken, full, (c) => {
+            const def = processVersions.peek(c.orgId, c.process, c.processVersion);
+            if (!def && !this.#versionsMissing.has(versionKey(c))) uncached.push(c);
+            return def ?? (this.#versionsMissing.has(versionKey(c)) ? undefined : 'uncached');
+          }),
+        );
+        return { ...result, full, entities: new Map(result.runs.map((r) => [r.id, getEntitySync(s, r.orgId, r.entityType, r.entityId) ?? null])) };
+      },
+      async: async (trx) => {
+        const result = await claimRuns(trx, o, async (candidates, running) => {
+          const defs = new Map<string, ProcessDefinition | undefined>();
+          for (const c of candidates) defs.set(c.id, await processVersions.load(c.orgId, c.process, c.processVersion, trx));
+          return this.#admit(candidates, running, taken, full, (c) => defs.get(c.id));
+        });
+        const found = await getEntitiesByIds(trx, result.runs.map((r) => ({ orgId: r.orgId, type: r.entityType, id: r.entityId })));
+        return { ...result, full, entities: new Map(result.runs.map((r) => [r.id, found.get(r.entityId) ?? null])) };
+      },
     });
     if (uncached.length > 0) {
       // The claimed runs are ours now: whatever happens here, they are returned to be executed.
