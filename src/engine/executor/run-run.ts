@@ -15,6 +15,7 @@ import type { EntityView, TaskContext } from '../../connectors/types.js';
 import { findEntity } from '../entities.js';
 import type { EntityRecord } from '../../store/entities.js';
 import { listSteps, type Run, type RunUpdate, type StepWrite } from '../../store/runs.js';
+import { cancelNotStarted } from '../../store/run-moves.js';
 import type { Services } from '../services.js';
 import type { CommitQueue } from './commit-queue.js';
 import { entityActions } from './entity-actions.js';
@@ -82,17 +83,18 @@ export async function executeRun(deps: RunDeps, run: Run, claimedEntity?: Entity
       return finish(deps, run, step, { status: 'cancelled', stepIndex: i });
     }
     if (outcome.kind === 'wait') {
-      await commit(deps, run, { step: outcome.step, run: { status: 'waiting', stepIndex: i, attempt: attempt, availableAt: outcome.untilMs, release: true } });
+      if (await commit(deps, run, { step: outcome.step, run: { status: 'waiting', stepIndex: i, attempt: attempt, availableAt: outcome.untilMs, release: true } })) await cancelParkedIfAsked(deps, run);
       return;
     }
     // failed
     const f = outcome.failure;
     if (f.retryable && attempt < def.settings.retry.maxAttempts) {
       const delay = backoffMs(def.settings.retry, attempt, f.retryAfterMs);
-      await commit(deps, run, {
+      const parked = await commit(deps, run, {
         step: { ...outcome.step, status: 'failed', error: f },
         run: { status: 'waiting', stepIndex: i, attempt, availableAt: Date.now() + delay, release: true, error: f },
       });
+      if (parked) await cancelParkedIfAsked(deps, run);
       return;
     }
     await commit(deps, run, {
@@ -223,6 +225,17 @@ async function finish(deps: RunDeps, run: Run, step: StepWrite | null, u: { stat
 }
 
 /** Every commit is told: a run's new status, or a step committed while it goes on (status `running`). */
+/**
+ * A cancel asked between the check before parking and the park's commit found the run still running
+ * and only set its flag: the run would then wait out its whole delay or backoff. Cancel it now.
+ */
+async function cancelParkedIfAsked(deps: RunDeps, run: Run): Promise<void> {
+  if (!(await deps.isCancelRequested(run.id))) return;
+  if (await cancelNotStarted(deps.services.database.db, run.orgId, run.id, new Date().toISOString())) {
+    deps.services.bus.publish(runUpdated(run, 'cancelled'));
+  }
+}
+
 function publishRun(deps: RunDeps, run: Run, u: RunUpdate, step: StepWrite | null): void {
   if (u.status === undefined && !step) return;
   const progress = step ? { index: step.idx, task: step.task, status: step.status } : undefined;
