@@ -157,8 +157,13 @@ export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
     else spawn(slot);
   }
 
-  /** Most jobs one organization has in flight on one worker: the rest of its room is left to others. */
-  const ORG_IN_FLIGHT = MAX_IN_FLIGHT / 2;
+  /**
+   * Most jobs one organization has in flight on one worker. A worker runs its jobs one after another,
+   * so this bounds how many of one organization's slow jobs (each up to the time limit) can stand
+   * ahead of another organization's: with half the room (16), a flood of hostile `where` requests kept
+   * another organization's dry run waiting past maxWaitMs on a loaded 2-core machine.
+   */
+  const ORG_IN_FLIGHT = 4;
 
   function flush(): void {
     flushQueued = false;
