@@ -28,21 +28,7 @@ export function spawnCli(args: string[], cwd: string, env: Record<string, string
   // tsx (when the build is not current) must be found from a temp folder too.
   const node = cliArgs().map((a) => (a === 'tsx' ? import.meta.resolve('tsx') : a));
   const child = spawn(process.execPath, [...node, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const result = new Promise<CliResult>((ok) => child.on('close', (code) => ok({ code, stdout, stderr })));
-  return {
-    child,
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    result,
-  };
+  return collect(child);
 }
 
 const listen = async (server: Server): Promise<string> => {
@@ -151,6 +137,11 @@ export function spawnCliInTerminal(args: string[], cwd: string, env: Record<stri
   const command = [process.execPath, ...node, ...args].map(quote).join(' ');
   // -q quiet, -e the command's exit code, -f flush at once, -c the command; the typescript goes nowhere.
   const child = spawn(script, ['-qefc', command, '/dev/null'], { cwd, env: { ...env, TERM: 'xterm-256color', COLUMNS: '160' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  return collect(child, { type: (text: string) => void child.stdin!.write(text) });
+}
+
+/** The child's output as it comes, and its exit code and whole output once it closes. */
+function collect<X extends object = object>(child: ChildProcess, extra?: X): CliChild & X {
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -165,6 +156,6 @@ export function spawnCliInTerminal(args: string[], cwd: string, env: Record<stri
       return stderr;
     },
     result,
-    type: (text) => void child.stdin!.write(text),
+    ...(extra as X),
   };
 }
