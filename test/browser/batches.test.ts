@@ -148,6 +148,27 @@ describe('processing control panel in a browser', { skip, timeout: 240_000 }, ()
     await page.getByLabel('API process').selectOption('sync_orders');
     const total = page.getByTestId('preview-total');
     await total.filter({ hasText: String(RECEIVED + 4) }).waitFor();
+    // A "last saved after" bound in the future matches nothing (and the start button says so); cleared, all again.
+    const after = page.getByLabel('Last saved after');
+    await after.fill('2099-01-01T00:00');
+    await total.filter({ hasText: /^0$/ }).waitFor();
+    await page.waitForURL(/after=2099-/);
+    assert.equal(await page.getByRole('button', { name: 'Start batch' }).isDisabled(), true, 'nothing to start on an empty set');
+    await after.fill('');
+    await total.filter({ hasText: String(RECEIVED + 4) }).waitFor();
+    // Pasted ids narrow the set to them; an unknown id is named in the answer.
+    const two = [...ids.values()].slice(0, 2);
+    await page.getByLabel(/Only these entities/).fill(`${two[0]}\n${two[1]}, ${two[0]}`);
+    await page.getByRole('button', { name: 'Apply ids' }).click();
+    await page.getByText('2 ids in the filter').waitFor();
+    await total.filter({ hasText: /^2$/ }).waitFor();
+    g.expectHttpError(/\/batches\/preview$/, 404);
+    await page.getByLabel(/Only these entities/).fill('01kzzzzzzzzzzzzzzzzzzzzzzz');
+    await page.getByRole('button', { name: 'Apply ids' }).click();
+    await page.getByText('01kzzzzzzzzzzzzzzzzzzzzzzz').last().waitFor();
+    await page.getByLabel(/Only these entities/).fill('');
+    await page.getByRole('button', { name: 'Apply ids' }).click();
+    await total.filter({ hasText: String(RECEIVED + 4) }).waitFor();
     await page.getByRole('checkbox', { name: 'Received' }).check();
     await total.filter({ hasText: String(RECEIVED) }).waitFor();
     await page.waitForURL(/status=received/);

@@ -1,7 +1,8 @@
 /**
  * The processing control panel, first half: pick a process, build the filter (statuses, where, linked or
- * not), see how many entities it takes and a sample (POST /batches/preview), then start the batch.
- * The process and filter live in the URL, so a set can be shared and the back button works.
+ * not, last saved after/before, explicit ids), see how many entities it takes and a sample (POST
+ * /batches/preview), then start the batch. The process and filter live in the URL, so a set can be shared
+ * and the back button works — except a pasted list of ids (up to 10,000), which would not fit in one.
  */
 import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
@@ -27,7 +28,11 @@ export function BatchNew() {
   const statuses = (params.get('status') ?? '').split(',').filter(Boolean);
   const where = params.get('where') ?? '';
   const linked = params.get('linked') ?? ''; // '<connection>:yes' | '<connection>:no' | ''
+  const after = params.get('after') ?? '';
+  const before = params.get('before') ?? '';
   const [whereDraft, setWhereDraft] = useState(where);
+  const [idsDraft, setIdsDraft] = useState('');
+  const [ids, setIds] = useState<string[]>([]);
 
   const filter: BatchFilter = {};
   if (statuses.length) filter.status = statuses;
@@ -36,6 +41,9 @@ export function BatchNew() {
     const [connection, exists] = linked.split(':');
     filter.linked = { connection: connection!, exists: exists === 'yes' };
   }
+  if (after) filter.updatedAfter = after;
+  if (before) filter.updatedBefore = before;
+  if (ids.length) filter.ids = ids;
   const body = chosen ? { process: chosen.key, filter } : null;
   const preview = useQuery({
     queryKey: ['batch-preview', body],
@@ -81,7 +89,11 @@ export function BatchNew() {
             <h2 id="set-h" style={{ margin: 0 }}>1. Process and filter</h2>
             <label className="field">
               <span>API process</span>
-              <select value={chosen.key} onChange={(e) => update({ process: e.target.value, status: '', where: '', linked: '' })}>
+              <select value={chosen.key} onChange={(e) => {
+                  setIds([]);
+                  setIdsDraft('');
+                  update({ process: e.target.value, status: '', where: '', linked: '', after: '', before: '' });
+                }}>
                 {processes.data?.items.map((p) => (
                   <option key={p.key} value={p.key}>
                     {p.name} — {p.entityType}
@@ -127,6 +139,29 @@ export function BatchNew() {
                 ])}
               </select>
             </label>
+            <fieldset className="plain">
+              <legend>Last saved <span className="small muted">(either bound may be left empty)</span></legend>
+              <div style={{ display: 'grid', gridTemplateColumns: '1fr 1fr', gap: 8 }}>
+                <label className="field">
+                  <span>after</span>
+                  <input type="datetime-local" aria-label="Last saved after" style={{ width: '100%' }} value={toLocalInput(after)} onChange={(e) => update({ after: fromLocalInput(e.target.value) })} />
+                </label>
+                <label className="field">
+                  <span>before</span>
+                  <input type="datetime-local" aria-label="Last saved before" style={{ width: '100%' }} value={toLocalInput(before)} onChange={(e) => update({ before: fromLocalInput(e.target.value) })} />
+                </label>
+              </div>
+            </fieldset>
+            <div className="field" style={{ display: 'grid', gap: 4 }}>
+              <label htmlFor="batch-ids" className="muted" style={{ fontSize: 13, fontWeight: 500 }}>
+                Only these entities <span className="small">(ids, one per line or separated by commas; up to 10,000)</span>
+              </label>
+              <textarea id="batch-ids" rows={3} value={idsDraft} onChange={(e) => setIdsDraft(e.target.value)} placeholder="any entity" />
+              <div className="row">
+                <button onClick={() => setIds(parseIds(idsDraft))}>Apply ids</button>
+                {ids.length ? <span className="small muted">{ids.length.toLocaleString()} {ids.length === 1 ? 'id' : 'ids'} in the filter</span> : null}
+              </div>
+            </div>
           </section>
           <section className="card stack" aria-labelledby="preview-h" style={{ gap: 12 }}>
             <h2 id="preview-h" style={{ margin: 0 }}>2. Preview and start</h2>
@@ -187,4 +222,22 @@ export function BatchNew() {
       ) : null}
     </>
   );
+}
+
+/** Pasted ids: split on commas and white space, duplicates dropped. */
+function parseIds(text: string): string[] {
+  return [...new Set(text.split(/[\s,;]+/).filter(Boolean))];
+}
+
+/** An ISO instant as a datetime-local input's value (the browser's time zone). */
+function toLocalInput(iso: string): string {
+  const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime())) return '';
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+/** A datetime-local input's value (the browser's time zone) as an ISO instant; empty: no bound. */
+function fromLocalInput(value: string): string {
+  const d = new Date(value);
+  return value && !Number.isNaN(d.getTime()) ? d.toISOString() : '';
 }
