@@ -51,7 +51,7 @@ export async function executeRun(deps: RunDeps, run: Run, claimedEntity?: Entity
 
   const outputs: Record<string, { output: unknown; status: string }> = {};
   if (run.stepIndex > 0) {
-    for (const s of await listSteps(services.database.db, run.id)) outputs[s.task] = { output: s.output, status: s.status };
+    for (const s of await listSteps(services.database.db, run.orgId, run.id)) outputs[s.task] = { output: s.output, status: s.status };
   }
   let entity = claimedEntity === undefined ? await loadEntity(services, run) : claimedEntity && entityView(claimedEntity);
   for (let i = run.stepIndex; i < def.tasks.length; i++) {
@@ -211,7 +211,7 @@ function nonRetryable(code: string, message: string, details?: unknown): Failure
 async function commit(deps: RunDeps, run: Run, c: Commit): Promise<boolean> {
   const step = c.step.error ? { ...c.step, error: withOrigin(c.step.error) } : c.step;
   const update = c.run.error ? { ...c.run, error: withOrigin(c.run.error) } : c.run;
-  const kept = await deps.commits.commit({ runId: run.id, owner: deps.owner, run: update, step });
+  const kept = await deps.commits.commit({ runId: run.id, orgId: run.orgId, owner: deps.owner, run: update, step });
   if (kept) publishRun(deps, run, update, step);
   return kept;
 }
@@ -220,7 +220,7 @@ async function finish(deps: RunDeps, run: Run, step: StepWrite | null, u: { stat
   const update: RunUpdate = { status: u.status, release: true, finishedAt: new Date().toISOString(), error: u.error ? withOrigin(u.error) : null };
   if (u.stepIndex !== undefined) update.stepIndex = u.stepIndex;
   if (step?.error) step = { ...step, error: withOrigin(step.error) };
-  const kept = await deps.commits.commit({ runId: run.id, owner: deps.owner, run: update, step });
+  const kept = await deps.commits.commit({ runId: run.id, orgId: run.orgId, owner: deps.owner, run: update, step });
   if (kept) publishRun(deps, run, update, step);
 }
 
