@@ -184,14 +184,14 @@ export class BatchFeeder {
     const now = Date.now();
     return db.transaction().execute(async (trx) => {
       if (!(await tryLockBatch(trx, b.id))) return { batch: b, queued: 0 };
-      const cur = await getBatchForUpdate(trx, b.id);
+      const cur = await getBatchForUpdate(trx, b.orgId, b.id);
       if (!cur) return { batch: b, queued: 0 };
       let queued = 0;
       const free = window - cur.queued - cur.running;
       if (cur.status === 'running' && cur.pending > 0 && free > 0) {
-        const items = await nextPendingItems(trx, b.id, free);
+        const items = await nextPendingItems(trx, b.orgId, b.id, free);
         const there = await existingEntityIds(trx, b.orgId, b.entityType, items.map((i) => i.entityId));
-        const skipped = await skipItems(trx, b.id, items.filter((i) => !there.has(i.entityId)).map((i) => i.seq), GONE);
+        const skipped = await skipItems(trx, b.orgId, b.id, items.filter((i) => !there.has(i.entityId)).map((i) => i.seq), GONE);
         const trigger = { type: 'batch' as const, batchId: b.id, actor: `${cur.createdBy.type}:${cur.createdBy.id}` };
         const runs = items
           .filter((i) => there.has(i.entityId))
@@ -212,12 +212,12 @@ export class BatchFeeder {
             seq: i.seq,
             attempt: i.attempts + 1,
           }));
-        queued = await queueItems(trx, b.id, runs);
-        await moveCounters(trx, b.id, { pending: -(queued + skipped), queued, skipped });
-        if (skipped > 0) await settleBatch(trx, b.id, new Date(now).toISOString());
+        queued = await queueItems(trx, b.orgId, b.id, runs);
+        await moveCounters(trx, b.orgId, b.id, { pending: -(queued + skipped), queued, skipped });
+        if (skipped > 0) await settleBatch(trx, b.orgId, b.id, new Date(now).toISOString());
       }
-      if (cur.status === 'running' && (cur.rate.at === null || now - cur.rate.at >= this.#o.rateMs)) await rollRate(trx, b.id, now, doneOf(cur));
-      return { batch: (await getBatchForUpdate(trx, b.id)) ?? cur, queued };
+      if (cur.status === 'running' && (cur.rate.at === null || now - cur.rate.at >= this.#o.rateMs)) await rollRate(trx, b.orgId, b.id, now, doneOf(cur));
+      return { batch: (await getBatchForUpdate(trx, b.orgId, b.id)) ?? cur, queued };
     });
   }
 
@@ -227,6 +227,6 @@ export class BatchFeeder {
     if (now - this.#lastSweep < 60_000) return;
     this.#lastSweep = now;
     const { db } = this.services.database;
-    for (const id of await listStalePreparing(db, new Date(now - PREPARING_STALE_MS).toISOString())) await deletePreparingBatch(db, id);
+    for (const s of await listStalePreparing(db, new Date(now - PREPARING_STALE_MS).toISOString())) await deletePreparingBatch(db, s.orgId, s.id);
   }
 }
