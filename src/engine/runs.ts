@@ -77,7 +77,7 @@ export async function retryRun(services: Services, ctx: CallContext, id: string,
   const retried = await services.database.db.transaction().execute(async (trx) => {
     const current = await getRun(trx, ctx.orgId, id);
     if (!current) throw notFound(id);
-    if (!(await requeueForRetry(trx, ctx.orgId, id, from === 'start' ? 0 : current.stepIndex, Date.now()))) {
+    if (!(await requeueForRetry(trx, ctx.orgId, id, from === 'start' ? 0 : current.stepIndex, services.clock.now()))) {
       throw new AppError('RUN_NOT_RETRYABLE', `Run ${id} is ${current.status}; only failed or cancelled runs can be retried.`, { status: current.status });
     }
     return current;

@@ -82,7 +82,7 @@ export async function createBatch(services: Services, ctx: CallContext, req: Bat
     throw new AppError('PROCESS_DISABLED', `Process "${req.process}" is disabled; enable it to run a batch of it.`, { process: req.process });
   }
   const { db } = services.database;
-  const now = Date.now();
+  const now = services.clock.now();
   const id = newId(now);
   const createdBy = { type: ctx.actor.type, id: ctx.actor.id, ...(ctx.actor.name ? { name: ctx.actor.name } : {}) };
   await insertBatch(db, { id, orgId: ctx.orgId, process: process.key, processVersion: process.version, entityType: selection.entityType, filter: req.filter, createdBy, createdAt: new Date(now).toISOString() });
@@ -93,7 +93,7 @@ export async function createBatch(services: Services, ctx: CallContext, req: Bat
       total += ids.length;
     });
     if (total === 0) throw new AppError('BATCH_EMPTY', `No ${selection.entityType} matches the filter; no batch was created.`, { filter: req.filter });
-    await startBatch(db, ctx.orgId, id, total, Date.now());
+    await startBatch(db, ctx.orgId, id, total, services.clock.now());
   } catch (err) {
     await deletePreparingBatch(db, ctx.orgId, id).catch(() => {});
     throw err;

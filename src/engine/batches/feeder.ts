@@ -167,7 +167,7 @@ export class BatchFeeder {
   #publishIfChanged(b: Batch, final = false): void {
     const key = progressKey(b);
     if (this.#published.get(b.id) === key) return;
-    const now = Date.now();
+    const now = this.services.clock.now();
     if (!final && b.status === 'running' && this.#published.has(b.id) && now - (this.#publishedAt.get(b.id) ?? 0) < this.#o.tickMs) return;
     this.#published.set(b.id, key);
     this.#publishedAt.set(b.id, now);
@@ -181,7 +181,7 @@ export class BatchFeeder {
     const def = await services.processVersions.load(b.orgId, b.process, b.processVersion);
     // A missing version still gets its runs (they fail with PROCESS_VERSION_MISSING), one at a time.
     const window = def ? batchWindow(def.settings.concurrency) : 1;
-    const now = Date.now();
+    const now = services.clock.now();
     return db.transaction().execute(async (trx) => {
       if (!(await tryLockBatch(trx, b.id))) return { batch: b, queued: 0 };
       const cur = await getBatchForUpdate(trx, b.orgId, b.id);
@@ -223,7 +223,7 @@ export class BatchFeeder {
 
   /** Removes batches a crash left preparing (at most once a minute). */
   async #sweep(): Promise<void> {
-    const now = Date.now();
+    const now = this.services.clock.now();
     if (now - this.#lastSweep < 60_000) return;
     this.#lastSweep = now;
     const { db } = this.services.database;
