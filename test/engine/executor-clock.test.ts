@@ -95,6 +95,7 @@ for (const dialect of DIALECTS) {
       clock.advanceTo(t0 + 5000);
       const done = await eventually(async () => ((r: Run) => (r.status === 'succeeded' ? r : undefined))(await run(id)), 30_000, 'the delay to end');
       assert.equal(counters().runsClaimed, claimed + 1);
+      assert.equal(done.finishedAt, iso(t0 + 5000));
       const [step] = await listSteps(t.services.database.db, t.defaultOrgId, id);
       assert.deepEqual(step!.output, { waitedUntil: iso(t0 + 5000) });
     });
