@@ -161,7 +161,7 @@ export async function getProcess(services: Services, ctx: CallContext, key: stri
   const stored = await getStored(db, ctx.orgId, key);
   if (!stored) throw notFound(key);
   const counts = await countRunsByStatus(db, ctx.orgId, key);
-  return withRuns(stored, counts, await countDueRuns(db, ctx.orgId, [key], Date.now()), await lastFailures(db, ctx.orgId, [key]));
+  return withRuns(stored, counts, await countDueRuns(db, ctx.orgId, [key], services.clock.now()), await lastFailures(db, ctx.orgId, [key]));
 }
 
 /** A page of processes ordered by key, each with its run counts; `nextKey` is set when more follow. */
@@ -175,7 +175,7 @@ export async function listProcesses(
   const { items, nextId } = await readBudgetedPage(sizes, page.limit, services.pageBytes, (keys) => listStored(db, ctx.orgId, { keys }));
   const keys = items.map((p) => p.key);
   const counts = await countRunsByStatus(db, ctx.orgId, keys);
-  const due = await countDueRuns(db, ctx.orgId, keys, Date.now());
+  const due = await countDueRuns(db, ctx.orgId, keys, services.clock.now());
   const failures = await lastFailures(db, ctx.orgId, keys);
   return { items: items.map((p) => withRuns(p, counts, due, failures)), nextKey: nextId };
 }

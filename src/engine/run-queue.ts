@@ -94,7 +94,7 @@ function planTriggeredRuns(services: Services, s: TriggeringSave, triggered: Tri
       { reason: 'depth', process: triggered[0]!.key, entityId: s.entityId, depth, limit: services.chainDepthLimit, rootRunId: s.cause.rootRunId, chain },
     );
   }
-  const now = Date.now();
+  const now = services.clock.now();
   const queuedAt = new Date(now).toISOString();
   const runs: NewRun[] = [];
   for (const p of triggered) {
@@ -134,7 +134,7 @@ export async function queueRun(
   services: Services,
   r: { orgId: string; process: string; processVersion: number; entityType: string; entityId: string; trigger: RunTrigger; batchId?: string | null },
 ): Promise<string> {
-  const now = Date.now();
+  const now = services.clock.now();
   const id = newId(now);
   await insertRuns(trx, [
     {

@@ -53,11 +53,11 @@ export async function readRun(services: Services, ctx: CallContext, id: string):
   const { db } = services.database;
   const run = await getRun(db, ctx.orgId, id);
   if (!run) throw notFound(id);
-  const sizes = await listStepSizes(db, run.id, { limit: MAX_STEPS });
+  const sizes = await listStepSizes(db, ctx.orgId, run.id, { limit: MAX_STEPS });
   const fit = fitPage(sizes, sizes.length, services.pageBytes);
-  if (fit === sizes.length) return { run, steps: await listSteps(db, run.id) };
+  if (fit === sizes.length) return { run, steps: await listSteps(db, ctx.orgId, run.id) };
   const idxs = sizes.map((r) => Number(r.id));
-  return { run, steps: [...(await listStepsAt(db, run.id, idxs.slice(0, fit), true)), ...(await listStepsAt(db, run.id, idxs.slice(fit), false))] };
+  return { run, steps: [...(await listStepsAt(db, ctx.orgId, run.id, idxs.slice(0, fit), true)), ...(await listStepsAt(db, ctx.orgId, run.id, idxs.slice(fit), false))] };
 }
 
 /** Steps of a run with their input and output, by index, bounded by `limit` and the page budget. */
@@ -65,8 +65,8 @@ export async function runSteps(services: Services, ctx: CallContext, id: string,
   const { db } = services.database;
   const run = await getRun(db, ctx.orgId, id);
   if (!run) throw notFound(id);
-  const sizes = await listStepSizes(db, run.id, { afterIdx: page.afterIdx, limit: page.limit + 1 });
-  return readBudgetedPage(sizes, page.limit, services.pageBytes, (idxs) => listStepsAt(db, run.id, idxs.map(Number), true));
+  const sizes = await listStepSizes(db, ctx.orgId, run.id, { afterIdx: page.afterIdx, limit: page.limit + 1 });
+  return readBudgetedPage(sizes, page.limit, services.pageBytes, (idxs) => listStepsAt(db, ctx.orgId, run.id, idxs.map(Number), true));
 }
 
 /**
@@ -77,7 +77,7 @@ export async function retryRun(services: Services, ctx: CallContext, id: string,
   const retried = await services.database.db.transaction().execute(async (trx) => {
     const current = await getRun(trx, ctx.orgId, id);
     if (!current) throw notFound(id);
-    if (!(await requeueForRetry(trx, ctx.orgId, id, from === 'start' ? 0 : current.stepIndex, Date.now()))) {
+    if (!(await requeueForRetry(trx, ctx.orgId, id, from === 'start' ? 0 : current.stepIndex, services.clock.now()))) {
       throw new AppError('RUN_NOT_RETRYABLE', `Run ${id} is ${current.status}; only failed or cancelled runs can be retried.`, { status: current.status });
     }
     return current;

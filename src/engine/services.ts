@@ -11,6 +11,7 @@ import { SecretBox } from './secrets.js';
 import { EventRelay } from './event-relay.js';
 import { DEFAULT_PAGE_BYTES } from '../domain/page-budget.js';
 import { WorkerCounterSet } from './executor/counters.js';
+import { systemClock, type Clock } from './clock.js';
 
 /** The loop protection limits (Services), each from its setting in config.ts. */
 export interface LoopLimits {
@@ -43,13 +44,19 @@ export interface Services extends LoopLimits {
   relay: EventRelay;
   /** Claim and wake-up counters of this process's workers (GET /api/v1/workers). */
   workerCounters: WorkerCounterSet;
+  /**
+   * The time of the executor and the batch feeder (claims, leases, backoff and delay due times, step
+   * times) and of the queue times of the runs they compare with. The system clock but in tests, which
+   * move one by hand (test/support/clock.ts); timers that only pace a loop stay on real time.
+   */
+  clock: Clock;
 }
 
 /**
  * `secretBox` defaults to a random key that dies with the process: right for tests, wrong for stored data
  * (the CLI always passes the configured key; see cli/runtime.ts).
  */
-export function createServices(database: Database, evaluator: Evaluator, options: Partial<LoopLimits> & { pageBytes?: number; secretBox?: SecretBox } = {}): Services {
+export function createServices(database: Database, evaluator: Evaluator, options: Partial<LoopLimits> & { pageBytes?: number; secretBox?: SecretBox; clock?: Clock } = {}): Services {
   const bus = new Bus();
   // Workers in other processes hear of new runs through NOTIFY, sent after the queuing commit.
   const { notify } = database;
@@ -70,10 +77,12 @@ export function createServices(database: Database, evaluator: Evaluator, options
     chainRunLimit: options.chainRunLimit ?? 1000,
     pageBytes: options.pageBytes ?? DEFAULT_PAGE_BYTES,
     secretBox: options.secretBox ?? SecretBox.ephemeral(),
-    rateLimiter: new RateLimiter(database),
+    // Given a clock (tests), the rate limiter times its windows by it too; else by the database's (rate-limiter.ts).
+    rateLimiter: new RateLimiter(database, options.clock ? { clock: options.clock } : {}),
     connections: new ConnectionCache(),
     relay: new EventRelay(bus, database),
     workerCounters: new WorkerCounterSet(),
+    clock: options.clock ?? systemClock,
   };
 }
 

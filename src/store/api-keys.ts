@@ -40,6 +40,7 @@ export async function insertApiKey(db: Kysely<Tables> | Transaction<Tables>, key
     .execute();
 }
 
+/** The key with this hash, of any organization: authentication learns the organization from the key (cross-org on purpose). */
 export async function findApiKeyByHash(db: Kysely<Tables>, keyHash: string): Promise<ApiKey | undefined> {
   const row = await db.selectFrom('api_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
   return row && toApiKey(row);
@@ -61,6 +62,7 @@ export async function deleteApiKey(db: Kysely<Tables>, orgId: string, id: string
   return row?.key_hash;
 }
 
+/** Keys of every organization (cross-org on purpose: bootstrap asks whether the installation has any key at all). */
 export async function countApiKeys(db: Kysely<Tables>): Promise<number> {
   const row = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return Number(row.n);

@@ -45,8 +45,8 @@ export async function listItems(db: Executor, orgId: string, batchId: string, pa
 }
 
 /** The next pending items, in selection order. */
-export async function nextPendingItems(db: Executor, batchId: string, limit: number): Promise<BatchItem[]> {
-  const rows = await db.selectFrom('batch_items').selectAll().where('batch_id', '=', batchId).where('status', '=', 'pending').orderBy('seq').limit(limit).execute();
+export async function nextPendingItems(db: Executor, orgId: string, batchId: string, limit: number): Promise<BatchItem[]> {
+  const rows = await db.selectFrom('batch_items').selectAll().where('batch_id', '=', batchId).where('org_id', '=', orgId).where('status', '=', 'pending').orderBy('seq').limit(limit).execute();
   return rows.map(toItem);
 }
 
@@ -55,7 +55,7 @@ export async function nextPendingItems(db: Executor, batchId: string, limit: num
  * caller's transaction (a crash keeps both or neither). A run's dedupe key names the batch, the entity
  * and the item's attempt, so a second insert of the same start is impossible even so.
  */
-export async function queueItems(db: Executor, batchId: string, runs: ReadonlyArray<NewRun & { seq: number; attempt: number }>): Promise<number> {
+export async function queueItems(db: Executor, orgId: string, batchId: string, runs: ReadonlyArray<NewRun & { seq: number; attempt: number }>): Promise<number> {
   if (runs.length === 0) return 0;
   const inserted = new Set(await insertRuns(db, runs));
   let queued = 0;
@@ -65,6 +65,7 @@ export async function queueItems(db: Executor, batchId: string, runs: ReadonlyAr
       .updateTable('batch_items')
       .set({ status: 'queued', run_id: r.id, attempts: r.attempt, error: null })
       .where('batch_id', '=', batchId)
+      .where('org_id', '=', orgId)
       .where('seq', '=', r.seq)
       .where('status', '=', 'pending')
       .executeTakeFirst();
@@ -77,12 +78,13 @@ export async function queueItems(db: Executor, batchId: string, runs: ReadonlyAr
 export const batchRunKey = (orgId: string, batchId: string, entityId: string, attempt: number) => `${orgId}:batch:${batchId}:${entityId}:${attempt}`;
 
 /** Pending items whose entity is gone are skipped (with the reason as their error). */
-export async function skipItems(db: Executor, batchId: string, seqs: readonly number[], error: Failure): Promise<number> {
+export async function skipItems(db: Executor, orgId: string, batchId: string, seqs: readonly number[], error: Failure): Promise<number> {
   if (seqs.length === 0) return 0;
   const result = await db
     .updateTable('batch_items')
     .set({ status: 'skipped', error: JSON.stringify(error) })
     .where('batch_id', '=', batchId)
+    .where('org_id', '=', orgId)
     .where('seq', 'in', seqs)
     .where('status', '=', 'pending')
     .executeTakeFirst();
@@ -103,6 +105,7 @@ export async function unqueueItems(db: Executor, orgId: string, batchId: string)
       .updateTable('batch_items')
       .set({ status: 'pending', run_id: null })
       .where('batch_id', '=', batchId)
+      .where('org_id', '=', orgId)
       .where('run_id', 'in', ids.slice(i, i + INSERT_CHUNK))
       .where('status', '=', 'queued')
       .executeTakeFirst();
@@ -122,8 +125,8 @@ function queuedRunsOf(db: Executor, orgId: string, batchId: string) {
 }
 
 /** Cancel: items not started become cancelled (the queued ones' runs are cancelled by the caller). */
-export async function cancelPendingItems(db: Executor, batchId: string): Promise<number> {
-  const result = await db.updateTable('batch_items').set({ status: 'cancelled' }).where('batch_id', '=', batchId).where('status', '=', 'pending').executeTakeFirst();
+export async function cancelPendingItems(db: Executor, orgId: string, batchId: string): Promise<number> {
+  const result = await db.updateTable('batch_items').set({ status: 'cancelled' }).where('batch_id', '=', batchId).where('org_id', '=', orgId).where('status', '=', 'pending').executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
 
@@ -139,13 +142,13 @@ export async function cancelQueuedRuns(db: Executor, orgId: string, batchId: str
 }
 
 /** retry-failed: failed items are pending again (the feeder gives each a new run). */
-export async function resetFailedItems(db: Executor, batchId: string): Promise<number> {
-  const result = await db.updateTable('batch_items').set({ status: 'pending', run_id: null, error: null }).where('batch_id', '=', batchId).where('status', '=', 'failed').executeTakeFirst();
+export async function resetFailedItems(db: Executor, orgId: string, batchId: string): Promise<number> {
+  const result = await db.updateTable('batch_items').set({ status: 'pending', run_id: null, error: null }).where('batch_id', '=', batchId).where('org_id', '=', orgId).where('status', '=', 'failed').executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
 
 /** Items of a batch by status, counted (tests and the consistency check; progress reads use the counters). */
-export async function countItemsByStatus(db: Executor, batchId: string): Promise<Record<string, number>> {
-  const rows = await db.selectFrom('batch_items').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).where('batch_id', '=', batchId).groupBy('status').execute();
+export async function countItemsByStatus(db: Executor, orgId: string, batchId: string): Promise<Record<string, number>> {
+  const rows = await db.selectFrom('batch_items').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).where('batch_id', '=', batchId).where('org_id', '=', orgId).groupBy('status').execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }

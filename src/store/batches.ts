@@ -1,7 +1,8 @@
 /**
  * Batches (migration 007): creating one, reading its progress (one row: the counters are kept by the
  * trigger on runs and by the feeder), and the user's actions on it. Every query names the organization,
- * except the feeders' look for active batches (they serve every organization, like the claim).
+ * except the feeders' looks over every organization (they serve them all, like the claim): the live
+ * batches, the ones a crash left preparing, and the ended ones they announce.
  */
 import { adapterOf } from './dialect.js';
 import { sql, type Selectable } from 'kysely';
@@ -112,15 +113,16 @@ export async function startBatch(db: Executor, orgId: string, id: string, total:
 }
 
 /** Removes a batch that could not be prepared (or was left preparing by a crash), with its items. */
-export async function deletePreparingBatch(db: Executor, id: string): Promise<void> {
-  await db.deleteFrom('batch_items').where('batch_id', '=', id).execute();
-  await db.deleteFrom('batches').where('id', '=', id).where('status', '=', 'preparing').execute();
+export async function deletePreparingBatch(db: Executor, orgId: string, id: string): Promise<void> {
+  await db.deleteFrom('batch_items').where('batch_id', '=', id).where('org_id', '=', orgId).execute();
+  await db.deleteFrom('batches').where('id', '=', id).where('org_id', '=', orgId).where('status', '=', 'preparing').execute();
 }
 
 /** Batches left `preparing` by a process that died while creating them (before `createdBefore`, ISO). */
-export async function listStalePreparing(db: Executor, createdBefore: string): Promise<string[]> {
-  const rows = await db.selectFrom('batches').select('id').where('status', '=', 'preparing').where('created_at', '<', createdBefore).limit(100).execute();
-  return rows.map((r) => r.id);
+export async function listStalePreparing(db: Executor, createdBefore: string): Promise<Array<{ orgId: string; id: string }>> {
+  // Cross-org on purpose: the feeder's sweep serves every organization (each batch is then deleted within its own).
+  const rows = await db.selectFrom('batches').select(['org_id', 'id']).where('status', '=', 'preparing').where('created_at', '<', createdBefore).limit(100).execute();
+  return rows.map((r) => ({ orgId: r.org_id, id: r.id }));
 }
 
 export async function getBatch(db: Executor, orgId: string, id: string): Promise<Batch | undefined> {
@@ -144,6 +146,7 @@ export async function listLiveBatches(db: Executor, limit = 1000): Promise<Batch
   return rows.map(toBatch);
 }
 
+/** Batches by id, of any organization: the feeder announces the end of the batches it saw live (cross-org on purpose, as listLiveBatches). */
 export async function getBatchesByIds(db: Executor, ids: readonly string[]): Promise<Batch[]> {
   if (ids.length === 0) return [];
   const rows = await db.selectFrom('batches').selectAll().where('id', 'in', ids).execute();
@@ -163,22 +166,23 @@ export async function setBatchStatus(db: Executor, orgId: string, id: string, fr
 }
 
 /** Adds to the counters (a move of `n` items from one status to another is `{from: -n, to: +n}`). */
-export async function moveCounters(db: Executor, id: string, delta: Partial<Record<'pending' | 'queued' | 'running' | 'failed' | 'skipped' | 'cancelled', number>>): Promise<void> {
+export async function moveCounters(db: Executor, orgId: string, id: string, delta: Partial<Record<'pending' | 'queued' | 'running' | 'failed' | 'skipped' | 'cancelled', number>>): Promise<void> {
   const set: Record<string, unknown> = {};
   for (const [column, n] of Object.entries(delta)) if (n) set[column] = sql`${sql.ref(column)} + ${n}`;
   if (Object.keys(set).length === 0) return;
-  await db.updateTable('batches').set(set).where('id', '=', id).execute();
+  await db.updateTable('batches').set(set).where('id', '=', id).where('org_id', '=', orgId).execute();
 }
 
 /**
  * A batch whose items all ended is completed (also when paused); a completed batch with work again
  * (a retry) runs again. The same rule as migration 007's trigger, for moves the feeder and the actions make.
  */
-export async function settleBatch(db: Executor, id: string, nowIso: string): Promise<void> {
+export async function settleBatch(db: Executor, orgId: string, id: string, nowIso: string): Promise<void> {
   await db
     .updateTable('batches')
     .set({ status: 'completed', finished_at: nowIso })
     .where('id', '=', id)
+    .where('org_id', '=', orgId)
     .where('status', 'in', ['running', 'paused'])
     .where('pending', '=', 0)
     .where('queued', '=', 0)
@@ -188,17 +192,19 @@ export async function settleBatch(db: Executor, id: string, nowIso: string): Pro
     .updateTable('batches')
     .set({ status: 'running', finished_at: null })
     .where('id', '=', id)
+    .where('org_id', '=', orgId)
     .where('status', '=', 'completed')
     .where((eb) => eb.or([eb('pending', '>', 0), eb('queued', '>', 0), eb('running', '>', 0)]))
     .execute();
 }
 
 /** Moves the rate sample on (the ETA uses the items ended between the two samples). */
-export async function rollRate(db: Executor, id: string, now: number, done: number): Promise<void> {
+export async function rollRate(db: Executor, orgId: string, id: string, now: number, done: number): Promise<void> {
   await db
     .updateTable('batches')
     .set((eb) => ({ rate_prev_at: eb.ref('rate_at'), rate_prev_done: eb.ref('rate_done'), rate_at: now, rate_done: done }))
     .where('id', '=', id)
+    .where('org_id', '=', orgId)
     .execute();
 }
 
@@ -213,8 +219,8 @@ export async function tryLockBatch(db: Executor, id: string): Promise<boolean> {
 }
 
 /** The batch row, locked for this transaction on Postgres (SQLite's writer is single anyway). */
-export async function getBatchForUpdate(db: Executor, id: string): Promise<Batch | undefined> {
-  let q = db.selectFrom('batches').selectAll().where('id', '=', id);
+export async function getBatchForUpdate(db: Executor, orgId: string, id: string): Promise<Batch | undefined> {
+  let q = db.selectFrom('batches').selectAll().where('id', '=', id).where('org_id', '=', orgId);
   if (adapterOf(db).rowLock('update') === 'update') q = q.forUpdate();
   const row = await q.executeTakeFirst();
   return row && toBatch(row);

@@ -102,7 +102,7 @@ export async function resealSecrets(db: Executor, orgId: string, key: string, se
   await db.updateTable('connections').set({ secrets: sealedSecrets }).where('org_id', '=', orgId).where('key', '=', key).execute();
 }
 
-/** Every connection's sealed secrets across organizations, for re-encryption with a new key. */
+/** Every connection's sealed secrets across organizations (on purpose: one secret key seals them all), for re-encryption with a new key. */
 export async function allSealedSecrets(db: Executor): Promise<Array<{ orgId: string; key: string; sealedSecrets: string }>> {
   const rows = await db.selectFrom('connections').select(['org_id', 'key', 'secrets']).orderBy('org_id').orderBy('key').execute();
   return rows.map((r) => ({ orgId: r.org_id, key: r.key, sealedSecrets: r.secrets }));

@@ -39,6 +39,7 @@ function deletable(dialect: Database['dialect']): string {
 
 /** Deletes the chosen runs (`select` yields their ids) and their steps; SQLite runs it as one write. */
 async function deleteRuns(database: Database, select: string, params: readonly unknown[]): Promise<PruneChunk> {
+  // Cross-org on purpose: retention sweeps every organization; the steps go with the runs `select` chose.
   if (database.sqlite) {
     return database.sqlite.write((s) => {
       const ids = s.all<{ id: string }>(select, params).map((r) => r.id);
@@ -75,12 +76,14 @@ function withParams(text: string, params: readonly unknown[]) {
  * index by finish time is needed) and after `afterId`.
  */
 export function pruneRunsByAge(database: Database, o: { beforeId: string; finishedBefore: string; afterId: string | null; limit: number }): Promise<PruneChunk> {
+  // Cross-org on purpose: the age limit is one setting for the whole installation.
   const select = `SELECT id FROM runs WHERE id < ? AND id > ? AND finished_at < ? AND ${deletable(database.dialect)} ORDER BY id LIMIT ?`;
   return deleteRuns(database, select, [o.beforeId, o.afterId ?? '', o.finishedBefore, o.limit]);
 }
 
 /** The processes whose finished runs the count limit applies to (every organization's). */
 export async function listProcessKeys(database: Database): Promise<Array<{ orgId: string; process: string }>> {
+  // Cross-org on purpose: the sweep then prunes each (org, process) within its organization.
   const rows = await database.db.selectFrom('processes').select(['org_id', 'key']).orderBy('org_id').orderBy('key').execute();
   return rows.map((r) => ({ orgId: r.org_id, process: r.key }));
 }
@@ -111,6 +114,7 @@ export function pruneRunsBeyond(database: Database, orgId: string, process: stri
 
 /** Deletes up to `limit` events made before the id `beforeId` (ids are time-ordered); the number deleted. */
 export async function pruneEvents(database: Database, beforeId: string, limit: number): Promise<number> {
+  // Cross-org on purpose: the age limit is one setting for the whole installation.
   const text = 'DELETE FROM entity_events WHERE id IN (SELECT id FROM entity_events WHERE id < ? ORDER BY id LIMIT ?)';
   if (database.sqlite) return database.sqlite.write((s) => s.run(text, [beforeId, limit]));
   const result = await sql`DELETE FROM entity_events WHERE id IN (SELECT id FROM entity_events WHERE id < ${beforeId} ORDER BY id LIMIT ${limit})`.execute(database.db);

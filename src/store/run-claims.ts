@@ -88,6 +88,7 @@ export async function claimRuns(trx: Transaction<Tables>, o: ClaimOptions, admit
   // so it sees every run the previous claimer took. Installations (and test suites) that share a
   // database in different schemas do not wait for each other's claims.
   await adapter.lockClaims(trx);
+  // Cross-org on purpose here and below: a worker claims due runs of every organization (runs_claim index).
   const rounds = new Rounds(o);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const q = candidatesQuery(dialect, o, rounds);
@@ -112,6 +113,7 @@ export async function claimRuns(trx: Transaction<Tables>, o: ClaimOptions, admit
 
 /** SQLite fast path of claimRuns, inside a SqliteWriter write (the single writer needs no locks). */
 export function claimRunsSync(sq: SqlSync, o: ClaimOptions, admit: Admit): ClaimResult {
+  // Cross-org on purpose, as claimRuns: the worker serves every organization.
   const rounds = new Rounds(o);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const q = candidatesQuery('sqlite', o, rounds);
@@ -251,6 +253,7 @@ function candidatesQuery(dialect: Dialect, o: ClaimOptions, r: Rounds): { sql: s
  */
 export async function renewLeases(db: Executor, dialect: Dialect, owner: string, ids: readonly string[], until: number): Promise<void> {
   if (ids.length === 0) return;
+  // Cross-org on purpose: the worker's own leases (owner is unique per worker), whatever their organizations.
   let query = db.updateTable('runs').set({ lease_expires_at: until }).where('lease_owner', '=', owner).where('status', '=', 'running');
   if (dialect === 'postgres') {
     query = query.where('id', 'in', (eb) =>

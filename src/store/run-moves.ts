@@ -63,6 +63,7 @@ export async function isCancelRequested(db: Executor, orgId: string, id: string)
 }
 
 /** releaseOwned: every run `owner` still holds goes back to the queue, due now, to resume after its last committed step. */
+// Cross-org on purpose: a worker serves every organization and hands back all it holds, found by its own lease.
 export async function releaseOwned(db: Executor, owner: string, now: number): Promise<number> {
   const result = await db
     .updateTable('runs')
@@ -74,6 +75,7 @@ export async function releaseOwned(db: Executor, owner: string, now: number): Pr
 }
 
 /** Extends the leases `owner` holds on `ids` until `until` (run-claims.ts's renewLeases, told its database). */
+// Cross-org on purpose: the worker's own leases, whatever their organizations (the owner is unique per worker).
 export function renewOwnedLeases(db: Executor, owner: string, ids: readonly string[], until: number): Promise<void> {
   return renewLeases(db, adapterOf(db).name, owner, ids, until);
 }
@@ -83,9 +85,9 @@ export function renewOwnedLeases(db: Executor, owner: string, ids: readonly stri
  * of its single writer; false when the worker lost the run); undefined on Postgres, whose commits the
  * caller groups into shared transactions (engine/executor/commit-queue.ts).
  */
-export function commitAtOnce(database: Database, c: { runId: string; owner: string; run: RunUpdate; step: StepWrite | null }): Promise<boolean> | undefined {
+export function commitAtOnce(database: Database, c: { runId: string; orgId: string; owner: string; run: RunUpdate; step: StepWrite | null }): Promise<boolean> | undefined {
   return database.sqlite?.write((s) => {
-    if (!updateRunSync(s, c.runId, c.owner, c.run)) return false;
+    if (!updateRunSync(s, c.orgId, c.runId, c.owner, c.run)) return false;
     if (c.step) writeStepSync(s, c.step);
     return true;
   });

@@ -9,11 +9,12 @@ import { toRun, toStep, type Executor, type Run, type RunStatus, type Step } fro
  * overflow pages of the columns before them (entity-events' listEventSizes avoids that); a run has at
  * most 50 steps, so this costs at most one pass over the run's own steps on disk.
  */
-export async function listStepSizes(db: Executor, runId: string, page: { afterIdx?: number; limit: number }): Promise<SizedRow[]> {
+export async function listStepSizes(db: Executor, orgId: string, runId: string, page: { afterIdx?: number; limit: number }): Promise<SizedRow[]> {
   let query = db
     .selectFrom('run_steps')
     .select([sql<string>`cast(idx as text)`.as('id'), sql<number>`coalesce(octet_length(input), 0) + coalesce(octet_length(output), 0) + coalesce(octet_length(error), 0)`.as('bytes')])
-    .where('run_id', '=', runId);
+    .where('run_id', '=', runId)
+    .where('org_id', '=', orgId);
   if (page.afterIdx !== undefined) query = query.where('idx', '>', page.afterIdx);
   return query.orderBy('idx').limit(page.limit).execute();
 }
@@ -23,9 +24,9 @@ export async function listStepSizes(db: Executor, runId: string, page: { afterId
  * errors are clipped small when written): the run detail lists steps past the page budget that way,
  * marked `omitted`.
  */
-export async function listStepsAt(db: Executor, runId: string, idxs: readonly number[], withData: boolean): Promise<Step[]> {
+export async function listStepsAt(db: Executor, orgId: string, runId: string, idxs: readonly number[], withData: boolean): Promise<Step[]> {
   if (idxs.length === 0) return [];
-  const base = db.selectFrom('run_steps').where('run_id', '=', runId).where('idx', 'in', idxs).orderBy('idx');
+  const base = db.selectFrom('run_steps').where('run_id', '=', runId).where('org_id', '=', orgId).where('idx', 'in', idxs).orderBy('idx');
   if (withData) return (await base.selectAll().execute()).map(toStep);
   const rows = await base.select(['run_id', 'idx', 'task', 'status', 'attempts', 'error', 'started_at', 'finished_at']).execute();
   return rows.map((r) => ({ ...toStep({ ...r, org_id: '', input: null, output: null }), omitted: true }));

@@ -124,28 +124,28 @@ for (const dialect of DIALECTS) {
       const step = (runId: string, output: unknown) => ({ runId, orgId, idx: 0, task: 'post', status: 'succeeded' as const, attempts: 1, input: { a: 1 }, output, startedAt: t, finishedAt: t });
       const failure = { code: 'HTTP_503', message: 'busy \u0000 "quoted"', retryable: true };
       const kept = await commitStepResults(database.db, [
-        { runId: r1!.id, owner: 'w1', run: { status: 'succeeded', stepIndex: 1, attempt: 0, release: true, finishedAt: t, error: null }, step: step(r1!.id, { body: 'nul \u0000 and \ud800 survive' }) },
-        { runId: r2!.id, owner: 'someone else', run: { status: 'failed', release: true }, step: step(r2!.id, null) },
-        { runId: r3!.id, owner: 'w1', run: { status: 'waiting', attempt: 2, availableAt: now + 5_000, release: true, error: failure }, step: null },
+        { runId: r1!.id, orgId, owner: 'w1', run: { status: 'succeeded', stepIndex: 1, attempt: 0, release: true, finishedAt: t, error: null }, step: step(r1!.id, { body: 'nul \u0000 and \ud800 survive' }) },
+        { runId: r2!.id, orgId, owner: 'someone else', run: { status: 'failed', release: true }, step: step(r2!.id, null) },
+        { runId: r3!.id, orgId, owner: 'w1', run: { status: 'waiting', attempt: 2, availableAt: now + 5_000, release: true, error: failure }, step: null },
       ]);
       assert.deepEqual(kept, [true, false, true]);
 
       const one = (await getRun(database.db, orgId, r1!.id))!;
       assert.deepEqual([one.status, one.stepIndex, one.leaseOwner, one.leaseExpiresAt, one.finishedAt, one.error], ['succeeded', 1, null, null, t, null]);
       assert.ok(one.startedAt, 'started_at is kept');
-      const steps = await listSteps(database.db, r1!.id);
+      const steps = await listSteps(database.db, orgId, r1!.id);
       assert.deepEqual(steps.map((s) => [s.status, s.input, s.output, s.finishedAt]), [['succeeded', { a: 1 }, { body: 'nul \u0000 and \ud800 survive' }, t]]);
 
       const two = (await getRun(database.db, orgId, r2!.id))!;
       assert.deepEqual([two.status, two.leaseOwner], ['running', 'w1']);
-      assert.deepEqual(await listSteps(database.db, r2!.id), []);
+      assert.deepEqual(await listSteps(database.db, orgId, r2!.id), []);
 
       const three = (await getRun(database.db, orgId, r3!.id))!;
       assert.deepEqual([three.status, three.attempt, three.availableAt, three.stepIndex, three.leaseOwner, three.error], ['waiting', 2, now + 5_000, 0, null, failure]);
 
       // A repeated step overwrites the earlier attempt.
-      assert.deepEqual(await commitStepResults(database.db, [{ runId: r3!.id, owner: null, run: { status: 'failed' }, step: { ...step(r3!.id, { again: true }), status: 'failed', attempts: 2 } }]), [true]);
-      assert.deepEqual((await listSteps(database.db, r3!.id)).map((s) => [s.status, s.attempts, s.output]), [['failed', 2, { again: true }]]);
+      assert.deepEqual(await commitStepResults(database.db, [{ runId: r3!.id, orgId, owner: null, run: { status: 'failed' }, step: { ...step(r3!.id, { again: true }), status: 'failed', attempts: 2 } }]), [true]);
+      assert.deepEqual((await listSteps(database.db, orgId, r3!.id)).map((s) => [s.status, s.attempts, s.output]), [['failed', 2, { again: true }]]);
       assert.deepEqual(await commitStepResults(database.db, []), []);
     });
   });

@@ -230,7 +230,13 @@ const writeStepQuery = (db: Executor, values: ReturnType<typeof stepRow>) =>
   db
     .insertInto('run_steps')
     .values(values)
-    .onConflict((oc) => oc.columns(['run_id', 'idx']).doUpdateSet({ ...values, run_id: undefined, idx: undefined, org_id: undefined }));
+    .onConflict((oc) =>
+      oc
+        .columns(['run_id', 'idx'])
+        .doUpdateSet({ ...values, run_id: undefined, idx: undefined, org_id: undefined })
+        // The key (run_id, idx) has no org_id: a step of another organization's run is never overwritten.
+        .whereRef('run_steps.org_id', '=', 'excluded.org_id'),
+    );
 
 /** Records a step (insert or overwrite of the same step's earlier attempt). */
 export async function writeStep(db: Executor, s: StepWrite): Promise<void> {
@@ -271,32 +277,32 @@ function runUpdateColumns(u: RunUpdate): Record<string, unknown> {
   return set;
 }
 
-const updateRunQuery = (db: Executor, set: Record<string, unknown>, runId: string, owner: string | null) => {
-  const q = db.updateTable('runs').set(set).where('id', '=', runId);
+const updateRunQuery = (db: Executor, set: Record<string, unknown>, orgId: string, runId: string, owner: string | null) => {
+  const q = db.updateTable('runs').set(set).where('id', '=', runId).where('org_id', '=', orgId);
   return owner === null ? q : q.where('lease_owner', '=', owner);
 };
 
-/** Updates a run held by `owner`; false when the lease was lost (another worker took it over). */
-export async function updateRun(db: Executor, runId: string, owner: string | null, u: RunUpdate): Promise<boolean> {
-  const result = await updateRunQuery(db, runUpdateColumns(u), runId, owner).executeTakeFirst();
+/** Updates a run of the organization held by `owner`; false when the lease was lost (another worker took it over). */
+export async function updateRun(db: Executor, orgId: string, runId: string, owner: string | null, u: RunUpdate): Promise<boolean> {
+  const result = await updateRunQuery(db, runUpdateColumns(u), orgId, runId, owner).executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
 /** The update of a run, compiled once per set of columns and whether it is conditional on the owner. */
 const UPDATE_RUN = new CompiledShapes<Record<string, unknown>>((p, shape) => {
   const [owned, ...columns] = shape.split(',');
-  return updateRunQuery(sqliteBuilder, Object.fromEntries(columns.map((c) => [c, p[c]])), p.runId as string, owned === 'owner' ? (p.owner as string) : null);
+  return updateRunQuery(sqliteBuilder, Object.fromEntries(columns.map((c) => [c, p[c]])), p.orgId as string, p.runId as string, owned === 'owner' ? (p.owner as string) : null);
 });
 const RUN_EXISTS = new CompiledShapes<Record<string, unknown>>((p, owned) => {
-  const q = sqliteBuilder.selectFrom('runs').select('id').where('id', '=', p.runId as string);
+  const q = sqliteBuilder.selectFrom('runs').select('id').where('id', '=', p.runId as string).where('org_id', '=', p.orgId as string);
   return owned === 'owner' ? q.where('lease_owner', '=', p.owner as string) : q;
 });
 
 /** updateRun on SQLite, synchronously (inside a SqliteWriter write). */
-export function updateRunSync(sq: SqlSync, runId: string, owner: string | null, u: RunUpdate): boolean {
+export function updateRunSync(sq: SqlSync, orgId: string, runId: string, owner: string | null, u: RunUpdate): boolean {
   const set = runUpdateColumns(u);
   const owned = owner === null ? 'any' : 'owner';
-  const values = { ...set, runId, owner };
+  const values = { ...set, orgId, runId, owner };
   const columns = Object.keys(set);
   if (columns.length === 0) return RUN_EXISTS.of(owned).get(sq, values) !== undefined;
   return UPDATE_RUN.of([owned, ...columns].join(',')).run(sq, values) === 1;
@@ -305,6 +311,7 @@ export function updateRunSync(sq: SqlSync, runId: string, owner: string | null, 
 /** A run's new state (only if `owner` still holds it; null: whoever does) and the step that led there. */
 export interface StepResult {
   runId: string;
+  orgId: string;
   owner: string | null;
   run: RunUpdate;
   step: StepWrite | null;
@@ -316,22 +323,22 @@ const STEP_COLUMNS_PG = sql.raw(
 
 /**
  * Postgres: commits a group of step results in one statement (atomic by itself, so no transaction is
- * needed): each run is updated if its owner still holds it, and its step is written only then. The
+ * needed): each run (of its organization) is updated if its owner still holds it, and its step is written only then. The
  * group travels as one JSON parameter; a column an update leaves out keeps its value. Returns, in
  * order, whether each result was kept (false: the lease was lost, nothing of it was written).
  */
 export async function commitStepResults(db: Executor, results: readonly StepResult[]): Promise<boolean[]> {
   if (results.length === 0) return [];
-  const input = results.map((r) => ({ run_id: r.runId, owner: r.owner, u: runUpdateColumns(r.run), step: r.step && stepRow(r.step) }));
+  const input = results.map((r) => ({ run_id: r.runId, org_id: r.orgId, owner: r.owner, u: runUpdateColumns(r.run), step: r.step && stepRow(r.step) }));
   const keep = (column: string, type = 'text') => sql.raw(`${column} = CASE WHEN i.u ? '${column}' THEN (i.u->>'${column}')::${type} ELSE r.${column} END`);
   const { rows } = await sql<{ id: string }>`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(run_id text, owner text, u jsonb, step jsonb)
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(run_id text, org_id text, owner text, u jsonb, step jsonb)
     ), updated AS (
       UPDATE runs r SET ${keep('status')}, ${keep('step_index', 'integer')}, ${keep('attempt', 'integer')}, ${keep('available_at', 'bigint')},
         ${keep('lease_owner')}, ${keep('lease_expires_at', 'bigint')}, ${keep('error')}, ${keep('finished_at', 'timestamptz')}
       FROM input i
-      WHERE r.id = i.run_id AND (i.owner IS NULL OR r.lease_owner = i.owner)
+      WHERE r.id = i.run_id AND r.org_id = i.org_id AND (i.owner IS NULL OR r.lease_owner = i.owner)
       RETURNING r.id
     ), steps AS (
       INSERT INTO run_steps (run_id, org_id, idx, task, status, attempts, input, output, error, started_at, finished_at)
@@ -339,6 +346,7 @@ export async function commitStepResults(db: Executor, results: readonly StepResu
       WHERE i.step IS NOT NULL AND i.run_id IN (SELECT id FROM updated)
       ON CONFLICT (run_id, idx) DO UPDATE SET task = excluded.task, status = excluded.status, attempts = excluded.attempts,
         input = excluded.input, output = excluded.output, error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at
+      WHERE run_steps.org_id = excluded.org_id
     )
     SELECT id FROM updated`.execute(db);
   const kept = new Set(rows.map((r) => r.id));
@@ -361,8 +369,9 @@ export async function getRun(db: Executor, orgId: string, id: string): Promise<R
   return row && toRun(row);
 }
 
-export async function listSteps(db: Executor, runId: string): Promise<Step[]> {
-  const rows = await db.selectFrom('run_steps').selectAll().where('run_id', '=', runId).orderBy('idx').execute();
+/** The steps of a run of the organization, in order (the primary key (run_id, idx) finds them; org_id is checked on each). */
+export async function listSteps(db: Executor, orgId: string, runId: string): Promise<Step[]> {
+  const rows = await db.selectFrom('run_steps').selectAll().where('run_id', '=', runId).where('org_id', '=', orgId).orderBy('idx').execute();
   return rows.map(toStep);
 }
 

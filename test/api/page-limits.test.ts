@@ -145,7 +145,7 @@ for (const dialect of DIALECTS) {
       const now = Date.now();
       const ids = Array.from({ length: 12 }, () => newId());
       await insertRuns(db, ids.map((id) => ({ id, orgId: t.defaultOrgId, process: 'noisy', processVersion: 1, entityType: 'row', entityId: newId(), trigger: { type: 'manual' as const }, dedupeKey: null, causeRunId: null, chain: [], batchId: null, availableAt: now, queuedAt: new Date(now).toISOString() })));
-      for (const id of ids) await updateRun(db, id, null, { status: 'failed', error: { code: 'HTTP_ERROR', message: 'e'.repeat(60_000), retryable: false } });
+      for (const id of ids) await updateRun(db, t.defaultOrgId, id, null, { status: 'failed', error: { code: 'HTTP_ERROR', message: 'e'.repeat(60_000), retryable: false } });
       const { pages, sizes, refused } = await walk('/api/v1/runs?process=noisy&limit=500');
       assert.equal(refused, undefined);
       assert.ok(pages.length >= 3, `${pages.length} pages`);

@@ -38,7 +38,7 @@ for (const dialect of DIALECTS) {
     };
     /** Counters as stored equal the items counted (the O(1) progress never drifts from the items). */
     const consistent = async (b: BatchBody) => {
-      const counted = await countItemsByStatus(t.services.database.db, b.id);
+      const counted = await countItemsByStatus(t.services.database.db, t.defaultOrgId, b.id);
       for (const s of ['pending', 'queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']) assert.equal(b[s], counted[s] ?? 0, `${s} of ${JSON.stringify(b)}`);
     };
 

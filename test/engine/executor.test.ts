@@ -89,7 +89,7 @@ for (const dialect of DIALECTS) {
       assert.equal(target.hits.length, 1);
       assert.equal(target.hits[0]!.idempotencyKey, `${r.id}:call`);
       assert.deepEqual(target.hits[0]!.body, { title: e.attributes.title, id: e.id });
-      const steps = await listSteps(t.services.database.db, r.id);
+      const steps = await listSteps(t.services.database.db, r.orgId, r.id);
       assert.equal(steps.length, 1);
       assert.equal(steps[0]!.status, 'succeeded');
       assert.equal((steps[0]!.output as { status: number }).status, 200);
@@ -113,7 +113,7 @@ for (const dialect of DIALECTS) {
       assert.equal(r.status, 'succeeded');
       assert.equal(target.hits.length, 3);
       assert.ok(target.hits.every((h) => h.idempotencyKey === `${r.id}:call`), 'every attempt carries the same key');
-      const [step] = await listSteps(t.services.database.db, r.id);
+      const [step] = await listSteps(t.services.database.db, r.orgId, r.id);
       assert.equal(step!.attempts, 3);
     });
 
@@ -137,7 +137,7 @@ for (const dialect of DIALECTS) {
       assert.equal(target.hits.length, 1);
       assert.equal(r.error?.retryable, false);
       assert.match(r.error!.message, /email is malformed/);
-      const [step] = await listSteps(t.services.database.db, r.id);
+      const [step] = await listSteps(t.services.database.db, r.orgId, r.id);
       assert.equal(step!.status, 'failed');
       assert.equal(step!.error?.code, r.error?.code);
     });
@@ -160,7 +160,7 @@ for (const dialect of DIALECTS) {
       assert.equal(r.status, 'failed');
       assert.equal(r.error?.code, 'STEP_TIMEOUT');
       assert.equal(r.error?.retryable, true);
-      const [step] = await listSteps(t.services.database.db, r.id);
+      const [step] = await listSteps(t.services.database.db, r.orgId, r.id);
       assert.equal(step!.error?.code, 'STEP_TIMEOUT');
     });
 
@@ -182,7 +182,7 @@ for (const dialect of DIALECTS) {
       const e = await create({ ready: true, n: 1 });
       const r = await finished(e.queuedRuns[0].id);
       assert.equal(r.status, 'succeeded', JSON.stringify(r.error));
-      const steps = await listSteps(t.services.database.db, r.id);
+      const steps = await listSteps(t.services.database.db, r.orgId, r.id);
       assert.deepEqual(steps.map((s) => s.status), ['skipped', 'succeeded', 'succeeded']);
       assert.deepEqual(target.hits.map((h) => h.path), ['/data']);
       const now = (await t.call('GET', `/api/v1/entities/ticket/${e.id}`)).json();

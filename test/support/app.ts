@@ -10,6 +10,7 @@ import { responseChecker, type OpenApiDocument, type ResponseCheck } from './ope
 import { Executor, type ExecutorOptions } from '../../src/engine/executor/executor.js';
 import { Pruner, type RetentionSettings } from '../../src/engine/retention.js';
 import { BatchFeeder, type FeederOptions } from '../../src/engine/batches/feeder.js';
+import type { Clock } from '../../src/engine/clock.js';
 
 export const ADMIN_KEY = 'sf_test_admin_key_0123456789';
 
@@ -44,6 +45,8 @@ export interface TestAppOptions {
   feeder?: FeederOptions;
   /** Sees every route as it is added (buildApp's onRoute). */
   onRoute?: AppOptions['onRoute'];
+  /** The engine's clock (Services.clock), e.g. a ManualClock (clock.ts); default the system's. */
+  clock?: Clock;
 }
 
 /**
@@ -60,7 +63,7 @@ function documentCheck(app: FastifyInstance): Promise<ResponseCheck> {
 export async function startTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await openTestDatabase(dialect);
   const evaluator = createEvaluator({ threads: 1, timeoutMs: 1000 });
-  const services = createServices(database, evaluator, { loopLimit: options.loopLimit, chainDepthLimit: options.chainDepthLimit, chainRunLimit: options.chainRunLimit, pageBytes: options.pageBytes });
+  const services = createServices(database, evaluator, { loopLimit: options.loopLimit, chainDepthLimit: options.chainDepthLimit, chainRunLimit: options.chainRunLimit, pageBytes: options.pageBytes, clock: options.clock });
   const { organization } = await bootstrap(services, ADMIN_KEY);
   const logging = options.logStream ? { logStream: options.logStream, logLevel: options.logLevel ?? 'trace' } : { logLevel: 'silent' };
   const pruner = options.retention ? new Pruner(database, options.retention) : undefined;

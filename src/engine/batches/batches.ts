@@ -82,7 +82,7 @@ export async function createBatch(services: Services, ctx: CallContext, req: Bat
     throw new AppError('PROCESS_DISABLED', `Process "${req.process}" is disabled; enable it to run a batch of it.`, { process: req.process });
   }
   const { db } = services.database;
-  const now = Date.now();
+  const now = services.clock.now();
   const id = newId(now);
   const createdBy = { type: ctx.actor.type, id: ctx.actor.id, ...(ctx.actor.name ? { name: ctx.actor.name } : {}) };
   await insertBatch(db, { id, orgId: ctx.orgId, process: process.key, processVersion: process.version, entityType: selection.entityType, filter: req.filter, createdBy, createdAt: new Date(now).toISOString() });
@@ -93,9 +93,9 @@ export async function createBatch(services: Services, ctx: CallContext, req: Bat
       total += ids.length;
     });
     if (total === 0) throw new AppError('BATCH_EMPTY', `No ${selection.entityType} matches the filter; no batch was created.`, { filter: req.filter });
-    await startBatch(db, ctx.orgId, id, total, Date.now());
+    await startBatch(db, ctx.orgId, id, total, services.clock.now());
   } catch (err) {
-    await deletePreparingBatch(db, id).catch(() => {});
+    await deletePreparingBatch(db, ctx.orgId, id).catch(() => {});
     throw err;
   }
   const batch = await readBatch(services, ctx, id);
@@ -141,7 +141,7 @@ export async function actOnBatch(services: Services, ctx: CallContext, id: strin
   const { db } = services.database;
   await readBatch(services, ctx, id);
   await db.transaction().execute(async (trx) => {
-    const b = await getBatchForUpdate(trx, id);
+    const b = await getBatchForUpdate(trx, ctx.orgId, id);
     if (!b || b.orgId !== ctx.orgId || b.status === 'preparing') throw new AppError('BATCH_NOT_FOUND', `No batch with id "${id}".`);
     const finished = action === 'retry-failed' ? b.status === 'cancelled' : isBatchFinished(b.status);
     if (finished) throw new AppError('BATCH_FINISHED', `Batch ${id} is ${b.status}; it cannot be ${PAST[action]}.`, { status: b.status });
@@ -149,19 +149,19 @@ export async function actOnBatch(services: Services, ctx: CallContext, id: strin
     if (action === 'pause' && b.status === 'running') {
       await setBatchStatus(trx, ctx.orgId, id, ['running'], 'paused');
       const n = await unqueueItems(trx, ctx.orgId, id);
-      await moveCounters(trx, id, { queued: -n, pending: n });
+      await moveCounters(trx, ctx.orgId, id, { queued: -n, pending: n });
     } else if (action === 'resume' && b.status === 'paused') {
       await setBatchStatus(trx, ctx.orgId, id, ['paused'], 'running');
     } else if (action === 'cancel') {
       await setBatchStatus(trx, ctx.orgId, id, ['running', 'paused'], 'cancelled', nowIso);
       await cancelQueuedRuns(trx, ctx.orgId, id, nowIso);
-      const n = await cancelPendingItems(trx, id);
-      await moveCounters(trx, id, { pending: -n, cancelled: n });
+      const n = await cancelPendingItems(trx, ctx.orgId, id);
+      await moveCounters(trx, ctx.orgId, id, { pending: -n, cancelled: n });
     } else if (action === 'retry-failed') {
-      const n = await resetFailedItems(trx, id);
-      await moveCounters(trx, id, { failed: -n, pending: n });
+      const n = await resetFailedItems(trx, ctx.orgId, id);
+      await moveCounters(trx, ctx.orgId, id, { failed: -n, pending: n });
     }
-    await settleBatch(trx, id, nowIso);
+    await settleBatch(trx, ctx.orgId, id, nowIso);
   });
   const batch = await readBatch(services, ctx, id);
   publishBatch(services, batch);

@@ -167,7 +167,7 @@ export class BatchFeeder {
   #publishIfChanged(b: Batch, final = false): void {
     const key = progressKey(b);
     if (this.#published.get(b.id) === key) return;
-    const now = Date.now();
+    const now = this.services.clock.now();
     if (!final && b.status === 'running' && this.#published.has(b.id) && now - (this.#publishedAt.get(b.id) ?? 0) < this.#o.tickMs) return;
     this.#published.set(b.id, key);
     this.#publishedAt.set(b.id, now);
@@ -181,17 +181,17 @@ export class BatchFeeder {
     const def = await services.processVersions.load(b.orgId, b.process, b.processVersion);
     // A missing version still gets its runs (they fail with PROCESS_VERSION_MISSING), one at a time.
     const window = def ? batchWindow(def.settings.concurrency) : 1;
-    const now = Date.now();
+    const now = services.clock.now();
     return db.transaction().execute(async (trx) => {
       if (!(await tryLockBatch(trx, b.id))) return { batch: b, queued: 0 };
-      const cur = await getBatchForUpdate(trx, b.id);
+      const cur = await getBatchForUpdate(trx, b.orgId, b.id);
       if (!cur) return { batch: b, queued: 0 };
       let queued = 0;
       const free = window - cur.queued - cur.running;
       if (cur.status === 'running' && cur.pending > 0 && free > 0) {
-        const items = await nextPendingItems(trx, b.id, free);
+        const items = await nextPendingItems(trx, b.orgId, b.id, free);
         const there = await existingEntityIds(trx, b.orgId, b.entityType, items.map((i) => i.entityId));
-        const skipped = await skipItems(trx, b.id, items.filter((i) => !there.has(i.entityId)).map((i) => i.seq), GONE);
+        const skipped = await skipItems(trx, b.orgId, b.id, items.filter((i) => !there.has(i.entityId)).map((i) => i.seq), GONE);
         const trigger = { type: 'batch' as const, batchId: b.id, actor: `${cur.createdBy.type}:${cur.createdBy.id}` };
         const runs = items
           .filter((i) => there.has(i.entityId))
@@ -212,21 +212,21 @@ export class BatchFeeder {
             seq: i.seq,
             attempt: i.attempts + 1,
           }));
-        queued = await queueItems(trx, b.id, runs);
-        await moveCounters(trx, b.id, { pending: -(queued + skipped), queued, skipped });
-        if (skipped > 0) await settleBatch(trx, b.id, new Date(now).toISOString());
+        queued = await queueItems(trx, b.orgId, b.id, runs);
+        await moveCounters(trx, b.orgId, b.id, { pending: -(queued + skipped), queued, skipped });
+        if (skipped > 0) await settleBatch(trx, b.orgId, b.id, new Date(now).toISOString());
       }
-      if (cur.status === 'running' && (cur.rate.at === null || now - cur.rate.at >= this.#o.rateMs)) await rollRate(trx, b.id, now, doneOf(cur));
-      return { batch: (await getBatchForUpdate(trx, b.id)) ?? cur, queued };
+      if (cur.status === 'running' && (cur.rate.at === null || now - cur.rate.at >= this.#o.rateMs)) await rollRate(trx, b.orgId, b.id, now, doneOf(cur));
+      return { batch: (await getBatchForUpdate(trx, b.orgId, b.id)) ?? cur, queued };
     });
   }
 
   /** Removes batches a crash left preparing (at most once a minute). */
   async #sweep(): Promise<void> {
-    const now = Date.now();
+    const now = this.services.clock.now();
     if (now - this.#lastSweep < 60_000) return;
     this.#lastSweep = now;
     const { db } = this.services.database;
-    for (const id of await listStalePreparing(db, new Date(now - PREPARING_STALE_MS).toISOString())) await deletePreparingBatch(db, id);
+    for (const s of await listStalePreparing(db, new Date(now - PREPARING_STALE_MS).toISOString())) await deletePreparingBatch(db, s.orgId, s.id);
   }
 }

@@ -113,7 +113,7 @@ export class CommitQueue {
 }
 
 async function write(trx: Transaction<Tables>, c: StepCommit): Promise<boolean> {
-  if (!(await updateRun(trx, c.runId, c.owner, c.run))) return false;
+  if (!(await updateRun(trx, c.orgId, c.runId, c.owner, c.run))) return false;
   if (c.step) await writeStep(trx, c.step);
   return true;
 }

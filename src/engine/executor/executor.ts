@@ -254,7 +254,7 @@ export class Executor {
       };
       const arm = () => {
         clearTimeout(timer);
-        const dueIn = this.#nextDueAt === null ? Infinity : Math.max(0, this.#nextDueAt - Date.now() + 1);
+        const dueIn = this.#nextDueAt === null ? Infinity : Math.max(0, this.#nextDueAt - this.services.clock.now() + 1);
         const due = dueIn < this.#o.pollMs;
         timer = setTimeout(() => {
           if (due) this.#nextDueAt = null; // the claim finds the next one
@@ -289,7 +289,7 @@ export class Executor {
   async #claim(limit: number): Promise<Claimed> {
     const { services } = this;
     const { processVersions } = services;
-    const o: ClaimOptions = { owner: this.owner, now: Date.now(), leaseMs: this.#o.leaseMs, limit, lookPast: this.#lookPast };
+    const o: ClaimOptions = { owner: this.owner, now: services.clock.now(), leaseMs: this.#o.leaseMs, limit, lookPast: this.#lookPast };
     const taken = new Map<string, number>();
     const full = new Set<string>();
     const uncached: Candidate[] = [];

@@ -51,7 +51,7 @@ export async function executeRun(deps: RunDeps, run: Run, claimedEntity?: Entity
 
   const outputs: Record<string, { output: unknown; status: string }> = {};
   if (run.stepIndex > 0) {
-    for (const s of await listSteps(services.database.db, run.id)) outputs[s.task] = { output: s.output, status: s.status };
+    for (const s of await listSteps(services.database.db, run.orgId, run.id)) outputs[s.task] = { output: s.output, status: s.status };
   }
   let entity = claimedEntity === undefined ? await loadEntity(services, run) : claimedEntity && entityView(claimedEntity);
   for (let i = run.stepIndex; i < def.tasks.length; i++) {
@@ -64,12 +64,12 @@ export async function executeRun(deps: RunDeps, run: Run, claimedEntity?: Entity
     if (!entity) return finish(deps, run, null, { status: 'failed', error: nonRetryable('ENTITY_NOT_FOUND', `The run's ${run.entityType} ${run.entityId} was deleted.`) });
     const task = def.tasks[i]!;
     const attempt = (i === run.stepIndex ? run.attempt : 0) + 1;
-    const startedAt = new Date().toISOString();
+    const startedAt = new Date(services.clock.now()).toISOString();
     const outcome = await runStep(deps, run, def, task, i, attempt, entity, outputs, startedAt);
     const last = i === def.tasks.length - 1;
     if (outcome.kind === 'done') {
       outputs[task.key] = { output: outcome.output, status: outcome.status };
-      const runUpdate: RunUpdate = last ? { status: 'succeeded', stepIndex: i + 1, attempt: 0, release: true, finishedAt: new Date().toISOString(), error: null } : { stepIndex: i + 1, attempt: 0 };
+      const runUpdate: RunUpdate = last ? { status: 'succeeded', stepIndex: i + 1, attempt: 0, release: true, finishedAt: new Date(services.clock.now()).toISOString(), error: null } : { stepIndex: i + 1, attempt: 0 };
       const kept = await commit(deps, run, { step: { ...outcome.step, status: outcome.status }, run: runUpdate });
       if (!kept) return;
       if (last) return;
@@ -92,14 +92,14 @@ export async function executeRun(deps: RunDeps, run: Run, claimedEntity?: Entity
       const delay = backoffMs(def.settings.retry, attempt, f.retryAfterMs);
       const parked = await commit(deps, run, {
         step: { ...outcome.step, status: 'failed', error: f },
-        run: { status: 'waiting', stepIndex: i, attempt, availableAt: Date.now() + delay, release: true, error: f },
+        run: { status: 'waiting', stepIndex: i, attempt, availableAt: services.clock.now() + delay, release: true, error: f },
       });
       if (parked) await cancelParkedIfAsked(deps, run);
       return;
     }
     await commit(deps, run, {
       step: { ...outcome.step, status: 'failed', error: f },
-      run: { status: 'failed', stepIndex: i, attempt, release: true, error: f, finishedAt: new Date().toISOString() },
+      run: { status: 'failed', stepIndex: i, attempt, release: true, error: f, finishedAt: new Date(services.clock.now()).toISOString() },
     });
     return;
   }
@@ -124,7 +124,7 @@ async function runStep(
   startedAt: string,
 ): Promise<StepOutcome> {
   const base: StepWrite = { runId: run.id, orgId: run.orgId, idx, task: task.key, status: 'running', attempts: attempt, startedAt, finishedAt: null };
-  const done = (s: Partial<StepWrite>): StepWrite => ({ ...base, ...s, finishedAt: new Date().toISOString() });
+  const done = (s: Partial<StepWrite>): StepWrite => ({ ...base, ...s, finishedAt: new Date(deps.services.clock.now()).toISOString() });
   const kind = TASK_KINDS.get(task.kind);
   if (!kind) return { kind: 'failed', failure: nonRetryable('TASK_KIND_UNKNOWN', `Task kind ${task.kind} is not available.`), step: done({}) };
 
@@ -144,7 +144,7 @@ async function runStep(
 
   if (task.kind === 'delay') {
     const untilMs = delayUntil(input as unknown as DelayInput, Date.parse(startedAt));
-    if (run.stepIndex === idx && run.status === 'running' && run.attempt > 0 && Date.now() >= run.availableAt) {
+    if (run.stepIndex === idx && run.status === 'running' && run.attempt > 0 && deps.services.clock.now() >= run.availableAt) {
       return { kind: 'done', status: 'succeeded', output: { waitedUntil: new Date(run.availableAt).toISOString() }, step: done({ input, output: { waitedUntil: new Date(run.availableAt).toISOString() } }) };
     }
     return { kind: 'wait', untilMs, step: { ...base, status: 'waiting', input } };
@@ -211,16 +211,16 @@ function nonRetryable(code: string, message: string, details?: unknown): Failure
 async function commit(deps: RunDeps, run: Run, c: Commit): Promise<boolean> {
   const step = c.step.error ? { ...c.step, error: withOrigin(c.step.error) } : c.step;
   const update = c.run.error ? { ...c.run, error: withOrigin(c.run.error) } : c.run;
-  const kept = await deps.commits.commit({ runId: run.id, owner: deps.owner, run: update, step });
+  const kept = await deps.commits.commit({ runId: run.id, orgId: run.orgId, owner: deps.owner, run: update, step });
   if (kept) publishRun(deps, run, update, step);
   return kept;
 }
 
 async function finish(deps: RunDeps, run: Run, step: StepWrite | null, u: { status: 'failed' | 'succeeded' | 'cancelled'; error?: Failure | null; stepIndex?: number }): Promise<void> {
-  const update: RunUpdate = { status: u.status, release: true, finishedAt: new Date().toISOString(), error: u.error ? withOrigin(u.error) : null };
+  const update: RunUpdate = { status: u.status, release: true, finishedAt: new Date(deps.services.clock.now()).toISOString(), error: u.error ? withOrigin(u.error) : null };
   if (u.stepIndex !== undefined) update.stepIndex = u.stepIndex;
   if (step?.error) step = { ...step, error: withOrigin(step.error) };
-  const kept = await deps.commits.commit({ runId: run.id, owner: deps.owner, run: update, step });
+  const kept = await deps.commits.commit({ runId: run.id, orgId: run.orgId, owner: deps.owner, run: update, step });
   if (kept) publishRun(deps, run, update, step);
 }
 
@@ -231,7 +231,7 @@ async function finish(deps: RunDeps, run: Run, step: StepWrite | null, u: { stat
  */
 async function cancelParkedIfAsked(deps: RunDeps, run: Run): Promise<void> {
   if (!(await deps.isCancelRequested(run.id))) return;
-  if (await cancelNotStarted(deps.services.database.db, run.orgId, run.id, new Date().toISOString())) {
+  if (await cancelNotStarted(deps.services.database.db, run.orgId, run.id, new Date(deps.services.clock.now()).toISOString())) {
     deps.services.bus.publish(runUpdated(run, 'cancelled'));
   }
 }
