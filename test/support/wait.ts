@@ -123,3 +123,13 @@ export async function claimRoundsPassed(worker: { counters: { claims: number } }
     clearInterval(poke);
   }
 }
+
+/**
+ * Lets the event loop go round `n` times (each turn runs the microtasks, timers due and setImmediate
+ * callbacks queued before it). For code that works without I/O — better-sqlite3 is synchronous, the
+ * SQLite writer schedules its drain with setImmediate —: after a few turns it has done all it can, so
+ * "it did not happen" is then a fact, not a guess about the machine's speed.
+ */
+export async function eventLoopTurns(n = 1): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
