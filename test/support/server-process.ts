@@ -211,6 +211,8 @@ export interface CountingTarget {
   hits: CountingHit[];
   /** Hits per Idempotency-Key. */
   counts: Map<string, number>;
+  /** Connections open now (a killed client's are closed once the target has read all it sent). */
+  readonly connections: number;
   /** Requests being answered now, and the most ever at once. */
   readonly inFlight: number;
   readonly maxInFlight: number;
@@ -251,6 +253,11 @@ export async function startCountingTarget(delayMs: () => number = () => 0): Prom
       else answer();
     });
   });
+  let connections = 0;
+  server.on('connection', (socket) => {
+    connections++;
+    socket.once('close', () => connections--);
+  });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
@@ -258,6 +265,9 @@ export async function startCountingTarget(delayMs: () => number = () => 0): Prom
     url: `http://127.0.0.1:${port}`,
     hits,
     counts,
+    get connections() {
+      return connections;
+    },
     get inFlight() {
       return inFlight;
     },
