@@ -5,13 +5,13 @@
 import type { Bus, BusEvent } from '../../src/engine/bus.js';
 import type { RunUpdatedData } from '../../src/engine/bus-events.js';
 
-/** Polls until `check` returns a truthy value (or fails after `ms`). */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what = 'condition'): Promise<T> {
+/** Polls until `check` returns a truthy value (or fails after `ms`; `what` may be a function, to say what was seen last). */
+export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what: string | (() => string) = 'condition'): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await check();
     if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -132,4 +132,13 @@ export async function claimRoundsPassed(worker: { counters: { claims: number } }
  */
 export async function eventLoopTurns(n = 1): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+/**
+ * Resolves once the wall clock is past `t` (ms, or an ISO timestamp as the API shows them): a timestamp
+ * taken after this is later than `t`, even at millisecond precision. For "updatedAt moved" checks.
+ */
+export async function clockPassed(t: number | string): Promise<void> {
+  const at = typeof t === 'string' ? Date.parse(t) : t;
+  while (Date.now() <= at) await new Promise((r) => setTimeout(r, 1));
 }
