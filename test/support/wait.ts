@@ -5,14 +5,17 @@
 import type { Bus, BusEvent } from '../../src/engine/bus.js';
 import type { RunUpdatedData } from '../../src/engine/bus-events.js';
 
-/** Polls until `check` returns a truthy value (or fails after `ms`; `what` may be a function, to say what was seen last). */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what: string | (() => string) = 'condition'): Promise<T> {
+/**
+ * Polls every `everyMs` until `check` returns a truthy value (or fails after `ms`; `what` may be a
+ * function, to say what was seen last).
+ */
+export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what: string | (() => string) = 'condition', everyMs = 25): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await check();
     if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
