@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { DIALECTS } from './support/databases.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { ORDER_TYPE } from './support/order.js';
-import { eventually } from './support/wait.js';
+import { clockPassed, eventually } from './support/wait.js';
 import { startFakeHubSpot, type FakeHubSpot } from './fakes/hubspot.js';
 import { startFakeDropbox, type FakeDropbox } from './fakes/dropbox.js';
 
@@ -167,7 +167,7 @@ for (const dialect of DIALECTS) {
       const tFirst = Date.now();
 
       // Saved again: back to new (a declared transition) with a new total, and on to received by the auto transition.
-      await new Promise((r) => setTimeout(r, 20)); // so that updatedAt can move
+      await clockPassed(Math.max(Date.parse(hubLink!.updatedAt), Date.parse(boxLink!.updatedAt))); // so that updatedAt can move
       hs.requests.length = 0;
       const again = await ok('PATCH', `/api/v1/entities/order/${entity.id}`, { status: 'new', attributes: { total: 150 } });
       assert.equal(again.status, 'received');

@@ -25,6 +25,7 @@ import {
   type ServerProcess,
 } from './support/server-process.js';
 import type { Database } from '../src/store/db.js';
+import { whileProgressing } from './support/wait.js';
 
 const RUNS = 500;
 /** Runs one worker executes at once: the most calls that can be in flight when the server dies. */
@@ -104,16 +105,22 @@ for (const dialect of DIALECTS) {
         }
       };
       target.release();
-      await Promise.race([
-        first.exited,
-        new Promise((_, fail) => setTimeout(() => fail(new Error(`the target saw only ${target.hits.length} calls in 30 s\n${outputsOf(servers)}`)), 30_000).unref()),
-      ]);
+      // However slow the loaded machine, calls must keep coming until the kill: a stall is the failure.
+      await whileProgressing(
+        async () => target.hits.length,
+        () => !first.alive,
+        (hits) => hits,
+        20_000,
+        (hits) => `the kill at call ${KILL_AT}; the target saw ${hits} calls\n${outputsOf(servers)}`,
+      );
+      await first.exited;
       target.onHit = null;
       const killed = Date.now();
       assert.equal(killedAfter, KILL_AT, 'the server was killed by the test, not by itself');
 
-      // Calls of the dead server may still be arriving: everything before the restart is its.
-      await new Promise((r) => setTimeout(r, 100));
+      // Calls of the dead server may still be arriving: everything before the restart is its. Its
+      // connections close once the target has read what it sent (the kernel closed them at its exit).
+      await waitFor(async () => target.connections === 0, 10_000, () => `the dead server's ${target.connections} connections to the target to close`);
       const beforeRestart = target.hits.length;
       const second = await start('server (after the restart)', 1000);
       const restarted = Date.now();

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { api, cliArgs, freePort, ROOT, TEST_ADMIN_KEY } from './support/server-process.js';
+import { eventually } from './support/wait.js';
 
 function runDemo(env: Record<string, string>): { child: ChildProcess; output: () => string; done: Promise<number | null> } {
   const clean: Record<string, string | undefined> = { ...process.env };
@@ -34,12 +35,14 @@ describe('statusflow demo', () => {
     const port = await freePort();
     const demo = runDemo({ PORT: String(port), STATUSFLOW_DATA_DIR: join(dir, 'demo-data'), STATUSFLOW_ADMIN_KEY: TEST_ADMIN_KEY });
     try {
-      const began = Date.now();
-      while (!demo.output().includes('Try next:')) {
-        if (demo.child.exitCode !== null) assert.fail(`the demo exited (${demo.child.exitCode}):\n${demo.output()}`);
-        if (Date.now() - began > 90_000) assert.fail(`the demo did not finish within 90 s:\n${demo.output()}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await eventually(
+        () => {
+          if (demo.child.exitCode !== null) assert.fail(`the demo exited (${demo.child.exitCode}):\n${demo.output()}`);
+          return demo.output().includes('Try next:');
+        },
+        90_000,
+        () => `the demo to finish ("Try next:"):\n${demo.output()}`,
+      );
       const out = demo.output();
       assert.match(out, /BAD-7 +refused, nothing written: ENTITY_REQUIREMENTS_FAILED/);
       assert.match(out, /ORD-1003 +new +\(waiting: Customer email is required/);

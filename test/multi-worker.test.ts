@@ -7,7 +7,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { ORDER_TYPE } from './support/order.js';
 import {
   api,
@@ -25,6 +24,7 @@ import {
 } from './support/server-process.js';
 import type { Database } from '../src/store/db.js';
 import { whileProgressing } from './support/wait.js';
+import { openStream } from './support/stream.js';
 
 const RUNS = 2000;
 const WORKERS = 3;
@@ -76,8 +76,17 @@ describe('three workers on one Postgres', { skip }, () => {
       tasks: [{ key: 'call', kind: 'http.request', input: { method: 'POST', url: `'${target.url}/hook'`, body: "{ 'n': order_number }" } }],
     });
 
-    const stream = openStream(apiServer.origin);
-    await stream.opened;
+    const stream = await openStream(apiServer.origin, TEST_ADMIN_KEY);
+    /** The statuses each run went through, as the stream told them. */
+    const streamed = () => {
+      const statuses = new Map<string, string[]>();
+      for (const e of stream.events) {
+        if (e.event !== 'run.updated') continue;
+        const run = e.data as { id: string; status: string };
+        statuses.set(run.id, [...(statuses.get(run.id) ?? []), run.status]);
+      }
+      return statuses;
+    };
 
     reader = database.open();
     const db = reader.db;
@@ -139,14 +148,18 @@ describe('three workers on one Postgres', { skip }, () => {
     for (const w of workers) assert.ok(w.alive, `${w.name} is still running`);
 
     // The stream of the API server, which ran nothing itself, heard of every run from the workers.
-    const succeededOnStream = () => runIds.filter((id) => stream.statuses.get(id)?.includes('succeeded')).length;
+    const succeededOnStream = () => {
+      const statuses = streamed();
+      return runIds.filter((id) => statuses.get(id)?.includes('succeeded')).length;
+    };
     await waitFor(async () => succeededOnStream() === RUNS, 10_000, () => `"succeeded" of all ${RUNS} runs on the API server's stream; ${succeededOnStream()} there`);
-    const missingRunning = runIds.filter((id) => !stream.statuses.get(id)?.includes('running'));
+    const onStream = streamed();
+    const missingRunning = runIds.filter((id) => !onStream.get(id)?.includes('running'));
     assert.deepEqual(missingRunning, [], 'every run\'s "running" reached the stream too');
     stream.close();
 
     console.log(
-      `# stream of the API server: ${stream.events} events; ${RUNS} runs on ${WORKERS} workers: runs seen running per worker (sampled, ${seenBy.size} of ${RUNS}) ${perWorker.join(' / ')}; ` +
+      `# stream of the API server: ${stream.events.length} events; ${RUNS} runs on ${WORKERS} workers: runs seen running per worker (sampled, ${seenBy.size} of ${RUNS}) ${perWorker.join(' / ')}; ` +
         `most calls in flight at once ${target.maxInFlight} (limit ${PROCESS_CONCURRENCY}); ` +
         `start ${started - t0} ms, create ${created - started} ms, rest of the runs ${done - created} ms`,
     );
@@ -154,38 +167,3 @@ describe('three workers on one Postgres', { skip }, () => {
     for (const w of workers) assert.equal(w.child.exitCode, 0, `${w.name} shut down cleanly\n${outputsOf([w])}`);
   });
 });
-
-/** An SSE client of GET /api/v1/stream: the statuses each run went through, as the stream told them. */
-function openStream(origin: string): { opened: Promise<void>; statuses: Map<string, string[]>; events: number; close(): void } {
-  const statuses = new Map<string, string[]>();
-  const state = { opened: Promise.resolve(), statuses, events: 0, close: () => {} };
-  state.opened = new Promise((resolve, reject) => {
-    const req = request(`${origin}/api/v1/stream`, { agent: false, headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`stream: ${res.statusCode}`));
-      res.setEncoding('utf8');
-      let buffer = '';
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const type = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (type !== 'run.updated' || !data) continue;
-          state.events++;
-          const run = JSON.parse(data) as { id: string; status: string };
-          const seen = statuses.get(run.id) ?? [];
-          seen.push(run.status);
-          statuses.set(run.id, seen);
-        }
-      });
-      res.on('error', () => {});
-      resolve();
-    });
-    req.on('error', reject);
-    req.end();
-    state.close = () => req.destroy();
-  });
-  return state;
-}

@@ -90,6 +90,8 @@ describe('Postgres connections ended under load', { skip }, () => {
     let terminating = true;
     let rounds = 0;
     let ended = 0;
+    /** Rounds that ended at least one connection. */
+    let hitRounds = 0;
     const terminator = (async () => {
       while (terminating) {
         const { rows } = await adminQuery<{ n: number }>(
@@ -97,6 +99,8 @@ describe('Postgres connections ended under load', { skip }, () => {
         );
         rounds++;
         ended += rows[0]?.n ?? 0;
+        if ((rows[0]?.n ?? 0) > 0) hitRounds++;
+        // The fault's own pace (what is under test), not a wait for something to happen.
         await new Promise((r) => setTimeout(r, TERMINATE_EVERY_MS));
       }
     })();
@@ -114,9 +118,11 @@ describe('Postgres connections ended under load', { skip }, () => {
       answers = await mapConcurrent(Array.from({ length: SAVES }, (_, i) => i), CLIENTS, save);
       // Before the fix, the first lost connection ended the server: saves went unanswered from then on.
       for (const p of procs) assert.ok(p.alive, `${p.name} is still running\n${outputsOf([p])}`);
-      // Go on ending connections for a while with the runs executing, then let them finish.
+      // Go on ending connections with the runs executing — five more rounds that found connections
+      // of the two processes to end, however long the loaded machine takes for them — then let them finish.
       await waitFor(async () => target.hits.length >= SAVES / 4 || undefined, 30_000, () => `the runs to start (${target.hits.length} calls)\n${outputsOf(procs)}`);
-      await new Promise((r) => setTimeout(r, 1_000));
+      const hitRoundsBefore = hitRounds;
+      await waitFor(async () => hitRounds >= hitRoundsBefore + 5, 60_000, () => `five more rounds ending connections (${hitRounds - hitRoundsBefore} so far)\n${outputsOf(procs)}`);
     } finally {
       terminating = false;
       await terminator;

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ORDER_TYPE } from './support/order.js';
 import { api, mapConcurrent, startServerProcess, TEST_ADMIN_KEY } from './support/server-process.js';
+import { eventually } from './support/wait.js';
 
 const GRACE_MS = 10_000;
 
@@ -56,7 +57,7 @@ test('shutdown after heavy load ends within the grace, exit code 0, WAL checkpoi
     });
     const hang = await api(server.origin, 'POST', '/api/v1/entities/order', { attributes: { order_number: 'ORD-999999', total: 10, customer_email: 'HANG@example.com' } });
     assert.equal(hang.status, 201);
-    for (let i = 0; i < 600 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => held.length > 0, 60_000, () => `the stuck run to call the provider\n${server.output().slice(-3000)}`);
     assert.equal(held.length, 1, 'the stuck run is waiting on the provider');
     assert.ok(existsSync(wal) && statSync(wal).size > 0, 'the WAL holds commits');
 

@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEvaluator, type EvalOutcome, type Evaluator } from './index.js';
+import { eventually } from '../../test/support/wait.js';
 
 /** Backtracks for ever on `name`; the worker must be stopped. Not inline ($match is never inline). */
 const HANG = '$match(name, /(a|a)+$/)';
@@ -58,11 +59,14 @@ describe('expression pool: blame and fairness between organizations', () => {
       assert.equal(!outcome!.ok && outcome!.error.code, 'EXPR_BUSY');
       assert.match(!outcome!.ok ? outcome!.error.message : '', /busy/);
       // Once the replacement worker is up (its start is not counted against anyone), calls are evaluated again.
-      let after: EvalOutcome[] = [];
-      for (let i = 0; i < 100 && !after[0]?.ok; i++) {
-        after = await busy.evaluateMany([INNOCENT], INPUT, { org: 'b' });
-        if (!after[0]?.ok) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      const after = await eventually(
+        async () => {
+          const outcomes = await busy.evaluateMany([INNOCENT], INPUT, { org: 'b' });
+          return outcomes[0]?.ok ? outcomes : undefined;
+        },
+        10_000,
+        'calls to be evaluated again',
+      );
       assert.deepEqual(values(after), [[2, 3]]);
     } finally {
       await busy.close();

@@ -2,6 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSandboxHubSpot, type SandboxHubSpot, type SandboxHubSpotOptions } from './hubspot.js';
+import { eventually } from '../../test/support/wait.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 type Json = Record<string, unknown> & { results?: Array<Record<string, unknown>> };
@@ -380,7 +381,7 @@ describe('hubspot fake: faults', () => {
       assert.ok(performance.now() - t0 >= 55);
       fake.faults.latencyMs = 10_000;
       const pending = client(fake)('GET', '/crm/v3/objects/contacts/1');
-      await new Promise((r) => setTimeout(r, 20));
+      await eventually(() => fake.faults.injected.latency === 2, 10_000, 'the second request to wait out its latency');
       await fake.close();
       await assert.rejects(pending, 'close() ends a request still waiting out its latency');
     } finally {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { openDatabase, type Database } from './db.js';
 import type { SqliteWriter } from './sqlite-writer.js';
+import { eventLoopTurns } from '../../test/support/wait.js';
 
 describe('SqliteWriter (group commit on the embedded database)', () => {
   let dir: string;
@@ -42,12 +43,16 @@ describe('SqliteWriter (group commit on the embedded database)', () => {
   it('a write queued by the previous write’s caller a few microtasks later is not forgotten', async () => {
     // The window: the drain has seen empty queues but has not yet marked itself finished. Callers that
     // resume through only microtasks (no I/O) queue their next write right there; every gap is tried.
-    const never = new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 2_000).unref());
+    // A forgotten write sits in the queue with no drain scheduled or running: the writer is idle
+    // while the write is not done (no timer guessing how long "stuck" takes).
     for (let hops = 0; hops < 30; hops++) {
       await writer.write((s) => s.run('insert into t (v) values (?)', [`first ${hops}`]));
       for (let i = 0; i < hops; i++) await null;
-      const second = writer.write((s) => s.run('insert into t (v) values (?)', [`second ${hops}`]));
-      assert.equal(await Promise.race([second, never]), 1, `after ${hops} microtasks`);
+      let done = false;
+      const second = writer.write((s) => s.run('insert into t (v) values (?)', [`second ${hops}`])).finally(() => (done = true));
+      await writer.idle();
+      assert.ok(done, `the write queued after ${hops} microtasks was left in the queue of an idle writer`);
+      assert.equal(await second, 1);
     }
     await writer.write((s) => s.run("delete from t where v like 'first %' or v like 'second %'"));
   });
@@ -97,9 +102,13 @@ describe('SqliteWriter (group commit on the embedded database)', () => {
       })
       .catch(() => {});
     await held;
-    const seen = writer.read((s) => s.get('select id from t where id = 301'));
-    const written = writer.write((s) => s.run('insert into t (id, v) values (?, ?)', [302, 'z']));
-    await new Promise((r) => setTimeout(r, 20));
+    let settled = 0;
+    const seen = writer.read((s) => s.get('select id from t where id = 301')).finally(() => settled++);
+    const written = writer.write((s) => s.run('insert into t (id, v) values (?, ?)', [302, 'z'])).finally(() => settled++);
+    // The writer's drain starts on the next turn of the event loop and, better-sqlite3 being
+    // synchronous, would be done within it had it not waited for the transaction's connection.
+    await eventLoopTurns(3);
+    assert.equal(settled, 0, 'the read and the write wait while the transaction holds the connection');
     release();
     await trx;
     assert.equal(await seen, undefined);
@@ -133,7 +142,8 @@ describe('SqliteWriter (group commit on the embedded database)', () => {
       // Queued while the writer is paused: neither this write nor a Kysely read may run until it ends.
       const during = writer.write((s) => (s.run('insert into t (id, v) values (?, ?)', [502, 'during']), order.push('write during')));
       const read = database.db.selectFrom('t' as never).select(sql<number>`count(*)`.as('n')).execute().then(() => order.push('kysely read'));
-      await new Promise((r) => setTimeout(r, 30));
+      // Both would be done within a few turns of the event loop (no I/O: better-sqlite3 is synchronous).
+      await eventLoopTurns(3);
       assert.deepEqual(order, ['write before', 'exclusive start']);
       release();
       assert.equal(await paused, 'done');

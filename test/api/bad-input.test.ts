@@ -12,6 +12,7 @@ import { newId } from '../../src/domain/ids.js';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { ORDER_TYPE } from '../support/order.js';
+import { eventually } from '../support/wait.js';
 
 /** A type with one attribute of every attribute type. */
 const SAMPLE_TYPE = {
@@ -467,14 +468,20 @@ for (const dialect of DIALECTS) {
 
       // A regex that passes the static check but backtracks badly: its evaluation is stopped at the time limit.
       test('while a hostile where is evaluated, other requests are answered (evaluation is off the main thread)', async () => {
+        // Counts the where's hand-overs to the expression workers: the hostile request is under way once there is one.
+        const { evaluator } = t.services;
+        const forEach = evaluator.evaluateForEach;
+        let handedOver = 0;
+        evaluator.evaluateForEach = (...args) => (handedOver++, forEach.apply(evaluator, args));
         let hostileDone = 0;
         const hostile = t
           .call('GET', `/api/v1/entities/order?where=${enc('$contains($pad("", 32, "a") & "!", /(a|a)*b/)')}`)
           .then((res) => {
             hostileDone = Date.now();
             return res;
-          });
-        await new Promise((resolve) => setTimeout(resolve, 50));
+          })
+          .finally(() => (evaluator.evaluateForEach = forEach));
+        await eventually(() => handedOver > 0, 10_000, 'the hostile where to reach the expression workers');
         const health = await t.call('GET', '/api/v1/health', undefined, { key: null });
         assert.equal(health.statusCode, 200);
         const read = await t.call('GET', `/api/v1/entities/sample/${sampleId}`);

@@ -13,7 +13,7 @@ import { DIALECTS } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { ORDER_TYPE } from '../support/order.js';
 import { startTarget, type Target } from '../support/target.js';
-import { eventually } from '../support/wait.js';
+import { clockPassed, eventually } from '../support/wait.js';
 import { connectionContextFor, loadConnection } from '../../src/engine/connection-context.js';
 import { TaskFailure } from '../../src/domain/failure.js';
 import { getConnection as getStoredConnection } from '../../src/store/connections.js';
@@ -283,7 +283,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual({ ...first, createdAt: undefined, updatedAt: undefined }, { connection: 'hubspot_main', provider: 'hubspot', externalType: 'deals', externalId: '123', url: 'https://app.hubspot.com/x/123', runId: 'run_1', createdAt: undefined, updatedAt: undefined });
       assert.equal(links.json().nextCursor, null);
 
-      await new Promise((r) => setTimeout(r, 5));
+      await clockPassed(first.updatedAt); // so that updatedAt can move
       const again = await connectionContextFor(t.services, { ...scope, runId: 'run_2' });
       await again.links.put({ externalType: 'deals', externalId: '456' });
       const [second] = (await call('GET', `/api/v1/entities/order/${orderId}/links`)).json().items;

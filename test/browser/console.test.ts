@@ -168,11 +168,14 @@ describe('console in a browser', { skip, timeout: 240_000 }, () => {
     await page.getByRole('button', { name: '+ Add task' }).click();
     await page.getByLabel('Wait (ms)').fill('0');
     await page.getByRole('button', { name: /Reorder delay/ }).focus();
-    // dnd-kit measures between key presses: give each a frame or two.
-    for (const key of ['Space', 'ArrowUp', 'Space']) {
-      await page.keyboard.press(key);
-      await page.waitForTimeout(250);
-    }
+    // Each key waits for what the one before did (dnd-kit measures the list in the frames after a pick-up).
+    await page.keyboard.press('Space');
+    await page.waitForFunction(`document.activeElement?.getAttribute('aria-pressed') === 'true'`);
+    await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+    await page.keyboard.press('ArrowUp');
+    // dnd-kit's live region: "Draggable item <id> was moved over droppable area <another id>."
+    await page.locator('[id^="DndLiveRegion"]').filter({ hasText: /item (task-\d+) was moved over droppable area (?!\1\.)task-\d+\./ }).waitFor({ state: 'attached' });
+    await page.keyboard.press('Space');
     await page.waitForFunction(`[...document.querySelectorAll('[data-task]')].map((e) => e.dataset.task).join() === 'delay,request'`);
     await shoot(page, 'process-settings', { fullPage: true });
     await page.getByRole('button', { name: 'Save as new version' }).click();

@@ -218,15 +218,7 @@ describe('event relay with no other listener', { skip: url ? false : 'needs Post
         (await spy.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%LISTEN statusflow%' AND pid <> $2`, [name, spyPid])).rows.length;
       assert.equal(await listening(), 2);
       await spy.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%LISTEN statusflow%' AND pid <> $2`, [name, spyPid]);
-      const waitListening = async (want: (n: number) => boolean, what: string) => {
-        const end = Date.now() + 10_000;
-        let n = await listening();
-        while (!want(n) && Date.now() < end) {
-          await new Promise((r) => setTimeout(r, 50));
-          n = await listening();
-        }
-        assert.ok(want(n), `${what}: ${n} listening connections`);
-      };
+      const waitListening = (want: (n: number) => boolean, what: string) => eventually(async () => want(await listening()), 10_000, what);
       await waitListening((n) => n < 2, 'the listening connections to go');
       await waitListening((n) => n === 2, 'both listening connections to be open again');
       bus.publish(saved(orgId, 3));

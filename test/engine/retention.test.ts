@@ -9,6 +9,7 @@ import { randomInt } from 'node:crypto';
 import { idFloor } from '../../src/domain/ids.js';
 import { DIALECTS } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { eventually } from '../support/wait.js';
 import { storageFigures, sqlitePages } from '../../src/store/retention.js';
 import { Pruner, type RetentionSettings } from '../../src/engine/retention.js';
 import { insertBatch, setBatchStatus } from '../../src/store/batches.js';
@@ -146,12 +147,8 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(left.map((r) => r.id).sort(), [...kept].sort());
       assert.equal((await db.selectFrom('run_steps').select('run_id').where('run_id', 'in', old).execute()).length, 0);
       // Every run the saves queued ran to the end, untouched.
-      for (let i = 0; i < 200; i++) {
-        const done = await db.selectFrom('runs').select('id').where('id', 'in', saved).where('status', '=', 'succeeded').execute();
-        if (done.length === saved.length) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.equal((await db.selectFrom('runs').select('id').where('id', 'in', saved).where('status', '=', 'succeeded').execute()).length, saved.length);
+      const succeeded = async () => (await db.selectFrom('runs').select('id').where('id', 'in', saved).where('status', '=', 'succeeded').execute()).length;
+      await eventually(async () => (await succeeded()) === saved.length, 30_000, `the ${saved.length} runs of the saves to succeed`);
       assert.equal(pruner.last, result);
       if (pagesBefore) {
         // The steps' ~1.4 MB went back to the file system (incremental auto_vacuum of a new database).

@@ -4,8 +4,8 @@ import { buildApp, type AppOptions } from '../../src/api/app.js';
 import { bootstrap } from '../../src/engine/access.js';
 import { createServices, type Services } from '../../src/engine/services.js';
 import { createEvaluator } from '../../src/expr/index.js';
-import type { Dialect } from '../../src/store/db.js';
-import { openTestDatabase } from './databases.js';
+import type { Database, Dialect } from '../../src/store/db.js';
+import { openTestDatabase, type TestDatabase } from './databases.js';
 import { responseChecker, type OpenApiDocument, type ResponseCheck } from './openapi.js';
 import { Executor, type ExecutorOptions } from '../../src/engine/executor/executor.js';
 import { Pruner, type RetentionSettings } from '../../src/engine/retention.js';
@@ -25,6 +25,8 @@ export interface TestApp {
   feeder?: BatchFeeder;
   /** The retention pruner (not started), when the app was started with `retention`. */
   pruner?: Pruner;
+  /** Another connection to this app's database (what `peerOf` uses). */
+  openDatabaseAgain(): Database;
   /** Request with the admin key unless `key` is given (null: no Authorization header). */
   call(method: InjectOptions['method'], url: string, body?: unknown, options?: { key?: string | null; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
@@ -47,6 +49,13 @@ export interface TestAppOptions {
   onRoute?: AppOptions['onRoute'];
   /** The engine's clock (Services.clock), e.g. a ManualClock (clock.ts); default the system's. */
   clock?: Clock;
+  /**
+   * A second statusflow process on `peerOf`'s database: its own connections, services and bus (its
+   * database is closed with it, not dropped). Postgres, or SQLite for reads.
+   */
+  peerOf?: TestApp;
+  /** Relays bus events to and from the other processes on the database (Postgres), as `statusflow start` does. */
+  relay?: boolean;
 }
 
 /**
@@ -61,7 +70,7 @@ function documentCheck(app: FastifyInstance): Promise<ResponseCheck> {
 }
 
 export async function startTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
-  const database = await openTestDatabase(dialect);
+  const database: TestDatabase = options.peerOf ? peerDatabase(options.peerOf) : await openTestDatabase(dialect);
   const evaluator = createEvaluator({ threads: 1, timeoutMs: 1000 });
   const services = createServices(database, evaluator, { loopLimit: options.loopLimit, chainDepthLimit: options.chainDepthLimit, chainRunLimit: options.chainRunLimit, pageBytes: options.pageBytes, clock: options.clock });
   const { organization } = await bootstrap(services, ADMIN_KEY);
@@ -73,6 +82,10 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
   await executor?.start();
   const feeder = options.worker ? new BatchFeeder(services, options.feeder) : undefined;
   feeder?.start();
+  if (options.relay) {
+    await services.relay.startSending();
+    await services.relay.startListening();
+  }
   return {
     executor,
     feeder,
@@ -81,6 +94,7 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
     services,
     dialect,
     defaultOrgId: organization.id,
+    openDatabaseAgain: () => database.openAgain(),
     call(method, url, body, opts = {}) {
       const key = opts.key === undefined ? ADMIN_KEY : opts.key;
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
@@ -100,9 +114,16 @@ export async function startTestApp(dialect: Dialect, options: TestAppOptions = {
     async close() {
       await feeder?.stop();
       await executor?.stop();
+      await services.relay.stop();
       await app.close();
       await evaluator.close();
       await database.drop();
     },
   };
+}
+
+/** Another connection to `of`'s database that `drop()` only closes (the first app removes the database). */
+function peerDatabase(of: TestApp): TestDatabase {
+  const database = of.openDatabaseAgain();
+  return { ...database, drop: () => database.close(), openAgain: () => of.openDatabaseAgain() };
 }

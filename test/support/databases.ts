@@ -15,6 +15,8 @@ export const DIALECTS: Dialect[] = process.env.TEST_DATABASE_URL ? ['sqlite', 'p
 export interface TestDatabase extends Database {
   /** Closes the connection and removes the database. */
   drop(): Promise<void>;
+  /** Another connection (pool) to the same database, as a second statusflow process would open; the caller closes it. */
+  openAgain(): Database;
 }
 
 /** Runs one statement on TEST_DATABASE_URL's database with a connection of its own (CREATE/DROP SCHEMA or DATABASE). */
@@ -41,6 +43,7 @@ export async function openTestDatabase(dialect: Dialect): Promise<TestDatabase> 
         await database.close();
         rmSync(dir, { recursive: true, force: true });
       },
+      openAgain: () => openDatabase({ dialect: 'sqlite', path: join(dir, 'test.db') }),
     };
   }
   const url = process.env.TEST_DATABASE_URL;
@@ -55,5 +58,6 @@ export async function openTestDatabase(dialect: Dialect): Promise<TestDatabase> 
       await database.close();
       await pgAdmin(`DROP SCHEMA ${schema} CASCADE`);
     },
+    openAgain: () => openDatabase({ dialect: 'postgres', url, schema, poolSize: 5 }),
   };
 }

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { eventually } from './wait.js';
 
 /** CPU time of the main thread in ms (utime + stime; USER_HZ is 100 on Linux), or undefined elsewhere. */
 function mainThreadCpuMs(): number | undefined {
@@ -36,7 +37,9 @@ export async function watchEventLoop(): Promise<{ stop(): LoopReport }> {
   let cpu = mainThreadCpuMs();
   let busyMax = cpu === undefined ? undefined : 0;
   let gapMax = 0;
+  let ticks = 0;
   const timer = setInterval(() => {
+    ticks++;
     const nowWall = performance.now();
     const nowCpu = mainThreadCpuMs();
     gapMax = Math.max(gapMax, nowWall - wall);
@@ -44,7 +47,8 @@ export async function watchEventLoop(): Promise<{ stop(): LoopReport }> {
     wall = nowWall;
     cpu = nowCpu;
   }, 10);
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  // Both watchers running: the histogram has a sample and this timer has ticked.
+  await eventually(() => histogram.count > 0 && ticks > 0, 10_000, 'the event loop watchers to run');
   return {
     stop() {
       clearInterval(timer);

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openDatabase, type Database, type Dialect } from '../../src/store/db.js';
 import { pgAdmin } from './databases.js';
+import { eventually } from './wait.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const TEST_ADMIN_KEY = 'sf_test_admin_key_0123456789';
@@ -211,6 +212,8 @@ export interface CountingTarget {
   hits: CountingHit[];
   /** Hits per Idempotency-Key. */
   counts: Map<string, number>;
+  /** Connections open now (a killed client's are closed once the target has read all it sent). */
+  readonly connections: number;
   /** Requests being answered now, and the most ever at once. */
   readonly inFlight: number;
   readonly maxInFlight: number;
@@ -251,6 +254,11 @@ export async function startCountingTarget(delayMs: () => number = () => 0): Prom
       else answer();
     });
   });
+  let connections = 0;
+  server.on('connection', (socket) => {
+    connections++;
+    socket.once('close', () => connections--);
+  });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
@@ -258,6 +266,9 @@ export async function startCountingTarget(delayMs: () => number = () => 0): Prom
     url: `http://127.0.0.1:${port}`,
     hits,
     counts,
+    get connections() {
+      return connections;
+    },
     get inFlight() {
       return inFlight;
     },
@@ -283,15 +294,9 @@ export async function startCountingTarget(delayMs: () => number = () => 0): Prom
   return target;
 }
 
-/** Polls until `check` returns a truthy value; throws with `what` (and the last value's description) after `ms`. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, ms: number, what: () => string): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** `eventually` at a pace for checks that query the database (every 100 ms). */
+export function waitFor<T>(check: () => Promise<T | undefined | false>, ms: number, what: () => string): Promise<T> {
+  return eventually(check, ms, what, 100);
 }
 
 /** A fresh database for child processes, the env that points them at it, and a way for the test to read it. */

@@ -5,14 +5,17 @@
 import type { Bus, BusEvent } from '../../src/engine/bus.js';
 import type { RunUpdatedData } from '../../src/engine/bus-events.js';
 
-/** Polls until `check` returns a truthy value (or fails after `ms`). */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what = 'condition'): Promise<T> {
+/**
+ * Polls every `everyMs` until `check` returns a truthy value (or fails after `ms`; `what` may be a
+ * function, to say what was seen last).
+ */
+export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what: string | (() => string) = 'condition', everyMs = 25): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await check();
     if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -122,4 +125,23 @@ export async function claimRoundsPassed(worker: { counters: { claims: number } }
   } finally {
     clearInterval(poke);
   }
+}
+
+/**
+ * Lets the event loop go round `n` times (each turn runs the microtasks, timers due and setImmediate
+ * callbacks queued before it). For code that works without I/O — better-sqlite3 is synchronous, the
+ * SQLite writer schedules its drain with setImmediate —: after a few turns it has done all it can, so
+ * "it did not happen" is then a fact, not a guess about the machine's speed.
+ */
+export async function eventLoopTurns(n = 1): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+/**
+ * Resolves once the wall clock is past `t` (ms, or an ISO timestamp as the API shows them): a timestamp
+ * taken after this is later than `t`, even at millisecond precision. For "updatedAt moved" checks.
+ */
+export async function clockPassed(t: number | string): Promise<void> {
+  const at = typeof t === 'string' ? Date.parse(t) : t;
+  while (Date.now() <= at) await new Promise((r) => setTimeout(r, 1));
 }
