@@ -1,7 +1,7 @@
 /**
- * The link reads and writes of the steps running at about the same time, coalesced: what the steps ask in one
- * turn of the event loop goes to the store as one query per (organization, connection, external type) and one
- * write (store/links-grouped.ts). The steps of a grouped HubSpot call plan together and keep their links
+ * The link reads and writes of the steps running at about the same time, coalesced: the reads asked in one turn
+ * of the event loop go to the store as one query per (organization, connection, external type), the writes kept
+ * together as one write (store/links-grouped.ts). The steps of a grouped HubSpot call plan together and keep their links
  * together, so a call of 100 records costs a couple of queries instead of 100 reads and 100 commits.
  * Each caller still hears only of its own link; a write that fails is tried again link by link, so a link
  * the database refuses fails only its own step.
@@ -50,11 +50,21 @@ export class LinkQueue {
     });
   }
 
-  /** Creates or updates a link, written with the others kept in this turn of the event loop; resolves once committed. */
+  /**
+   * Creates or updates a link, written with the others kept before the current task's microtasks run out (a
+   * grouped call keeps all its links in one synchronous pass); resolves once committed. Not a whole turn, as
+   * reads wait: on SQLite the writer's group commit already gathers the writes of a turn, and a turn more was
+   * latency each step of a call waited.
+   */
   put(link: LinkWrite): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#writes.push({ link, waiter: { resolve, reject } });
-      this.#schedule();
+      if (this.#writes.length > 1) return;
+      queueMicrotask(() => {
+        const writes = this.#writes;
+        this.#writes = [];
+        void this.#write(writes);
+      });
     });
   }
 
@@ -64,11 +74,8 @@ export class LinkQueue {
     setImmediate(() => {
       this.#scheduled = false;
       const reads = [...this.#reads.values()];
-      const writes = this.#writes;
       this.#reads = new Map();
-      this.#writes = [];
       for (const group of reads) void this.#read(group);
-      if (writes.length > 0) void this.#write(writes);
     });
   }
 
