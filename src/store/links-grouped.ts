@@ -47,7 +47,7 @@ export async function readLinksOf(database: Database, scope: LinkScope, entityId
     if (sqlite) {
       const n = 2 ** Math.ceil(Math.log2(ids.length));
       const values = { org: scope.orgId, connection: scope.connection, type: scope.externalType, ...listMarks('e', [...ids, ...Array<string>(n - ids.length).fill(ids.at(-1)!)]) };
-      rows = await sqlite.read((s) => LINKS_OF.of(String(n)).all<Selectable<LinksTable>>(s, values));
+      rows = await sqlite.readNow((s) => LINKS_OF.of(String(n)).all<Selectable<LinksTable>>(s, values));
     } else {
       rows = await linksOfQuery(database.db, scope, ids).execute();
     }
