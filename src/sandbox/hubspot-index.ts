@@ -27,6 +27,13 @@ export class PropertyIndex {
     return found;
   }
 
+  /** Sets `o`'s `prop` to `value` (undefined: removes it), keeping the index. */
+  set(type: HubSpotObjectType, o: HubSpotObject, prop: string, value: string | undefined): void {
+    this.changed(type, o, prop, o.properties[prop], value);
+    if (value === undefined) delete o.properties[prop];
+    else o.properties[prop] = value;
+  }
+
   /** Records that `o`'s `prop` went from `before` to `after` (undefined: unset). */
   changed(type: HubSpotObjectType, o: HubSpotObject, prop: string, before: string | undefined, after: string | undefined): void {
     const index = this.#indexes.get(key(type, prop));
