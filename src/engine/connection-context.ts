@@ -7,7 +7,7 @@ import type { ConnectionContext, ConnectionView, LinkView, ProviderName } from '
 import { secretStrings } from '../connectors/kit/redact.js';
 import { failure } from '../domain/failure.js';
 import { connectionUpdatedAt, getConnection } from '../store/connections.js';
-import { entityTypeOf, getLink, putLink, type StoredLink } from '../store/links.js';
+import { entityTypeOf, type StoredLink } from '../store/links.js';
 import { CONNECTION_CACHE_MS } from './connection-cache.js';
 import { DEFAULT_RATE_LIMITS, type RateLimit } from './rate-limiter.js';
 import { SecretsUnreadableError } from './secrets.js';
@@ -113,7 +113,7 @@ function runLinks(services: Services, scope: ConnectionScope, provider: string):
   const db = services.database.db;
   return {
     async get(externalType, entityId = scope.entityId) {
-      const link = await getLink(db, scope.orgId, entityId, scope.connectionKey, externalType);
+      const link = await services.links.get({ orgId: scope.orgId, connection: scope.connectionKey, externalType }, entityId);
       return link && linkView(link);
     },
     async put(link) {
@@ -130,21 +130,17 @@ function runLinks(services: Services, scope: ConnectionScope, provider: string):
         if (type === undefined) throw failure('ENTITY_NOT_FOUND', `Cannot link entity "${entityId}": it does not exist.`, false);
         entityType = type;
       }
-      await putLink(
-        db,
-        {
-          orgId: scope.orgId,
-          entityId,
-          entityType,
-          connection: scope.connectionKey,
-          provider,
-          externalType: link.externalType,
-          externalId: link.externalId,
-          url: link.url ?? null,
-          runId: scope.runId,
-        },
-        new Date().toISOString(),
-      );
+      await services.links.put({
+        orgId: scope.orgId,
+        entityId,
+        entityType,
+        connection: scope.connectionKey,
+        provider,
+        externalType: link.externalType,
+        externalId: link.externalId,
+        url: link.url ?? null,
+        runId: scope.runId,
+      });
     },
   };
 }

@@ -6,6 +6,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { Bus } from './bus.js';
 import { ProcessVersionCache } from './process-cache.js';
 import { ConnectionCache } from './connection-cache.js';
+import { LinkQueue } from './link-queue.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SecretBox } from './secrets.js';
 import { EventRelay } from './event-relay.js';
@@ -40,6 +41,8 @@ export interface Services extends LoopLimits {
   rateLimiter: RateLimiter;
   /** Decrypted connections (held briefly) and the per-connection memos of tasks. */
   connections: ConnectionCache;
+  /** The links steps read and keep, coalesced into one query and one write per turn of the event loop. */
+  links: LinkQueue;
   /** Postgres: bus events to and from the other statusflow processes (started by the CLI commands). */
   relay: EventRelay;
   /** Claim and wake-up counters of this process's workers (GET /api/v1/workers). */
@@ -80,6 +83,7 @@ export function createServices(database: Database, evaluator: Evaluator, options
     // Given a clock (tests), the rate limiter times its windows by it too; else by the database's (rate-limiter.ts).
     rateLimiter: new RateLimiter(database, options.clock ? { clock: options.clock } : {}),
     connections: new ConnectionCache(),
+    links: new LinkQueue(database),
     relay: new EventRelay(bus, database),
     workerCounters: new WorkerCounterSet(),
     clock: options.clock ?? systemClock,

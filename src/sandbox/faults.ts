@@ -252,8 +252,11 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
           ...(options.host ? { host: options.host } : {}),
         };
         const x: Exchange = { method: record.method, path: url.pathname, query: url.searchParams, headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks), record };
-        record.body = (options.describeBody ?? describeBody)(x);
-        if (options.record?.() !== false) requests.push(record);
+        // Parsed only to be kept: the handler parses it itself (a second parse of every 100-record batch otherwise).
+        if (options.record?.() !== false) {
+          record.body = (options.describeBody ?? describeBody)(x);
+          requests.push(record);
+        }
         if (faults.takeDrop()) {
           record.fault = 'drop';
           req.socket.destroy();

@@ -34,7 +34,8 @@ export function batchHandlers(r: HubSpotRecords) {
     if (inputs.length > 100) fail(400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${inputs.length} inputs, at most 100 are allowed`);
     if (op === 'upsert' || op === 'update' || op === 'read' || op === 'archive') {
       const keys = inputs.map((i) => `${String(i.idProperty ?? body.idProperty ?? '')}:${norm(type, String(i.idProperty ?? body.idProperty ?? ''), String(i.id ?? ''))}`);
-      const dup = keys.find((k, n) => keys.indexOf(k) !== n);
+      const seen = new Set<string>();
+      const dup = keys.find((k) => seen.size === seen.add(k).size);
       if (dup) fail(400, 'VALIDATION_ERROR', `Duplicate IDs found in batch input: [${dup.split(':').slice(1).join(':')}]. IDs must be unique`);
     }
     if (r.batchValidation() === 'whole-call' && ['create', 'update', 'upsert'].includes(op)) {

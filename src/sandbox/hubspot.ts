@@ -9,6 +9,7 @@
 import { FaultController, sequentialUuid, startSandboxServer, type Exchange, type Faults, type InjectedFault, type RecordedRequest, type Reply } from './faults.js';
 import { associationHandlers } from './hubspot-associations.js';
 import { batchHandlers } from './hubspot-batch.js';
+import { PropertyIndex } from './hubspot-index.js';
 import {
   BUILT_IN, DEFAULT_READ, fail, HttpFail, isRecord, MODIFIED, READ_ONLY, SINGULAR, TYPE_IDS, TYPES,
   type BatchValidation, type Fail, type HubSpotAssociation, type HubSpotObject, type HubSpotObjectType, type HubSpotRateLimit, type HubSpotRecords, type PropIssue,
@@ -101,7 +102,8 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
   const errorBody = (f: Fail) => ({ status: 'error', message: f.message, correlationId: correlationId(), category: f.category, ...(f.errors ? { errors: f.errors } : {}), ...(f.context ? { context: f.context } : {}), ...f.extra });
   const parseType = (raw: string | undefined): HubSpotObjectType => TYPE_IDS[raw ?? ''] ?? fail(400, 'VALIDATION_ERROR', `Unable to infer object type from: ${raw}`);
   const table = (t: HubSpotObjectType) => objects.get(t)!;
-  const snapshot = (o: HubSpotObject) => versions.set(o.id, [...(versions.get(o.id) ?? []), { at: now(), properties: { ...o.properties }, archived: o.archived }]);
+  // Without search lag a write is searchable at once, as a record without history is: no copy of every write kept.
+  const snapshot = (o: HubSpotObject) => (fakeState.searchLagMs <= 0 ? versions.delete(o.id) : versions.set(o.id, [...(versions.get(o.id) ?? []), { at: now(), properties: { ...o.properties }, archived: o.archived }]));
   // ---- properties -------------------------------------------------------------------------------
   /** Coerces values to strings (HubSpot accepts numbers/booleans) and lists invalid ones. */
   function checkProperties(type: HubSpotObjectType, input: unknown): { values: Record<string, string>; issues: PropIssue[] } {
@@ -128,10 +130,8 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
     errors: issues.map((i) => ({ message: i.message, code: i.error, context: { propertyName: [i.name] } })),
   });
   const norm = (type: HubSpotObjectType, prop: string, v: string) => (type === 'contacts' && prop === 'email' ? v.toLowerCase() : v);
-  const findBy = (type: HubSpotObjectType, prop: string, value: string, includeArchived = false) => {
-    for (const o of table(type).values()) if ((includeArchived || !o.archived) && o.properties[prop] !== undefined && o.properties[prop] === norm(type, prop, value)) return o;
-    return undefined;
-  };
+  const index = new PropertyIndex(table);
+  const findBy = (type: HubSpotObjectType, prop: string, value: string, includeArchived = false) => index.find(type, prop, norm(type, prop, value), includeArchived);
   /** The 409 a write would cause by taking a unique value already held by another record. */
   function uniqueClash(type: HubSpotObjectType, values: Record<string, string>, selfId?: string): Fail | undefined {
     for (const prop of unique.get(type)!) {
@@ -153,6 +153,7 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
     Object.assign(properties, { hs_object_id: id, createdate: at, [MODIFIED[type]]: at });
     const o: HubSpotObject = { id, properties, createdAt: at, updatedAt: at, archived: false };
     table(type).set(id, o);
+    for (const [k, v] of Object.entries(properties)) index.changed(type, o, k, undefined, v);
     snapshot(o);
     return o;
   }
@@ -161,12 +162,11 @@ export async function startSandboxHubSpot(options: SandboxHubSpotOptions = {}): 
     for (const [k, v] of Object.entries(values)) {
       if (v === '' ? o.properties[k] === undefined : o.properties[k] === v) continue;
       changed = true;
-      if (v === '') delete o.properties[k];
-      else o.properties[k] = v;
+      index.set(type, o, k, v === '' ? undefined : v);
     }
     if (changed) {
       o.updatedAt = iso();
-      o.properties[MODIFIED[type]] = o.updatedAt;
+      index.set(type, o, MODIFIED[type], o.updatedAt);
       snapshot(o);
     }
     return o;

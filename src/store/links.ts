@@ -22,7 +22,7 @@ export interface StoredLink {
   updatedAt: string;
 }
 
-function toStored(row: Selectable<LinksTable>): StoredLink {
+export function toStored(row: Selectable<LinksTable>): StoredLink {
   return {
     entityId: row.entity_id,
     entityType: row.entity_type,
@@ -92,31 +92,41 @@ export interface LinkWrite {
 
 /** Creates the link or updates it in place (external id, url, run id, updated_at; created_at is kept). */
 export async function putLink(db: Executor, link: LinkWrite, now: string): Promise<void> {
-  await db
+  await putLinkQuery(db, linkRow(link, now)).execute();
+}
+
+export type LinkRow = ReturnType<typeof linkRow>;
+
+export function linkRow(link: LinkWrite, now: string) {
+  return {
+    org_id: link.orgId,
+    entity_id: link.entityId,
+    entity_type: link.entityType,
+    connection: link.connection,
+    provider: link.provider,
+    external_type: link.externalType,
+    external_id: link.externalId,
+    url: link.url,
+    run_id: link.runId,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/** The upsert of one link row (also compiled for SQLite's writer, links-grouped.ts). */
+export function putLinkQuery(db: Executor, row: LinkRow) {
+  return db
     .insertInto('links')
-    .values({
-      org_id: link.orgId,
-      entity_id: link.entityId,
-      entity_type: link.entityType,
-      connection: link.connection,
-      provider: link.provider,
-      external_type: link.externalType,
-      external_id: link.externalId,
-      url: link.url,
-      run_id: link.runId,
-      created_at: now,
-      updated_at: now,
-    })
+    .values(row)
     .onConflict((oc) =>
       oc.columns(['org_id', 'entity_id', 'connection', 'external_type']).doUpdateSet({
-        provider: link.provider,
-        external_id: link.externalId,
-        url: link.url,
-        run_id: link.runId,
-        updated_at: now,
+        provider: row.provider,
+        external_id: row.external_id,
+        url: row.url,
+        run_id: row.run_id,
+        updated_at: row.updated_at,
       }),
-    )
-    .execute();
+    );
 }
 
 /** The type of an entity of the organization, or undefined when it does not exist (links name both). */

@@ -154,4 +154,35 @@ describe('SqliteWriter (group commit on the embedded database)', () => {
       release();
     }
   });
+  it('readNow runs at once between groups, and waits while a transaction is open or exclusive work holds the connection', async () => {
+    await writer.write((s) => s.run('insert into t (id, v) values (?, ?)', [601, 'committed']));
+    const v = (s: Parameters<Parameters<SqliteWriter['readNow']>[0]>[0]) => s.get<{ v: string }>('select v from t where id = 601')?.v;
+    let ran = false;
+    const now = writer.readNow((s) => ((ran = true), v(s)));
+    assert.equal(ran, true, 'synchronously');
+    assert.equal(await now, 'committed');
+    // A Kysely write inside a group keeps its transaction open across awaits: a read then must not see it.
+    let seen: string | undefined = 'not read';
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const open = writer.writeKysely(async (db) => {
+      await sql`update t set v = 'uncommitted' where id = 601`.execute(db);
+      seen = await Promise.race([writer.readNow(v), new Promise<string>((r) => setTimeout(() => r('queued'), 20))]);
+      release();
+    });
+    await gate;
+    await open;
+    assert.equal(seen, 'queued', 'queued behind the open transaction');
+    assert.equal(await writer.readNow(v), 'uncommitted');
+    let readDuring: string | undefined;
+    let end!: () => void;
+    const held = writer.exclusive(() => new Promise<void>((r) => (end = r)));
+    while (!end) await new Promise((r) => setImmediate(r));
+    const during = writer.readNow((s) => (readDuring = v(s)));
+    assert.equal(readDuring, undefined, 'not while exclusive work runs');
+    end();
+    await held;
+    await during;
+    assert.equal(readDuring, 'uncommitted');
+  });
 });

@@ -138,3 +138,22 @@ test('plan: contacts group by email (lower case) as identity; steps without a un
   const g = await failureOf(batching.plan(deal(1), taskContext(noUnique, { id: 'e4' })));
   assert.equal(g.code, 'HUBSPOT_UNIQUE_PROPERTY_MISSING');
 });
+
+test('linked and unlinked steps share a call: their links are read together, then one batch update and one batch upsert', async () => {
+  await grouped([deal(0), deal(1)]);
+  const out = await grouped([deal(0), deal(1), deal(2)]);
+  assert.ok(out.every((o) => o.ok));
+  assert.deepEqual(calls().slice(1), ['POST /crm/v3/objects/deals/batch/update 2', 'POST /crm/v3/objects/deals/batch/upsert 1']);
+  assert.deepEqual(out.map((o) => (o as { output: HubSpotUpsertOutput }).output.created), [false, false, true]);
+  assert.equal(deals().length, 3);
+});
+
+test('two entities linked to one record in one call: HubSpot never sees the id twice in a request', async () => {
+  await grouped([deal(0)]);
+  const record = cc.linkStore.get('ent_0|deals')!.externalId;
+  await cc.links.put({ externalType: 'deals', externalId: record, entityId: 'ent_9' });
+  const out = await grouped([deal(0), deal(9)], ['ent_0', 'ent_9']);
+  assert.ok(out.every((o) => o.ok));
+  assert.deepEqual(calls().slice(1), ['POST /crm/v3/objects/deals/batch/update 1', 'POST /crm/v3/objects/deals/batch/update 1']);
+  assert.equal(deals().length, 1);
+});
