@@ -36,8 +36,9 @@ export interface ExecutorOptions {
   /** After a wake-up, wait this long so runs queued together are claimed together. */
   gatherMs?: number;
   /**
-   * Runs waiting in the batcher (gathering for a grouped provider call, or in one) not counted against maxInFlight, up to
-   * this many (default 200: a full HubSpot call in flight, the next gathering; docs/provider-batching.md "Defaults").
+   * Runs waiting in the batcher (gathering for a grouped provider call, or in one) or on their way to it (their
+   * batchable step's input being evaluated) not counted against maxInFlight, up to this many (default 300: a full
+   * HubSpot call in flight, the next gathering, the one after on its way; docs/provider-batching.md "Defaults").
    */
   batchHold?: number;
   /** Provider batching on (default); off sends every step alone (bench/batch's per-record baseline). */
@@ -107,12 +108,12 @@ export class Executor {
   ) {
     this.#o = {
       maxInFlight: options.maxInFlight ?? 64,
-      batchSize: options.batchSize ?? 32,
+      batchSize: options.batchSize ?? 64,
       leaseMs: options.leaseMs ?? 30_000,
       pollMs: options.pollMs ?? 1_000,
       graceMs: options.graceMs ?? 10_000,
       gatherMs: options.gatherMs ?? 2,
-      batchHold: options.batchHold ?? 200,
+      batchHold: options.batchHold ?? 300,
       batching: options.batching ?? true,
     };
     // A step entering the batcher frees its slot (up to batchHold): claim more if runs were left behind.
@@ -183,7 +184,7 @@ export class Executor {
 
   async #run(): Promise<void> {
     while (!this.#stopped) {
-      const free = this.#o.maxInFlight - this.#inFlight.size + Math.min(this.batcher.holding, this.#o.batchHold);
+      const free = this.#o.maxInFlight - this.#inFlight.size + Math.min(this.batcher.holding + this.batcher.arriving, this.#o.batchHold);
       if (free <= 0) {
         this.#backlog = true; // full: claim again as soon as a run finishes
       } else if (this.#woken) {
