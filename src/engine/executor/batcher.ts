@@ -217,8 +217,8 @@ export class Batcher {
     }
     members.forEach((w, i) => {
       w.ctx.signal.removeEventListener('abort', gone);
-      const missing = failure('BATCH_OUTCOME_MISSING', `The grouped call gave no outcome for member ${i} of ${members.length}.`, true);
-      w.settle(outcomes[i] ?? { ok: false, error: missing });
+      // Made only when missing: a failure is an Error, and its stack trace cost ~1 % of bench/batch's CPU made for every member.
+      w.settle(outcomes[i] ?? { ok: false, error: failure('BATCH_OUTCOME_MISSING', `The grouped call gave no outcome for member ${i} of ${members.length}.`, true) });
     });
   }
 }
