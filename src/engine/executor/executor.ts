@@ -91,6 +91,8 @@ export class Executor {
   /** Due times of runs this worker parked while a claim was on its way (its snapshot may miss them). */
   #parkedDuringClaim: number | null = null;
   #claiming = false;
+  /** When a claim last looked for runs whose lease lapsed (they are looked for at most once per pollMs). */
+  #lapsedLookAt = 0;
   /** Processes at their cap in the last claim: a slot of theirs freeing is signalled. */
   #fullProcesses = new Set<string>();
   /** Runs claimed when their process reached its cap: their end frees a slot others may wait for. */
@@ -291,6 +293,10 @@ export class Executor {
     const { services } = this;
     const { processVersions } = services;
     const o: ClaimOptions = { owner: this.owner, now: Date.now(), leaseMs: this.#o.leaseMs, limit, lookPast: this.#lookPast };
+    // Lapsed leases are found once per pollMs, not in every claim of a busy worker: a lease lapses after
+    // leaseMs (30 s) anyway, and an idle worker's claims come from the poll.
+    o.lapsed = o.now - this.#lapsedLookAt >= this.#o.pollMs;
+    if (o.lapsed) this.#lapsedLookAt = o.now;
     const taken = new Map<string, number>();
     const full = new Set<string>();
     const uncached: Candidate[] = [];
