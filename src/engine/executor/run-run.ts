@@ -22,7 +22,7 @@ import { entityActions } from './entity-actions.js';
 import type { Batcher } from './batcher.js';
 import { connectionContextFor, secretValues } from '../connection-context.js';
 import { redact } from '../../connectors/kit/redact.js';
-import { raceAbort } from '../abort.js';
+import { onceAborted, raceAbort } from '../abort.js';
 import { evaluateTask } from './evaluate-task.js';
 
 export interface RunDeps {
@@ -162,9 +162,7 @@ async function runStep(
     timedOut = true;
     step.abort(new DOMException(`The step took longer than ${def.settings.timeoutMs} ms.`, 'TimeoutError'));
   }, def.settings.timeoutMs);
-  const onShutdown = () => step.abort(deps.shutdown.reason);
-  if (deps.shutdown.aborted) onShutdown();
-  else deps.shutdown.addEventListener('abort', onShutdown, { once: true });
+  const stopWaiting = onceAborted(deps.shutdown, () => step.abort(deps.shutdown.reason));
   const ctx: TaskContext = {
     orgId: run.orgId,
     runId: run.id,
@@ -193,7 +191,7 @@ async function runStep(
     return { kind: 'failed', failure, step: done({ input, error: failure }) };
   } finally {
     clearTimeout(timer);
-    deps.shutdown.removeEventListener('abort', onShutdown);
+    stopWaiting();
   }
 }
 
