@@ -63,7 +63,7 @@ for (const dialect of DIALECTS) {
       await ok('PUT', '/api/v1/connections/hubspot_main', { provider: 'hubspot', config: { baseUrl: hs.url, uniqueProperties: { deals: 'statusflow_id' } }, secrets: { accessToken: hs.token } });
       await ok('PUT', '/api/v1/entity-types/order', ORDER_TYPE);
       const p = await ok('PUT', '/api/v1/processes/copy_to_hubspot', PROCESS);
-      assert.equal(p.settings.concurrency, 250, 'a process with a batchable task defaults to room for two full calls');
+      assert.equal(p.settings.concurrency, 400, 'a process with a batchable task defaults to room for a full call in flight, one gathering and one on its way');
     });
     after(async () => {
       await t?.close();
@@ -85,11 +85,11 @@ for (const dialect of DIALECTS) {
       hs.faults.pause();
       const before = { ...t.executor!.batcher.counters };
       await Promise.all(Array.from({ length: 300 }, () => order()));
-      // As many as the defaults let gather while the first call is in flight (process concurrency 250).
+      // As many as the defaults let gather while the first call is in flight (process concurrency 400).
       // Each call is answered once everything that can gather behind it has: as with HubSpot, whose answers
       // take far longer than a step takes to reach the batcher.
       while (deals().length < 300) {
-        await eventually(() => hs.faults.held >= 1 && t.executor!.batcher.holding >= Math.min(250, 300 - deals().length), 120_000, 'the next call');
+        await eventually(() => hs.faults.held >= 1 && t.executor!.batcher.holding >= Math.min(300, 300 - deals().length), 120_000, 'the next call');
         hs.faults.release(1);
         await eventually(() => hs.faults.held === 0, 120_000, 'the answer');
       }
@@ -98,13 +98,13 @@ for (const dialect of DIALECTS) {
       assert.equal(counts.succeeded, 300, JSON.stringify(counts));
       assert.equal(deals().length, 300);
       const s = sizes();
-      assert.deepEqual(s, [1, 100, 100, 99]);
+      // The first call goes out at once with the steps already on their way (often just 1); the rest gather behind it.
+      assert.equal(s.reduce((a, b) => a + b, 0), 300);
+      assert.ok(s.length <= 4 && s.slice(1, -1).every((x) => x === 100), `calls: ${s.join(', ')}`); // 1, 100, 100, 99 or 81, 100, 100, 19
       assert.equal(Math.max(...s), 100, `calls: ${s.join(', ')}`);
       // The first step found no call in flight and went out at once; the others gathered behind it.
       const c = t.executor!.batcher.counters;
       assert.ok(c.immediate - before.immediate >= 1);
-      const gathered = s.filter((x) => x > 1);
-      assert.ok(gathered.reduce((a, b) => a + b, 0) / gathered.length >= 90, `calls: ${s.join(', ')}`);
       assert.equal(acquired, hs.requests.length, 'each HubSpot call took one slot of the rate limit, whatever it carried');
     });
 
@@ -114,6 +114,7 @@ for (const dialect of DIALECTS) {
         hs.refuse('deals', 'amount', '42');
         hs.faults.pause();
         await order(); // goes out alone at once; the next 100 gather behind its call
+        await eventually(() => hs.faults.held === 1); // (saved meanwhile, some would be on their way and join it)
         const saved = await Promise.all(Array.from({ length: 100 }, (_, i) => order(i === 37 ? 42 : 100 + i)));
         await holding(101);
         await eventually(() => hs.faults.held === 1);

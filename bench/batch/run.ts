@@ -115,6 +115,7 @@ async function measure(s: Scenario): Promise<Result> {
     );
     const seedSeconds = (performance.now() - seedStart) / 1000;
 
+    const w0 = { ...(services.database.sqlite?.stats ?? { groups: 0, writes: 0 }) };
     const executor = new Executor(services, s.worker);
     const feeder = new BatchFeeder(services, s.feeder);
     await executor.start();
@@ -144,6 +145,10 @@ async function measure(s: Scenario): Promise<Result> {
     await liveLoop;
     await feeder.stop();
     await executor.stop();
+    const c = executor.counters;
+    const w1 = services.database.sqlite?.stats;
+    const w = w1 && { groups: w1.groups - w0.groups, writes: w1.writes - w0.writes };
+    console.log(`  counts: ${c.claims} claims (${(c.runsClaimed / Math.max(1, c.claims)).toFixed(1)} runs each), batcher ${executor.batcher.counters.calls} calls (largest ${executor.batcher.counters.largest}, ${executor.batcher.counters.immediate} at once)` + (w ? `, SQLite ${w.groups} commits, ${w.writes} writes (${(w.writes / Math.max(1, w.groups)).toFixed(1)} per commit)` : ''));
     const writes = [...hs.requestCounts].filter(([k]) => k.startsWith('POST /crm/v3/objects/deals/batch/') || k.startsWith('PATCH /crm/v3/objects/deals/'));
     const hubspotRequests = writes.reduce((a, [, n]) => a + n, 0);
     return {

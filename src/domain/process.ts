@@ -71,13 +71,14 @@ export const DEFAULT_CONCURRENCY = 100;
 
 /**
  * `settings.concurrency` when none is given, for a process with a batchable task: room for one grouped call in
- * flight, the next one gathering and the runs in their other steps — 2.5 × the largest batch (250 for HubSpot's
- * 100). With 100, a call in flight held its members' slots and the next one could only gather the rest:
- * calls alternated big and small and averaged ~50 records (docs/provider-batching.md "Defaults").
+ * flight, the next one gathering, the one after on its way (claimed, input being evaluated) and the runs
+ * committing — 4 × the largest batch (400 for HubSpot's 100). With 100, a call in flight held its members'
+ * slots and calls averaged ~50 records; with 250 (2.5 ×), bench/batch's calls averaged 61–64 records, with 400
+ * 80–96 (docs/provider-batching.md "Defaults").
  */
 export function defaultConcurrency(tasks: readonly TaskDef[], taskKinds: ReadonlyMap<string, TaskKindSpec>): number {
   const largest = Math.max(0, ...tasks.map((t) => taskKinds.get(t.kind)?.batch?.maxSize ?? 0));
-  return Math.min(PROCESS_LIMITS.concurrency, Math.max(DEFAULT_CONCURRENCY, Math.ceil(largest * 2.5)));
+  return Math.min(PROCESS_LIMITS.concurrency, Math.max(DEFAULT_CONCURRENCY, largest * 4));
 }
 
 export const PROCESS_LIMITS = { tasks: 50, timeoutMs: 3_600_000, concurrency: 1000, maxAttempts: 20, delayMs: 86_400_000 } as const;

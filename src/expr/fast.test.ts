@@ -33,6 +33,9 @@ describe('fast path: compiled closures give exactly what JSONata gives, or no an
       ['$uppercase(channel) & "-" & order_number', 'WEB-ORD-42'],
       ['missing > 3', undefined],
       ['-total', -12.5],
+      ["{ 'dealname': 'Order ' & order_number, 'amount': $string(total), 'none': missing }", { dealname: 'Order ORD-42', amount: '12.5' }],
+      ['$string(total * 3)', '37.5'],
+      ['$string(paid)', 'true'],
     ];
     for (const [source, expected] of cases) {
       const f = fast(source);
@@ -57,6 +60,10 @@ describe('fast path: compiled closures give exactly what JSONata gives, or no an
     for (const [source, input] of cases) assert.equal(fast(source)!(input), NO_ANSWER, source);
     assert.equal(fast('$sum(items)'), undefined, 'not compiled: JSONata inline evaluates it');
     assert.equal(fast('$$.a'), undefined);
+    assert.equal(fast('{ "a": 1, "a": 2 }'), undefined, 'two pairs with one key: JSONata D1009');
+    assert.equal(fast('{ a: 1 }'), undefined, 'a key that is not a literal');
+    assert.equal(fast('{ "a": { "b": 1 } }'), undefined, 'objects only at the top');
+    assert.equal(fast('{ "a": b }')!({ b: 'x'.repeat(MAX) }), NO_ANSWER, 'possibly over the result size limit');
   });
 
   // Random expressions over a few names, against random inputs: wherever the closure answers, JSONata agrees.
@@ -73,10 +80,14 @@ describe('fast path: compiled closures give exactly what JSONata gives, or no an
       fc.tuple(tie('expr'), fc.constantFrom('in ["x", 1, null, true]', 'in "x"', 'in 1')).map(([l, r]) => `(${l} ${r})`),
       fc.tuple(tie('expr'), tie('expr'), fc.option(tie('expr'), { nil: undefined })).map(([c, t, e]) => (e === undefined ? `(${c} ? ${t})` : `(${c} ? ${t} : ${e})`)),
       tie('expr').map((e) => `-(${e})`),
-      fc.tuple(fc.constantFrom('exists', 'boolean', 'not', 'length', 'lowercase', 'uppercase'), tie('expr')).map(([f, e]) => `$${f}(${e})`),
+      fc.tuple(fc.constantFrom('exists', 'boolean', 'not', 'length', 'lowercase', 'uppercase', 'string'), tie('expr')).map(([f, e]) => `$${f}(${e})`),
       fc.tuple(tie('expr'), fc.constantFrom('"x"', '"ORD"', '/^ORD-[0-9]+$/', '/x/i', '/^$/', 'a')).map(([s, t]) => `$contains(${s}, ${t})`),
     ),
   }));
+  // Object constructors (a task's input mapping) at the top, with keys that may repeat or be special.
+  const objectExpr = fc
+    .array(fc.tuple(fc.constantFrom('"k"', '"x"', '"1"', '"__proto__"', '"constructor"'), expr), { minLength: 1, maxLength: 3 })
+    .map((pairs) => `{ ${pairs.map(([k, v]) => `${k}: ${v}`).join(', ')} }`);
   const scalarValue = fc.oneof(
     fc.constant(undefined),
     fc.constant(null),
@@ -95,7 +106,7 @@ describe('fast path: compiled closures give exactly what JSONata gives, or no an
     let answered = 0;
     let total = 0;
     await fc.assert(
-      fc.asyncProperty(expr, input, async (source, data) => {
+      fc.asyncProperty(fc.oneof({ weight: 4, arbitrary: expr }, { weight: 1, arbitrary: objectExpr }), input, async (source, data) => {
         // undefined-valued keys are not JSON: drop them, as a parsed body would not have them
         const json = JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
         const ast = jsonata(source).ast() as AstNode;
@@ -106,7 +117,8 @@ describe('fast path: compiled closures give exactly what JSONata gives, or no an
         const got = f(json);
         if (got === NO_ANSWER) return;
         answered++;
-        assert.deepEqual({ value: got }, await reference(source, json), source);
+        // JSONata makes objects without a prototype; what callers get is a plain copy (copyPlain), as from the closures.
+        assert.deepEqual({ value: got }, structuredClone(await reference(source, json)), source);
       }),
       { numRuns: Number(process.env.FAST_RUNS ?? 3_000) },
     );

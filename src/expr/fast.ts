@@ -33,7 +33,9 @@ type Node = AstNode & Record<string, unknown>;
 export function compileFast(ast: AstNode, maxStringChars: number): FastExpression | undefined {
   let closure: Closure | undefined;
   try {
-    closure = new Compiler(maxStringChars).compile(ast as Node);
+    const compiler = new Compiler(maxStringChars);
+    // An object constructor only at the top (a task's input mapping): its values are scalars.
+    closure = (ast as Node).type === 'unary' && (ast as Node).value === '{' ? compiler.object(ast as Node) : compiler.compile(ast as Node);
   } catch (err) {
     if (err === BAIL) return undefined;
     throw err;
@@ -149,6 +151,32 @@ class Compiler {
   }
 
   /**
+   * `{ "key": value, … }` on one object: JSONata evaluates each value against the input and leaves out
+   * keys whose value is undefined. Only distinct literal keys (two pairs with one key are JSONata's D1009;
+   * `__proto__` would set its grouping object's prototype) and scalar values; a result that could be over
+   * the result size limit (counted as copyPlain counts it, numbers and the like at 8) bails.
+   */
+  object(n: Node): Closure {
+    const pairs = n.lhs as Array<[Node, Node]> | undefined;
+    if (!pairs || pairs.length === 0) return bail();
+    const keys = pairs.map(([k]) => (k.type === 'string' && typeof k.value === 'string' && k.value !== '__proto__' ? k.value : bail()));
+    if (new Set(keys).size !== keys.length) return bail();
+    const values = pairs.map(([, v]) => this.compile(v));
+    const max = this.max;
+    return (input) => {
+      const out: Record<string, unknown> = {};
+      let size = 2;
+      for (let i = 0; i < keys.length; i++) {
+        const v = values[i]!(input);
+        if (v === undefined) continue;
+        size += keys[i]!.length + 4 + (typeof v === 'string' ? v.length + 2 : 8);
+        out[keys[i]!] = v;
+      }
+      return size <= max ? out : bail();
+    };
+  }
+
+  /**
    * A path of names from the input. JSONata maps a step over arrays and flattens (and unwraps a
    * one-item result), so meeting an array bails; a name missing from an object, or looked up in a
    * scalar, gives undefined. Own properties only, as JSONata's lookup.
@@ -255,6 +283,9 @@ class Compiler {
     };
     const onString = (fn: (s: string) => unknown) => one((v) => (v === undefined ? undefined : typeof v === 'string' ? fn(v) : bail()));
     switch (name) {
+      // JSONata: JSON.stringify with numbers to 15 significant digits; non-finite numbers never get here (scalar bails).
+      case 'string':
+        return one((v) => (v === undefined ? undefined : typeof v === 'string' ? v : typeof v === 'number' ? String(Number(v.toPrecision(15))) : typeof v === 'boolean' || v === null ? String(v) : bail()));
       case 'exists':
         return one((v) => v !== undefined);
       case 'boolean':

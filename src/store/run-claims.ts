@@ -22,6 +22,12 @@ export interface ClaimOptions {
    * would find nothing new (see the executor).
    */
   lookPast?: boolean;
+  /**
+   * Also take running runs whose lease lapsed (their worker died or stalled; default true). Looking for
+   * them reads every running run in both arms of the candidates statement (0.64 ms instead of 0.19–0.43 ms
+   * with a batch's 360 queued and 225 running runs), so a busy worker looks only now and then (the executor).
+   */
+  lapsed?: boolean;
 }
 
 /**
@@ -216,11 +222,11 @@ function candidatesQuery(dialect: Dialect, o: ClaimOptions, r: Rounds): { sql: s
   const pick = (batch: boolean) => {
     const due = `(r.status IN ('queued', 'waiting') AND r.available_at <= ${now()}
               AND NOT EXISTS (SELECT 1 FROM processes d WHERE d.org_id = r.org_id AND d.key = r.process AND NOT d.enabled))`;
-    const lapsed = `(r.status = 'running' AND r.lease_expires_at < ${now()})`;
+    const lapsed = o.lapsed === false ? '' : ` OR (r.status = 'running' AND r.lease_expires_at < ${now()})`;
     const notSeen = r.seen.length > 0 ? `AND r.id NOT IN (${r.seen.map(p).join(', ')})` : '';
     const notFull = r.full.length > 0 ? `AND NOT (${r.full.map(([org, proc]) => `(r.org_id = ${p(org)} AND r.process = ${p(proc)})`).join(' OR ')})` : '';
     return `SELECT r.id, r.org_id, r.process, r.process_version, r.status, r.available_at, r.batch_id FROM runs r
-      WHERE (${due} OR ${lapsed}) AND r.batch_id IS ${batch ? 'NOT ' : ''}NULL ${notSeen} ${notFull}
+      WHERE (${due}${lapsed}) AND r.batch_id IS ${batch ? 'NOT ' : ''}NULL ${notSeen} ${notFull}
       ORDER BY r.available_at
       LIMIT ${p(o.limit * 2)}${dialect === 'postgres' ? ' FOR UPDATE OF r SKIP LOCKED' : ''}`;
   };

@@ -68,7 +68,7 @@ for (const dialect of DIALECTS) {
         name: 'Copy order to HubSpot',
         entityType: 'order',
         trigger: { manual: true },
-        // Default concurrency: 250 for a process with a batchable task (room for two full calls); the batch's window is 225.
+        // Default concurrency: 400 for a process with a batchable task; the batch's window is 360.
         settings: { retry: { maxAttempts: 6, initialDelayMs: 100, maxDelayMs: 2000 } },
         tasks: [{ key: 'deal', kind: 'hubspot.upsert', connection: 'hubspot_main', input: { object: 'deals', properties: "{ 'dealname': 'Order ' & order_number, 'amount': $string(total) }" } }],
       });

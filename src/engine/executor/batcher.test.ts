@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { failure, TaskFailure } from '../../domain/failure.js';
 import type { BatchMember, BatchOutcome, TaskContext, TaskKind } from '../../connectors/types.js';
 import { taskContext } from '../../../test/support/connection-context.js';
-import { Batcher } from './batcher.js';
+import { ARRIVAL_WAIT_MS, Batcher } from './batcher.js';
+import { eventually } from '../../../test/support/wait.js';
 
 /** A batchable kind whose calls the test answers by hand: `calls` holds each call's members and its resolver. */
 function kind(maxSize = 100, keyOf: (input: Record<string, unknown>) => string | null = () => 'k') {
@@ -150,4 +151,34 @@ test('a step aborted while gathering leaves the call; the call’s signal aborts
   pair.answer();
   await tick();
   assert.equal(b.holding, 0);
+});
+
+test('steps on their way (expected) share the call a step about to go out alone would make; a lost one holds it at most ARRIVAL_WAIT_MS', async () => {
+  const { k, calls } = kind();
+  const b = new Batcher();
+  const on = [b.expect(), b.expect(), b.expect()];
+  const first = b.run(k, { n: 0 }, ctx(), on[0]);
+  await tick();
+  assert.equal(calls.length, 0, 'two more are on their way: the first waits for them');
+  const second = b.run(k, { n: 1 }, ctx(), on[1]);
+  const third = b.run(k, { n: 2 }, ctx(), on[2]);
+  await tick();
+  await tick();
+  assert.equal(calls.length, 1);
+  assert.deepEqual(calls[0]!.members.map((m) => m.item), [0, 1, 2]);
+  assert.equal(b.arriving, 0);
+  calls[0]!.answer();
+  assert.deepEqual(await Promise.all([first, second, third]), ['out 0', 'out 1', 'out 2']);
+
+  // One expected that never comes (its run failed before its step): the call waits, but not longer than the bound.
+  const lost = b.expect();
+  const t0 = performance.now();
+  const alone = b.run(k, { n: 3 }, ctx(), b.expect());
+  await eventually(() => calls.length === 2, 1_000, 'the call');
+  assert.ok(performance.now() - t0 >= ARRIVAL_WAIT_MS - 2);
+  calls[1]!.answer();
+  assert.equal(await alone, 'out 3');
+  lost();
+  lost(); // saying it twice counts once
+  assert.equal(b.arriving, 0);
 });

@@ -36,8 +36,9 @@ export interface ExecutorOptions {
   /** After a wake-up, wait this long so runs queued together are claimed together. */
   gatherMs?: number;
   /**
-   * Runs waiting in the batcher (gathering for a grouped provider call, or in one) not counted against maxInFlight, up to
-   * this many (default 200: a full HubSpot call in flight, the next gathering; docs/provider-batching.md "Defaults").
+   * Runs waiting in the batcher (gathering for a grouped provider call, or in one) or on their way to it (their
+   * batchable step's input being evaluated) not counted against maxInFlight, up to this many (default 300: a full
+   * HubSpot call in flight, the next gathering, the one after on its way; docs/provider-batching.md "Defaults").
    */
   batchHold?: number;
   /** Provider batching on (default); off sends every step alone (bench/batch's per-record baseline). */
@@ -90,6 +91,8 @@ export class Executor {
   /** Due times of runs this worker parked while a claim was on its way (its snapshot may miss them). */
   #parkedDuringClaim: number | null = null;
   #claiming = false;
+  /** When a claim last looked for runs whose lease lapsed (they are looked for at most once per pollMs). */
+  #lapsedLookAt = 0;
   /** Processes at their cap in the last claim: a slot of theirs freeing is signalled. */
   #fullProcesses = new Set<string>();
   /** Runs claimed when their process reached its cap: their end frees a slot others may wait for. */
@@ -107,12 +110,12 @@ export class Executor {
   ) {
     this.#o = {
       maxInFlight: options.maxInFlight ?? 64,
-      batchSize: options.batchSize ?? 32,
+      batchSize: options.batchSize ?? 64,
       leaseMs: options.leaseMs ?? 30_000,
       pollMs: options.pollMs ?? 1_000,
       graceMs: options.graceMs ?? 10_000,
       gatherMs: options.gatherMs ?? 2,
-      batchHold: options.batchHold ?? 200,
+      batchHold: options.batchHold ?? 300,
       batching: options.batching ?? true,
     };
     // A step entering the batcher frees its slot (up to batchHold): claim more if runs were left behind.
@@ -183,7 +186,7 @@ export class Executor {
 
   async #run(): Promise<void> {
     while (!this.#stopped) {
-      const free = this.#o.maxInFlight - this.#inFlight.size + Math.min(this.batcher.holding, this.#o.batchHold);
+      const free = this.#o.maxInFlight - this.#inFlight.size + Math.min(this.batcher.holding + this.batcher.arriving, this.#o.batchHold);
       if (free <= 0) {
         this.#backlog = true; // full: claim again as soon as a run finishes
       } else if (this.#woken) {
@@ -290,6 +293,10 @@ export class Executor {
     const { services } = this;
     const { processVersions } = services;
     const o: ClaimOptions = { owner: this.owner, now: services.clock.now(), leaseMs: this.#o.leaseMs, limit, lookPast: this.#lookPast };
+    // Lapsed leases are found once per pollMs, not in every claim of a busy worker: a lease lapses after
+    // leaseMs (30 s) anyway, and an idle worker's claims come from the poll.
+    o.lapsed = o.now - this.#lapsedLookAt >= this.#o.pollMs;
+    if (o.lapsed) this.#lapsedLookAt = o.now;
     const taken = new Map<string, number>();
     const full = new Set<string>();
     const uncached: Candidate[] = [];

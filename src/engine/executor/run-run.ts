@@ -22,7 +22,7 @@ import { entityActions } from './entity-actions.js';
 import type { Batcher } from './batcher.js';
 import { connectionContextFor, secretValues } from '../connection-context.js';
 import { redact } from '../../connectors/kit/redact.js';
-import { raceAbort } from '../abort.js';
+import { onceAborted, raceAbort } from '../abort.js';
 import { evaluateTask } from './evaluate-task.js';
 
 export interface RunDeps {
@@ -65,7 +65,9 @@ export async function executeRun(deps: RunDeps, run: Run, claimedEntity?: Entity
     const task = def.tasks[i]!;
     const attempt = (i === run.stepIndex ? run.attempt : 0) + 1;
     const startedAt = new Date(services.clock.now()).toISOString();
-    const outcome = await runStep(deps, run, def, task, i, attempt, entity, outputs, startedAt);
+    // A step of a batchable kind is expected by the batcher until it joins its lane (or will not).
+    const arrived = deps.batcher && TASK_KINDS.get(task.kind)?.batch ? deps.batcher.expect() : undefined;
+    const outcome = await runStep(deps, run, def, task, i, attempt, entity, outputs, startedAt, arrived).finally(() => arrived?.());
     const last = i === def.tasks.length - 1;
     if (outcome.kind === 'done') {
       outputs[task.key] = { output: outcome.output, status: outcome.status };
@@ -122,6 +124,7 @@ async function runStep(
   entity: EntityView,
   outputs: Record<string, { output: unknown }>,
   startedAt: string,
+  arrived?: () => void,
 ): Promise<StepOutcome> {
   const base: StepWrite = { runId: run.id, orgId: run.orgId, idx, task: task.key, status: 'running', attempts: attempt, startedAt, finishedAt: null };
   const done = (s: Partial<StepWrite>): StepWrite => ({ ...base, ...s, finishedAt: new Date(deps.services.clock.now()).toISOString() });
@@ -159,9 +162,7 @@ async function runStep(
     timedOut = true;
     step.abort(new DOMException(`The step took longer than ${def.settings.timeoutMs} ms.`, 'TimeoutError'));
   }, def.settings.timeoutMs);
-  const onShutdown = () => step.abort(deps.shutdown.reason);
-  if (deps.shutdown.aborted) onShutdown();
-  else deps.shutdown.addEventListener('abort', onShutdown, { once: true });
+  const stopWaiting = onceAborted(deps.shutdown, () => step.abort(deps.shutdown.reason));
   const ctx: TaskContext = {
     orgId: run.orgId,
     runId: run.id,
@@ -177,7 +178,7 @@ async function runStep(
     }
     // A provider may echo a credential back (in a body or an error): steps never keep one.
     const secrets = ctx.connection ? secretValues(ctx.connection.connection) : [];
-    const running = deps.batcher ? deps.batcher.run(kind, input, ctx) : kind.run(input, ctx);
+    const running = deps.batcher ? deps.batcher.run(kind, input, ctx, arrived) : kind.run(input, ctx);
     const output = redact((await raceAbort(running, signal)) ?? null, secrets);
     return { kind: 'done', status: 'succeeded', output, step: done({ input, output }) };
   } catch (err) {
@@ -190,7 +191,7 @@ async function runStep(
     return { kind: 'failed', failure, step: done({ input, error: failure }) };
   } finally {
     clearTimeout(timer);
-    deps.shutdown.removeEventListener('abort', onShutdown);
+    stopWaiting();
   }
 }
 
