@@ -150,7 +150,7 @@ export async function processEntity(
   const trigger: RunTrigger = { type: 'manual', batchId: null, actor: `${ctx.actor.type}:${ctx.actor.id}` };
   if (req.dryRun) {
     const view = { id: entity.id, type: entity.type, status: entity.status, version: entity.version, attributes: entity.attributes };
-    return { kind: 'dry_run', run: await previewRun({ evaluator: services.evaluator, org: ctx.orgId, process: stored.key, version: stored.version, definition, entity: view, trigger }) };
+    return { kind: 'dry_run', run: await previewRun({ evaluator: services.evaluator, org: ctx.orgId, process: stored.key, version: stored.version, definition, entity: view, trigger, clock: services.clock }) };
   }
   if (!definition.enabled) {
     throw new AppError('PROCESS_DISABLED', `Process "${req.process}" is disabled; enable it to run it (a dry run works while it is disabled).`, { process: req.process });

@@ -52,6 +52,7 @@ for (const dialect of DIALECTS) {
         tasks: [{ key: 'call', kind: 'http.request', input: { method: 'POST', url: `'${target.url}/flaky'` } }],
       });
       await put('later', { tasks: [{ key: 'wait', kind: 'delay', input: { ms: 5000 } }] });
+      await put('stamp', { tasks: [{ key: 'call', kind: 'http.request', input: { method: 'POST', url: `'${target.url}/stamp'`, body: '{"at": now}' } }] });
     });
     after(async () => {
       await t.close();
@@ -98,6 +99,19 @@ for (const dialect of DIALECTS) {
       assert.equal(done.finishedAt, iso(t0 + 5000));
       const [step] = await listSteps(t.services.database.db, t.defaultOrgId, id);
       assert.deepEqual(step!.output, { waitedUntil: iso(t0 + 5000) });
+    });
+
+    test("the `now` task expressions see is the clock's, in a real run and in a dry run", { timeout: 60_000 }, async () => {
+      clock.advanceTo(clock.now() + 1234);
+      const t0 = clock.now();
+      const entity = (await t.call('POST', '/api/v1/entities/job', { attributes: { title: 'stamp' } })).json();
+      const dry = (await t.call('POST', `/api/v1/entities/job/${entity.id}/process`, { process: 'stamp', dryRun: true })).json().run;
+      assert.deepEqual([dry.startedAt, dry.steps[0].input.body], [iso(t0), { at: iso(t0) }]);
+      target.script({ status: 200, body: { ok: true } });
+      const hits = target.hits.length;
+      const id = (await t.call('POST', `/api/v1/entities/job/${entity.id}/process`, { process: 'stamp' })).json().run.id as string;
+      await eventually(async () => (await run(id)).status === 'succeeded', 30_000, 'the run to succeed');
+      assert.deepEqual(target.hits[hits]!.body, { at: iso(t0) });
     });
   });
 }

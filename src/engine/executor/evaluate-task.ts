@@ -34,6 +34,8 @@ export interface EvaluateTaskRequest {
   entity: EntityView;
   outputs: Record<string, { output: unknown; status?: string }>;
   run: RunContext;
+  /** The time expressions see as `now` (ms since the epoch): the engine's clock (Services.clock). */
+  now: number;
 }
 
 /** The expression sources of a task, in evaluation order: `when` first (if any), then each input mapping. */
@@ -49,7 +51,7 @@ export function taskSources(task: TaskDef, kind: TaskKindSpec): { exprs: Array<[
 export async function evaluateTask(r: EvaluateTaskRequest): Promise<TaskEvaluation> {
   const { task } = r;
   const { exprs, sources } = taskSources(task, r.kind);
-  const context = expressionContext(r.entity, r.outputs, r.run);
+  const context = expressionContext(r.entity, r.outputs, r.run, r.now);
   const values = sources.length > 0 ? await r.evaluator.evaluateMany(sources, context, { org: r.org }) : [];
   const whenValue = task.when ? values[0]! : undefined;
   if (whenValue?.ok && whenValue.value !== true) return { kind: 'skip' };
@@ -64,8 +66,8 @@ export async function evaluateTask(r: EvaluateTaskRequest): Promise<TaskEvaluati
 }
 
 /** What task expressions see: the attributes at top level, `entity`, `tasks.<key>.output`, `run`, `now`. */
-export function expressionContext(entity: EntityView, outputs: Record<string, { output: unknown; status?: string }>, run: RunContext): Record<string, unknown> {
-  return { ...entity.attributes, entity, tasks: outputs, run, now: new Date().toISOString() };
+export function expressionContext(entity: EntityView, outputs: Record<string, { output: unknown; status?: string }>, run: RunContext, now: number): Record<string, unknown> {
+  return { ...entity.attributes, entity, tasks: outputs, run, now: new Date(now).toISOString() };
 }
 
 /** Replaces expression fields of the input with their values (one level into objects, like taskExpressions). */

@@ -11,6 +11,7 @@ import type { EntityView } from '../../connectors/types.js';
 import type { Evaluator } from '../../expr/index.js';
 import type { RunTrigger } from '../../store/runs.js';
 import { evaluateTask, taskSources } from './evaluate-task.js';
+import type { Clock } from '../clock.js';
 
 /** One task as the dry run saw it. */
 export interface PreviewStep {
@@ -69,10 +70,12 @@ export interface PreviewRequest {
   definition: ProcessDefinition;
   entity: EntityView;
   trigger: RunTrigger;
+  /** The engine's clock: the dry run's times and the `now` its expressions see. */
+  clock: Clock;
 }
 
 export async function previewRun(r: PreviewRequest): Promise<DryRun> {
-  const startedAt = new Date().toISOString();
+  const startedAt = new Date(r.clock.now()).toISOString();
   const outputs: Record<string, { output: unknown; status: string }> = {};
   const steps: PreviewStep[] = [];
   for (const task of r.definition.tasks) {
@@ -94,7 +97,7 @@ export async function previewRun(r: PreviewRequest): Promise<DryRun> {
     attempt: 0,
     queuedAt: null,
     startedAt,
-    finishedAt: new Date().toISOString(),
+    finishedAt: new Date(r.clock.now()).toISOString(),
     error: firstError,
     steps,
   };
@@ -118,6 +121,7 @@ async function previewTask(r: PreviewRequest, task: ProcessDefinition['tasks'][n
     entity: r.entity,
     outputs,
     run: { id: null, process: r.process, attempt: 1, trigger: r.trigger, dryRun: true },
+    now: r.clock.now(),
   });
   if (evaluation.kind === 'skip') return { ...base, status: 'skipped' };
   if (evaluation.kind === 'failed') return { ...base, status: 'failed', error: evaluation.failure };

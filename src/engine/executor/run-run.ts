@@ -140,6 +140,7 @@ async function runStep(
     entity,
     outputs,
     run: { id: run.id, process: run.process, attempt, trigger: run.trigger },
+    now: deps.services.clock.now(),
   });
   if (evaluation.kind === 'skip') return { kind: 'done', status: 'skipped', output: null, step: done({ status: 'skipped' }) };
   if (evaluation.kind === 'failed') return { kind: 'failed', failure: evaluation.failure, step: done({}) };
