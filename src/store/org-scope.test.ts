@@ -3,6 +3,7 @@
  * or told to change, a row of organization B while naming organization A, and must neither return nor
  * change it. On every database (Postgres with TEST_DATABASE_URL).
  */
+import { newRunRow } from '../../test/support/runs.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newId } from '../domain/ids.js';
@@ -15,21 +16,7 @@ import { commitAtOnce } from './run-moves.js';
 const now = Date.now();
 const at = new Date(now).toISOString();
 
-const newRun = (orgId: string): NewRun => ({
-  id: newId(),
-  orgId,
-  process: 'p',
-  processVersion: 1,
-  entityType: 'order',
-  entityId: newId(),
-  trigger: { type: 'manual' },
-  dedupeKey: null,
-  causeRunId: null,
-  chain: [],
-  batchId: null,
-  availableAt: now,
-  queuedAt: at,
-});
+const newRun = (orgId: string): NewRun => newRunRow(orgId, { availableAt: now });
 
 const step = (runId: string, orgId: string, output: unknown): StepWrite => ({ runId, orgId, idx: 0, task: 't', status: 'succeeded', attempts: 1, input: { n: 1 }, output, startedAt: at, finishedAt: at });
 

@@ -1,4 +1,5 @@
 /** Claiming and committing step results, on every database (Postgres with TEST_DATABASE_URL). */
+import { newRunRow } from '../../test/support/runs.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newId } from '../domain/ids.js';
@@ -9,21 +10,7 @@ import { commitStepResults, getRun, insertRuns, listSteps, type NewRun } from '.
 import { adapterOf } from './dialect.js';
 
 const now = Date.now();
-const newRun = (orgId: string, process: string, availableAt = now): NewRun => ({
-  id: newId(),
-  orgId,
-  process,
-  processVersion: 1,
-  entityType: 'order',
-  entityId: newId(),
-  trigger: { type: 'manual' },
-  dedupeKey: null,
-  causeRunId: null,
-  chain: [],
-  batchId: null,
-  availableAt,
-  queuedAt: new Date(availableAt).toISOString(),
-});
+const newRun = (orgId: string, process: string, availableAt = now): NewRun => newRunRow(orgId, { process, availableAt });
 
 for (const dialect of DIALECTS) {
   describe(`runs store on ${dialect}`, () => {

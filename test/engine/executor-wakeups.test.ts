@@ -4,6 +4,7 @@
  * a minute, so a run that waited for it would fail the test's time limit; the assertions themselves are
  * on the worker's claim and wake-up counters, not on wall time.
  */
+import { newRunRow } from '../support/runs.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
@@ -12,7 +13,6 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { startTarget, type Target } from '../support/target.js';
 import { eventually } from '../support/wait.js';
 import { insertRuns, type NewRun } from '../../src/store/runs.js';
-import { newId } from '../../src/domain/ids.js';
 import { openDatabase } from '../../src/store/db.js';
 import { createServices } from '../../src/engine/services.js';
 import { Executor } from '../../src/engine/executor/executor.js';
@@ -37,22 +37,8 @@ for (const dialect of DIALECTS) {
     };
     /** Queues `n` runs of a process at once, as a burst of saves or a batch would. */
     const queue = async (process: string, version: number, n: number) => {
-      const now = Date.now();
-      const runs: NewRun[] = Array.from({ length: n }, () => ({
-        id: newId(),
-        orgId: t.defaultOrgId,
-        process,
-        processVersion: version,
-        entityType: 'job',
-        entityId,
-        trigger: { type: 'manual' },
-        dedupeKey: null,
-        causeRunId: null,
-        chain: [],
-        batchId: null,
-        availableAt: now,
-        queuedAt: new Date(now).toISOString(),
-      }));
+      const availableAt = Date.now();
+      const runs: NewRun[] = Array.from({ length: n }, () => newRunRow(t.defaultOrgId, { process, processVersion: version, entityType: 'job', entityId, availableAt }));
       await insertRuns(t.services.database.db, runs);
       return runs.map((r) => r.id);
     };
