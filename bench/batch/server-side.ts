@@ -1,0 +1,58 @@
+/** bench/batch's server-side pieces: a fresh database for the server process, and its memory log read back. */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+export interface ServerDatabase {
+  /** STATUSFLOW_DATA_DIR (the SQLite file, the secret key) and, on Postgres, DATABASE_URL. */
+  env: Record<string, string>;
+  dataDir: string;
+  /** Removes the data directory (and the Postgres database). */
+  drop(): Promise<void>;
+}
+
+/** SQLite: a temp data directory. Postgres: a new database on `pgUrl`'s server, dropped afterwards. */
+export async function openServerDatabase(dialect: 'sqlite' | 'postgres', pgUrl: string): Promise<ServerDatabase> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'statusflow-bench-batch-'));
+  const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
+  if (dialect === 'sqlite') return { env: { STATUSFLOW_DATA_DIR: dataDir }, dataDir, drop: async () => removeDir() };
+  const name = `statusflow_batch_${randomBytes(4).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const c = new pg.Client({ connectionString: pgUrl });
+    await c.connect();
+    await c.query(statement).finally(() => c.end());
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(pgUrl);
+  url.pathname = `/${name}`;
+  return {
+    env: { STATUSFLOW_DATA_DIR: dataDir, DATABASE_URL: url.toString() },
+    dataDir,
+    drop: async () => {
+      removeDir();
+      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+interface MemorySample {
+  t: number;
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  spaces: Record<string, number>;
+}
+
+/** memory-log.mjs's samples: the one at the RSS peak, and the largest of each figure (MB). */
+export function memoryLogSummary(path: string): string {
+  if (!existsSync(path)) return '  memory log: none written';
+  const samples = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MemorySample);
+  const atPeak = samples.reduce((a, b) => (b.rss > a.rss ? b : a));
+  const most = (k: 'heapTotal' | 'heapUsed' | 'external' | 'arrayBuffers') => Math.max(...samples.map((s) => s[k]));
+  const show = (s: MemorySample) => `rss ${s.rss}, heap ${s.heapUsed}/${s.heapTotal}, external ${s.external} (array buffers ${s.arrayBuffers}), spaces ${JSON.stringify(s.spaces)}`;
+  return `  memory log (MB, ${samples.length} samples): at the RSS peak (t ${atPeak.t} s) ${show(atPeak)}; most heapTotal ${most('heapTotal')}, heapUsed ${most('heapUsed')}, external ${most('external')}`;
+}
