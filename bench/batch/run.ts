@@ -28,7 +28,7 @@ import { Pool } from 'undici';
 import type { StartTuning } from '../../src/cli/start.js';
 import { ORDER_TYPE } from '../../test/support/order.js';
 import { startServerProcess } from '../../test/support/server-process.js';
-import { memoryKb } from '../save/proc.js';
+import { cpuTimes, memoryKb } from '../save/proc.js';
 import { revision, ROOT } from '../support.js';
 import { memoryLogSummary, openServerDatabase } from './server-side.js';
 import { startSandboxChild } from './sandbox.js';
@@ -99,6 +99,8 @@ interface Result {
   /** The server's peak while the batch ran (VmHWM reset after seeding; sampled every 100 ms where the reset is refused). */
   batchPeakRssMB: number;
   endRssMB: number;
+  /** The server's CPU time (all threads) from batch created to completed, per entity: steadier than entities/s on a shared machine. */
+  serverCpuMsPerEntity: number;
   fakePeakRssMB: number;
   liveSaves: number;
   liveP50: number;
@@ -174,6 +176,7 @@ async function measure(s: Scenario): Promise<Result> {
       }
     })();
 
+    const cpu0 = cpuTimes(server.pid).total;
     const t0 = performance.now();
     const batch = await call('POST', '/api/v1/batches', { process: 'copy_to_hubspot', filter: { status: ['received'], where: 'total >= 10' } });
     let b = batch;
@@ -188,6 +191,7 @@ async function measure(s: Scenario): Promise<Result> {
       }
     }
     const seconds = (performance.now() - t0) / 1000;
+    const serverCpuMs = cpuTimes(server.pid).total - cpu0;
     liveOn = false;
     await liveLoop;
     clearInterval(sampler);
@@ -215,6 +219,7 @@ async function measure(s: Scenario): Promise<Result> {
       seedPeakRssMB,
       batchPeakRssMB,
       endRssMB,
+      serverCpuMsPerEntity: Math.round((serverCpuMs / b.total) * 1000) / 1000,
       fakePeakRssMB: mb(memoryKb(hs.pid, 'VmHWM')),
       liveSaves: live.length,
       liveP50: Math.round(pct(live, 50) * 10) / 10,
@@ -258,7 +263,7 @@ for (const name of args.scenarios!.split(',')) {
     say(
       `${s.name.padEnd(10)} run ${r}: ${res.entitiesPerSecond} entities/s (${res.seconds} s; ${res.succeeded} succeeded, ${res.failed} failed), ` +
         `${res.hubspotRequests} HubSpot write requests (${res.recordsPerRequest} records each, ${res.rateLimited} answered 429), ` +
-        `server peak RSS ${res.peakRssMB} MB (seeding ${res.seedPeakRssMB}, batch ${res.batchPeakRssMB}), fake ${res.fakePeakRssMB} MB, ` +
+        `server peak RSS ${res.peakRssMB} MB (seeding ${res.seedPeakRssMB}, batch ${res.batchPeakRssMB}), fake ${res.fakePeakRssMB} MB, server CPU ${res.serverCpuMsPerEntity} ms/entity, ` +
         `live saves meanwhile ${res.liveSaves}: p50 ${res.liveP50} ms, p99 ${res.liveP99} ms; seeding ${res.seedSeconds} s; load ${load()}`,
     );
   }
@@ -273,7 +278,7 @@ for (const s of Object.keys(SCENARIOS)) {
   const req = median(rs.map((r) => r.hubspotRequests));
   const ratio = base.length > 0 && s !== 'per-record' ? `; vs per-record: ${(eps / median(base.map((r) => r.entitiesPerSecond))).toFixed(2)}× entities/s, ${(req / median(base.map((r) => r.hubspotRequests))).toFixed(4)}× requests` : '';
   say(
-    `  ${s.padEnd(10)} ${eps} entities/s, ${req} requests, ${median(rs.map((r) => r.recordsPerRequest))} records/request, live p99 ${median(rs.map((r) => r.liveP99))} ms, ` +
+    `  ${s.padEnd(10)} ${eps} entities/s, ${req} requests, ${median(rs.map((r) => r.recordsPerRequest))} records/request, live p99 ${median(rs.map((r) => r.liveP99))} ms, server CPU ${median(rs.map((r) => r.serverCpuMsPerEntity))} ms/entity, ` +
       `server peak RSS ${Math.max(...rs.map((r) => r.peakRssMB))} MB, fake ${Math.max(...rs.map((r) => r.fakePeakRssMB))} MB${ratio}`,
   );
 }

@@ -6,6 +6,7 @@ import { bootstrap } from '../engine/access.js';
 import { Pruner } from '../engine/retention.js';
 import { BatchFeeder, type FeederOptions } from '../engine/batches/feeder.js';
 import type { ExecutorOptions } from '../engine/executor/executor.js';
+import { applyHeapGrowth } from './heap.js';
 import { closeServices, createExecutors, openServices, VERSION } from './runtime.js';
 
 /** The built console: console/dist at the package root (from dist/cli/ or src/cli/ alike). */
@@ -21,6 +22,7 @@ export interface StartTuning {
 }
 
 export async function start(config: Config, tuning: StartTuning = {}): Promise<void> {
+  applyHeapGrowth(config.heapGrowthPercent);
   const { services, applied } = await openServices(config);
   const { organization, generatedAdminKey } = await bootstrap(services, config.adminKey);
   const pruner = new Pruner(services.database, config.retention);
