@@ -38,6 +38,8 @@ export async function openServerDatabase(dialect: 'sqlite' | 'postgres', pgUrl: 
 }
 
 interface MemorySample {
+  /** 0: the main thread; else the expression worker's (rss is the whole process's either way). */
+  thread: number;
   t: number;
   rss: number;
   heapTotal: number;
@@ -47,12 +49,18 @@ interface MemorySample {
   spaces: Record<string, number>;
 }
 
-/** memory-log.mjs's samples: the one at the RSS peak, and the largest of each figure (MB). */
+/** memory-log.mjs's samples: the main thread's at the RSS peak, and the largest heap of each thread (MB). */
 export function memoryLogSummary(path: string): string {
   if (!existsSync(path)) return '  memory log: none written';
-  const samples = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MemorySample);
-  const atPeak = samples.reduce((a, b) => (b.rss > a.rss ? b : a));
-  const most = (k: 'heapTotal' | 'heapUsed' | 'external' | 'arrayBuffers') => Math.max(...samples.map((s) => s[k]));
+  const all = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MemorySample);
+  const main = all.filter((s) => s.thread === 0);
+  const worker = all.filter((s) => s.thread !== 0);
+  if (main.length === 0) return '  memory log: no sample of the main thread';
+  const atPeak = main.reduce((a, b) => (b.rss > a.rss ? b : a));
+  const most = (xs: MemorySample[], k: 'heapTotal' | 'heapUsed' | 'external') => Math.max(0, ...xs.map((s) => s[k]));
   const show = (s: MemorySample) => `rss ${s.rss}, heap ${s.heapUsed}/${s.heapTotal}, external ${s.external} (array buffers ${s.arrayBuffers}), spaces ${JSON.stringify(s.spaces)}`;
-  return `  memory log (MB, ${samples.length} samples): at the RSS peak (t ${atPeak.t} s) ${show(atPeak)}; most heapTotal ${most('heapTotal')}, heapUsed ${most('heapUsed')}, external ${most('external')}`;
+  return (
+    `  memory log (MB, ${main.length} samples): main thread at the RSS peak (t ${atPeak.t} s) ${show(atPeak)}; most heapTotal ${most(main, 'heapTotal')}, heapUsed ${most(main, 'heapUsed')}, external ${most(main, 'external')}; ` +
+    `expression worker most heapTotal ${most(worker, 'heapTotal')}, heapUsed ${most(worker, 'heapUsed')}`
+  );
 }
