@@ -18,6 +18,8 @@
  *   flock /tmp/bench.lock npx tsx bench/batch/run.ts [--db sqlite|postgres] [--orders 100000] [--runs 1]
  *        [--scenarios batched,per-record,tuned,limited] [--no-write] [--no-build] [--pg-url …]
  *        [--env STATUSFLOW_X=1]… [--node-arg --max-semi-space-size=8]… [--memory-log] [--heap-snapshot]
+ * The server's heap grows by a factor of 2 past what a full GC kept (src/cli/heap.ts); `--env
+ * STATUSFLOW_HEAP_GROWTH_PERCENT=0` measures V8's own (up to 4), compare in one sitting.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
