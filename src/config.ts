@@ -52,6 +52,11 @@ export interface Config {
   shutdownGraceMs: number;
   /** SQLite: WAL size that makes the writer pause for a WAL reset, bytes (STATUSFLOW_SQLITE_WAL_LIMIT_MB, default 32; 0 = never reset). */
   sqliteWalLimitBytes: number;
+  /**
+   * How far V8 lets the server's heap grow past what its last full GC kept, percent (STATUSFLOW_HEAP_GROWTH_PERCENT,
+   * default 100; 0 = V8's own choice, up to 300 on a machine with a 2 GB+ heap limit). Not a limit (src/cli/heap.ts).
+   */
+  heapGrowthPercent: number;
   /** Retention of finished runs and of events (see docs/operating.md "Retention"). */
   retention: RetentionConfig;
   /**
@@ -159,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     pageBytes: int(env, 'STATUSFLOW_PAGE_BYTES', 4 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     shutdownGraceMs: int(env, 'STATUSFLOW_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     sqliteWalLimitBytes: int(env, 'STATUSFLOW_SQLITE_WAL_LIMIT_MB', 32, 0, 65_536) * 1024 * 1024,
+    heapGrowthPercent: int(env, 'STATUSFLOW_HEAP_GROWTH_PERCENT', 100, 0, 1000),
     retention: {
       runsDays: int(env, 'STATUSFLOW_RETAIN_RUNS_DAYS', 30, 0, 36_500),
       runsPerProcess: int(env, 'STATUSFLOW_RETAIN_RUNS_PER_PROCESS', 0, 0, 100_000_000),

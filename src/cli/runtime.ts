@@ -78,10 +78,10 @@ export async function openServices(config: Config, warn: Warn = toStderr): Promi
   return { services, applied };
 }
 
-/** The configured number of workers (not started). */
-export function createExecutors(services: Services, config: Config, count: number, log: ExecutorOptions['log']): Executor[] {
+/** The configured number of workers (not started); `tuning` overrides (bench/batch's scenarios only). */
+export function createExecutors(services: Services, config: Config, count: number, log: ExecutorOptions['log'], tuning: Omit<ExecutorOptions, 'log'> = {}): Executor[] {
   return Array.from({ length: count }, () =>
-    new Executor(services, { maxInFlight: config.workerConcurrency, pollMs: config.pollMs, leaseMs: config.leaseMs, graceMs: runGraceMs(config), log }),
+    new Executor(services, { maxInFlight: config.workerConcurrency, pollMs: config.pollMs, leaseMs: config.leaseMs, graceMs: runGraceMs(config), ...tuning, log }),
   );
 }
 

@@ -4,13 +4,25 @@ import type { Config } from '../config.js';
 import { buildApp } from '../api/app.js';
 import { bootstrap } from '../engine/access.js';
 import { Pruner } from '../engine/retention.js';
-import { BatchFeeder } from '../engine/batches/feeder.js';
+import { BatchFeeder, type FeederOptions } from '../engine/batches/feeder.js';
+import type { ExecutorOptions } from '../engine/executor/executor.js';
+import { applyHeapGrowth } from './heap.js';
 import { closeServices, createExecutors, openServices, VERSION } from './runtime.js';
 
 /** The built console: console/dist at the package root (from dist/cli/ or src/cli/ alike). */
 const CONSOLE_DIR = resolve(import.meta.dirname, '../../console/dist');
 
-export async function start(config: Config): Promise<void> {
+/**
+ * Worker and feeder options no setting offers: only bench/batch's non-default scenarios (its server.mjs) pass
+ * them (provider batching off, a faster feeder); `statusflow start` never does.
+ */
+export interface StartTuning {
+  worker?: Omit<ExecutorOptions, 'log'>;
+  feeder?: Omit<FeederOptions, 'log'>;
+}
+
+export async function start(config: Config, tuning: StartTuning = {}): Promise<void> {
+  applyHeapGrowth(config.heapGrowthPercent);
   const { services, applied } = await openServices(config);
   const { organization, generatedAdminKey } = await bootstrap(services, config.adminKey);
   const pruner = new Pruner(services.database, config.retention);
@@ -24,10 +36,10 @@ export async function start(config: Config): Promise<void> {
     );
   }
   const log = (level: 'info' | 'warn' | 'error', msg: string, extra?: unknown) => app.log[level](extra ?? {}, msg);
-  const executors = createExecutors(services, config, config.workers, log);
+  const executors = createExecutors(services, config, config.workers, log, tuning.worker);
   pruner.log = log;
   // Every process feeds batches (also one without workers): a batch goes on after any restart.
-  const feeder = new BatchFeeder(services, { log });
+  const feeder = new BatchFeeder(services, { ...tuning.feeder, log });
   // Postgres: streams here show what other statusflow processes do, and they see what happens here.
   await services.relay.startSending(log).catch((err: unknown) => log('warn', 'cannot relay events to other statusflow processes', { err }));
   await services.relay.startListening().catch((err: unknown) => log('warn', 'LISTEN failed: streams here will not show what other statusflow processes do', { err }));

@@ -1,5 +1,6 @@
 /** `statusflow worker`: workers only, no HTTP — run several of them against one Postgres to scale out. */
 import type { Config } from '../config.js';
+import { applyHeapGrowth } from './heap.js';
 import { closeServices, createExecutors, openServices } from './runtime.js';
 import { BatchFeeder } from '../engine/batches/feeder.js';
 
@@ -7,6 +8,7 @@ export async function worker(config: Config): Promise<void> {
   if (!config.databaseUrl) {
     console.warn('statusflow worker: no DATABASE_URL; working on the embedded SQLite database. Separate workers are meant for Postgres.');
   }
+  applyHeapGrowth(config.heapGrowthPercent);
   const { services } = await openServices(config);
   const log = (level: 'info' | 'warn' | 'error', msg: string, extra?: unknown) => {
     if (level !== 'info' || config.logLevel === 'info' || config.logLevel === 'debug') console.log(JSON.stringify({ level, msg, ...(extra as object) }));

@@ -68,6 +68,8 @@ export interface ServerProcessOptions {
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=…']. */
   nodeArgs?: string[];
   runner?: 'auto' | 'dist' | 'tsx';
+  /** A script run with `node` instead of the CLI (it gets `command` as its argument): bench/batch's tuned server. */
+  script?: string;
 }
 
 export interface ServerProcess {
@@ -99,7 +101,7 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
   Object.assign(env, { HOST: '127.0.0.1', LOG_LEVEL: o.command === 'worker' ? 'info' : 'warn', NODE_ENV: 'production' }, o.env);
   if (o.command === 'start') env.PORT = String(port);
 
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...cliArgs(o.runner), o.command], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...(o.script ? [o.script] : cliArgs(o.runner)), o.command], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   const append = (d: Buffer) => {
