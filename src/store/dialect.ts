@@ -41,6 +41,9 @@ export const SQLITE: DialectAdapter = {
   lockClaims: async () => {},
 };
 
+/** The Postgres claim lock (a transaction-scoped advisory lock per schema), also sent with BEGIN by run-claims.ts. */
+export const PG_CLAIM_LOCK = 'SELECT pg_advisory_xact_lock(72417004, hashtext(current_schema()))';
+
 export const POSTGRES: DialectAdapter = {
   name: 'postgres',
   rowLock: (wanted) => wanted,
@@ -48,7 +51,7 @@ export const POSTGRES: DialectAdapter = {
   jsonBytes: (column) => sql<number>`octet_length(${sql.ref(column)}::text)`,
   nowMs: () => sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
   lockClaims: async (trx) => {
-    await sql`SELECT pg_advisory_xact_lock(72417004, hashtext(current_schema()))`.execute(trx);
+    await sql.raw(PG_CLAIM_LOCK).execute(trx);
   },
 };
 

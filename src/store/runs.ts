@@ -338,7 +338,9 @@ export async function commitStepResults(db: Executor, results: readonly StepResu
       UPDATE runs r SET ${keep('status')}, ${keep('step_index', 'integer')}, ${keep('attempt', 'integer')}, ${keep('available_at', 'bigint')},
         ${keep('lease_owner')}, ${keep('lease_expires_at', 'bigint')}, ${keep('error')}, ${keep('finished_at', 'timestamptz')}
       FROM input i
-      WHERE r.id = i.run_id AND r.org_id = i.org_id AND (i.owner IS NULL OR r.lease_owner = i.owner)
+      -- The ids again as an array: the runs are then found by their primary key. Joined on r.id = i.run_id alone,
+      -- Postgres hashes the group and scans the whole runs table (4.8 ms for 100 of 20,000 runs, 1.0 ms so).
+      WHERE r.id = ANY(ARRAY(SELECT run_id FROM input)) AND r.id = i.run_id AND r.org_id = i.org_id AND (i.owner IS NULL OR r.lease_owner = i.owner)
       RETURNING r.id
     ), steps AS (
       INSERT INTO run_steps (run_id, org_id, idx, task, status, attempts, input, output, error, started_at, finished_at)

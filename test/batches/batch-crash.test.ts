@@ -132,8 +132,11 @@ for (const dialect of DIALECTS) {
       const calls = hs.requests.filter((r) => r.method === 'POST' && r.path === '/crm/v3/objects/deals/batch/upsert');
       const sizes = calls.map((c) => ((c.body as { inputs?: unknown[] } | undefined)?.inputs ?? []).length);
       console.log(`# ${dialect}: ${ORDERS} deals; killed at ${atKill}; ${calls.length} HubSpot batch upsert calls (records per call: ${sizes.join(' ')}); ${hs.rateLimited} 429s`);
-      // ~20 on a quiet machine; groups hold what arrives while a call is out, fewer on a loaded one.
-      assert.ok(calls.length <= 60, `${calls.length} batch upsert calls for ${ORDERS} deals: expected ~20–40 (groups of up to 100), not one per deal`);
+      // 20 full calls, plus the first (sent at once with what had arrived), the first after the restart and the
+      // last: 22–24 on both databases at load 8–10 (2026-12-08, after Postgres claims and commits took fewer
+      // round trips). Groups hold what arrives while a call is out, fewer on a machine too loaded to claim 100 runs
+      // in a call's 300 ms: 41 on Postgres at load 25 before those changes. The bound keeps room for that.
+      assert.ok(calls.length <= 45, `${calls.length} batch upsert calls for ${ORDERS} deals: expected ~22 (groups of up to 100; up to ~40 on a loaded machine), not one per deal`);
       await second.stop();
     });
   });

@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import type { ProcessDefinition } from '../../domain/process.js';
 import { claimInWrite, claimRuns, claimRunsSync, type Admission, type Candidate, type ClaimOptions, type ClaimResult } from '../../store/run-claims.js';
 import type { Run } from '../../store/runs.js';
-import { getEntitiesByIds, getEntitySync, type EntityRecord } from '../../store/entities.js';
+import { getEntitySync, type EntityRecord } from '../../store/entities.js';
 import type { Services } from '../services.js';
 import { runUpdated } from '../bus-events.js';
 import { CommitQueue, type StepCommit } from './commit-queue.js';
@@ -317,8 +317,8 @@ export class Executor {
           for (const c of candidates) defs.set(c.id, await processVersions.load(c.orgId, c.process, c.processVersion, trx));
           return this.#admit(candidates, running, taken, full, (c) => defs.get(c.id));
         });
-        const found = await getEntitiesByIds(trx, result.runs.map((r) => ({ orgId: r.orgId, type: r.entityType, id: r.entityId })));
-        return { ...result, full, entities: new Map(result.runs.map((r) => [r.id, found.get(r.entityId) ?? null])) };
+        // The claim's UPDATE brought the entities back with the runs (a run missing here reads its own).
+        return { ...result, full, entities: result.entities ?? new Map() };
       },
     });
     if (uncached.length > 0) {
