@@ -85,13 +85,14 @@ for (const dialect of DIALECTS) {
       hs.faults.pause();
       const before = { ...t.executor!.batcher.counters };
       await Promise.all(Array.from({ length: 300 }, () => order()));
-      // As many as the defaults let gather while the first call is in flight (process concurrency 400).
-      // Each call is answered once everything that can gather behind it has: as with HubSpot, whose answers
-      // take far longer than a step takes to reach the batcher.
+      // While the first call is in flight, each full 100 goes out beside it (batcher.ts CALLS_IN_FLIGHT) and the
+      // rest gathers behind them. The calls are answered once every step has reached the batcher: as with HubSpot,
+      // whose answers take far longer than a step takes to reach the batcher.
       while (deals().length < 300) {
         await eventually(() => hs.faults.held >= 1 && t.executor!.batcher.holding >= Math.min(300, 300 - deals().length), 120_000, 'the next call');
-        hs.faults.release(1);
-        await eventually(() => hs.faults.held === 0, 120_000, 'the answer');
+        const made = deals().length;
+        hs.faults.release(hs.faults.held);
+        await eventually(() => deals().length > made, 120_000, 'the answers');
       }
       hs.faults.resume();
       const counts = await settled(n);
@@ -113,11 +114,11 @@ for (const dialect of DIALECTS) {
         hs.batchValidation = mode;
         hs.refuse('deals', 'amount', '42');
         hs.faults.pause();
-        await order(); // goes out alone at once; the next 100 gather behind its call
+        await order(); // goes out alone at once; the next 100 gather into one call
         await eventually(() => hs.faults.held === 1); // (saved meanwhile, some would be on their way and join it)
         const saved = await Promise.all(Array.from({ length: 100 }, (_, i) => order(i === 37 ? 42 : 100 + i)));
         await holding(101);
-        await eventually(() => hs.faults.held === 1);
+        await eventually(() => hs.faults.held === 2); // the 100 are a full call: it goes out beside the first
         hs.faults.resume();
         await settled(n);
         const first = upserts().find((r) => (r.body as { inputs: Array<{ properties: { amount: string } }> }).inputs.some((i) => i.properties.amount === '42'));

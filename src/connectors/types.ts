@@ -115,6 +115,11 @@ export interface TaskBatching<I = Record<string, unknown>> {
   /** Most steps in one call (HubSpot's batch endpoints: 100). */
   maxSize: number;
   /**
+   * Most calls of one group key in flight at once (default: the batcher's CALLS_IN_FLIGHT, 4). More than one goes
+   * out only while a full call's worth of steps waits; each call still takes its own rate-limit slot.
+   */
+  maxCallsInFlight?: number;
+  /**
    * Prepares one step: its group key (steps share a call only when their keys are equal — include the
    * organization, connection and anything else that must match) and what `runMany` needs; `identity`, when
    * given, keeps two steps with the same identity out of one call (providers refuse duplicate ids).

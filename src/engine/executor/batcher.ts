@@ -3,8 +3,11 @@
  * the same time share one provider call. Steps join a lane by their group key; the adaptive window is the
  * lane's own call: a step that finds no call of its key in flight goes out at once (a lone step waits for
  * nothing), and steps that arrive while one is in flight (or waiting for its rate-limit slot) gather and
- * go out together when it returns, at most `maxSize` per call. Each member gets its own outcome. A call of one
- * step is the kind's own `run` (its single-record path), so a lone step behaves exactly as without batching.
+ * go out together when it returns, at most `maxSize` per call. While a full call's worth is waiting, a lane sends
+ * it at once even with calls in flight, up to `maxCallsInFlight` (CALLS_IN_FLIGHT) at a time: a provider answering
+ * in 150 ms otherwise caps a lane at ~100 records per 150 ms. Two members with the same identity are never in one
+ * call, nor in two calls in flight at once. Each member gets its own outcome. A call of one step is the kind's own
+ * `run` (its single-record path), so a lone step behaves exactly as without batching.
  *
  * Each step keeps its own time limit and the worker's shutdown: a member aborted before its call went out
  * leaves the lane; one aborted during the call gets its abort at once (run-run.ts races the step's signal)
@@ -26,6 +29,10 @@ export interface BatcherCounters {
   largest: number;
   /** Steps whose time limit or worker shutdown aborted them before their call went out. */
   abandoned: number;
+  /** Calls that went out while another call of their lane was in flight (full ones only). */
+  concurrent: number;
+  /** The most calls of one lane in flight at once. */
+  inFlightMax: number;
 }
 
 interface Waiting {
@@ -41,14 +48,31 @@ interface Waiting {
 /** Longest a call with room left waits for steps on their way (their input being evaluated). */
 export const ARRIVAL_WAIT_MS = 20;
 
+/**
+ * Calls of one lane in flight at once when the kind does not say (`TaskBatching.maxCallsInFlight`). HubSpot limits
+ * requests per second and per 10 s, not concurrent ones; each call still waits for its own rate-limit slot.
+ */
+export const CALLS_IN_FLIGHT = 4;
+
 interface Lane {
   kind: TaskKind;
   batching: TaskBatching<never>;
+  /** maxSize and calls in flight at most, at least 1 each. */
+  max: number;
+  cap: number;
   queue: Waiting[];
+  /** Calls of this lane in flight. */
+  calls: number;
+  /** Identities of the members of calls in flight: a step with one of them waits for that call to end. */
+  busy: Set<string>;
+  /** The first call of a drain is waiting for steps on their way (#gather): no other call starts meanwhile. */
+  gathering: boolean;
+  /** No call has gone out since the lane was opened (the next one counts as immediate). */
+  fresh: boolean;
 }
 
 export class Batcher {
-  readonly counters: BatcherCounters = { calls: 0, members: 0, immediate: 0, largest: 0, abandoned: 0 };
+  readonly counters: BatcherCounters = { calls: 0, members: 0, immediate: 0, largest: 0, abandoned: 0, concurrent: 0, inFlightMax: 0 };
   readonly #lanes = new Map<string, Lane>();
   #holding = 0;
   /** Steps of batchable kinds on their way here (expect() not yet answered). */
@@ -136,11 +160,16 @@ export class Batcher {
       signal.addEventListener('abort', w.onAbort, { once: true });
       this.#hold(1);
       let lane = this.#lanes.get(plan.key);
-      const idle = !lane;
-      if (!lane) this.#lanes.set(plan.key, (lane = { kind, batching: kind.batch as TaskBatching<never>, queue: [] }));
+      if (!lane) {
+        const batching = kind.batch as TaskBatching<never>;
+        const cap = Math.max(1, batching.maxCallsInFlight ?? CALLS_IN_FLIGHT);
+        lane = { kind, batching, max: Math.max(1, batching.maxSize), cap, queue: [], calls: 0, busy: new Set(), gathering: false, fresh: true };
+        this.#lanes.set(plan.key, lane);
+      }
       lane.queue.push(w);
-      if (idle) void this.#drain(plan.key, lane);
-      else if (lane.queue.length >= Math.max(1, lane.batching.maxSize)) for (const wake of this.#waiters) wake();
+      if (lane.gathering) {
+        if (lane.queue.length >= lane.max) for (const wake of this.#waiters) wake();
+      } else if (lane.calls === 0 || lane.queue.length >= lane.max) this.#pump(plan.key, lane);
     });
   }
 
@@ -149,26 +178,37 @@ export class Batcher {
     if (n > 0) this.onHold();
   }
 
-  /** Sends the lane's steps, one call at a time, until none is left; the first call goes out at once. */
-  async #drain(key: string, lane: Lane): Promise<void> {
-    let immediate = true;
-    try {
-      while (lane.queue.length > 0) {
-        // Only when someone is on its way: an await would let steps that come later jump the queue's order.
-        if (this.#arriving > 0) await this.#gather(lane);
-        const members = take(lane);
-        if (members.length === 0) continue; // every gathered step was aborted meanwhile
-        await this.#send(lane, members, immediate);
-        immediate = false;
+  /**
+   * Starts the lane's calls that may go now: with no call in flight, the steps waiting (after waiting for those on
+   * their way, #gather); with some in flight, only a full call, and only while fewer than the lane's cap are.
+   * Partial groups gather behind the calls in flight. Called when a step joins, when a call ends, and after a
+   * gathering (`gathered`: what is waiting goes now, even if some step is still on its way).
+   */
+  #pump(key: string, lane: Lane, gathered = false): void {
+    while (!lane.gathering && lane.queue.length > 0 && lane.calls < lane.cap) {
+      const alone = lane.calls === 0;
+      if (!alone && lane.queue.length < lane.max) break;
+      // Only when someone is on its way: an await would let steps that come later jump the queue's order.
+      if (alone && !gathered && this.#arriving > 0 && lane.queue.length < lane.max) {
+        lane.gathering = true;
+        void this.#gather(lane).then(() => {
+          lane.gathering = false;
+          this.#pump(key, lane, true);
+        });
+        return;
       }
-    } finally {
-      this.#lanes.delete(key);
+      const { members, rest } = take(lane);
+      // Nothing to send (every waiting step's record is in a call in flight), or, beside calls in flight, no full call.
+      if (members.length === 0 || (!alone && members.length < lane.max)) break;
+      lane.queue = rest;
+      this.#start(key, lane, members);
     }
+    if (lane.queue.length === 0 && lane.calls === 0 && !lane.gathering && this.#lanes.get(key) === lane) this.#lanes.delete(key);
   }
 
   /** While the lane has room and steps are on their way, waits for them (at most ARRIVAL_WAIT_MS). */
   async #gather(lane: Lane): Promise<void> {
-    const max = Math.max(1, lane.batching.maxSize);
+    const max = lane.max;
     if (this.#arriving === 0 || lane.queue.length >= max) return;
     const until = performance.now() + ARRIVAL_WAIT_MS;
     while (this.#arriving > 0 && lane.queue.length < max && lane.queue.length > 0) {
@@ -191,11 +231,26 @@ export class Batcher {
     }
   }
 
-  async #send(lane: Lane, members: Waiting[], immediate: boolean): Promise<void> {
+  /** Sends one call; when it ends, its members' identities are free again and the lane may start the next. */
+  #start(key: string, lane: Lane, members: Waiting[]): void {
+    const c = this.counters;
+    if (lane.fresh) c.immediate++;
+    else if (lane.calls > 0) c.concurrent++;
+    lane.fresh = false;
+    lane.calls++;
+    c.inFlightMax = Math.max(c.inFlightMax, lane.calls);
+    for (const w of members) if (w.plan.identity !== undefined) lane.busy.add(w.plan.identity);
+    void this.#send(lane, members).finally(() => {
+      lane.calls--;
+      for (const w of members) if (w.plan.identity !== undefined) lane.busy.delete(w.plan.identity);
+      this.#pump(key, lane);
+    });
+  }
+
+  async #send(lane: Lane, members: Waiting[]): Promise<void> {
     const c = this.counters;
     c.calls++;
     c.members += members.length;
-    if (immediate) c.immediate++;
     c.largest = Math.max(c.largest, members.length);
     const call = new AbortController();
     let live = members.length;
@@ -223,20 +278,21 @@ export class Batcher {
   }
 }
 
-/** The next call's members: up to maxSize steps in arrival order, never two with the same identity. */
-function take(lane: Lane): Waiting[] {
-  const max = Math.max(1, lane.batching.maxSize);
+/**
+ * The next call's members: up to maxSize steps in arrival order, never two with the same identity nor one whose
+ * identity is in a call in flight; `rest` is the queue without them (the caller keeps it when it sends them).
+ */
+function take(lane: Lane): { members: Waiting[]; rest: Waiting[] } {
   const members: Waiting[] = [];
   const rest: Waiting[] = [];
   const seen = new Set<string>();
   for (const w of lane.queue) {
     const id = w.plan.identity;
-    if (members.length >= max || (id !== undefined && seen.has(id))) rest.push(w);
+    if (members.length >= lane.max || (id !== undefined && (seen.has(id) || lane.busy.has(id)))) rest.push(w);
     else {
       members.push(w);
       if (id !== undefined) seen.add(id);
     }
   }
-  lane.queue = rest;
-  return members;
+  return { members, rest };
 }

@@ -39,6 +39,8 @@ export interface ExecutorOptions {
    * Runs waiting in the batcher (gathering for a grouped provider call, or in one) or on their way to it (their
    * batchable step's input being evaluated) not counted against maxInFlight, up to this many (default 300: a full
    * HubSpot call in flight, the next gathering, the one after on its way; docs/provider-batching.md "Defaults").
+   * A lane may have up to 4 calls in flight (batcher.ts CALLS_IN_FLIGHT); 400 here, room for 4 full ones, measured
+   * no faster than 300 in bench/batch `slow`, where a batch's window (360) already fills 3–4.
    */
   batchHold?: number;
   /** Provider batching on (default); off sends every step alone (bench/batch's per-record baseline). */
