@@ -12,7 +12,13 @@
  * completed one with work again (a run retried by hand) runs again. bench/batch, 20,000 orders: see the
  * commit that added this file.
  *
- * Postgres keeps 007's statement trigger: it touches each batch once per statement already.
+ * And the claim's two due-run lookups (store/run-claims.ts: live runs first, then batch runs) get partial
+ * indexes of due runs only (queued or waiting): 007's runs_batch_due held every batch run whatever its
+ * status, so each claim and each end moved an entry in it, and the live lookup read every queued batch run
+ * (runs_claim) to find none. Now a batch run leaves the index when claimed, and its end touches no index
+ * of these; the live lookup reads live runs only.
+ *
+ * Postgres keeps 007's statement trigger (it touches each batch once per statement already) and its indexes.
  */
 const COUNTERS = ['pending', 'queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
 
@@ -40,6 +46,9 @@ BEGIN
     finished_at = (CASE WHEN ${ends} THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHEN ${reopens} THEN NULL ELSE finished_at END)
   WHERE id = NEW.batch_id AND changes() = 1;
 END;
+DROP INDEX runs_batch_due;
+CREATE INDEX runs_batch_due ON runs (status, available_at) WHERE batch_id IS NOT NULL AND status IN ('queued', 'waiting');
+CREATE INDEX runs_live_due ON runs (status, available_at) WHERE batch_id IS NULL AND status IN ('queued', 'waiting');
 `;
 
 export const migration = { id: 9, name: 'batch_progress', sqlite, postgres: '' };
