@@ -7,7 +7,7 @@
 import { adapterOf } from './dialect.js';
 import { sql, type Selectable } from 'kysely';
 import type { BatchFilter, BatchStatus } from '../domain/batch.js';
-import { fromJson, iso } from './db.js';
+import { fromJson, iso, type Database } from './db.js';
 import type { Executor } from './runs.js';
 import type { BatchesTable } from './schema.js';
 
@@ -206,6 +206,16 @@ export async function rollRate(db: Executor, orgId: string, id: string, now: num
     .where('id', '=', id)
     .where('org_id', '=', orgId)
     .execute();
+}
+
+/**
+ * Runs a feed of batches (engine/batches/feeder.ts: items queued with their runs, counters moved) as one
+ * transaction. On SQLite it is a write of the single writer, committed with the step results and claims
+ * queued at the same time; a transaction of its own cost a COMMIT per feed and held the connection from
+ * the writer meanwhile. On Postgres, a transaction.
+ */
+export function inFeedTransaction<T>(database: Database, fn: (trx: Executor) => Promise<T>): Promise<T> {
+  return database.sqlite ? database.sqlite.writeKysely(fn) : database.db.transaction().execute(fn);
 }
 
 /**

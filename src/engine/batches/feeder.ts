@@ -25,6 +25,7 @@ import {
   doneOf,
   getBatchesByIds,
   getBatchForUpdate,
+  inFeedTransaction,
   listLiveBatches,
   listStalePreparing,
   moveCounters,
@@ -177,12 +178,11 @@ export class BatchFeeder {
   /** Queues runs for a running batch up to its window; returns the batch as it is after. */
   async #feed(b: Batch): Promise<{ batch: Batch; queued: number }> {
     const { services } = this;
-    const { db } = services.database;
     const def = await services.processVersions.load(b.orgId, b.process, b.processVersion);
     // A missing version still gets its runs (they fail with PROCESS_VERSION_MISSING), one at a time.
     const window = def ? batchWindow(def.settings.concurrency) : 1;
     const now = services.clock.now();
-    return db.transaction().execute(async (trx) => {
+    return inFeedTransaction(services.database, async (trx) => {
       if (!(await tryLockBatch(trx, b.id))) return { batch: b, queued: 0 };
       const cur = await getBatchForUpdate(trx, b.orgId, b.id);
       if (!cur) return { batch: b, queued: 0 };

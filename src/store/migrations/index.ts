@@ -7,6 +7,7 @@ import { migration as m005 } from './005_run_chain.js';
 import { migration as m006 } from './006_retention.js';
 import { migration as m007 } from './007_batches.js';
 import { migration as m008 } from './008_console_figures.js';
+import { migration as m009 } from './009_batch_progress.js';
 
 export interface Migration {
   id: number;
@@ -15,4 +16,4 @@ export interface Migration {
   postgres: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009];
