@@ -62,7 +62,8 @@ export function openStream(key: string, client: QueryClient, onState: (s: Stream
       }
       // A step went by and the run goes on: only the views that show steps (and links a step may make) changed.
       if (r.step && r.status === 'running') return stale(['run', r.id], ['entity-runs', r.entityId], ['links', r.entityId]);
-      stale(['runs'], ['run', r.id], ['entity-runs', r.entityId], ['links', r.entityId], ['processes'], ['connection']);
+      // A run that ended may have met a 429 (the connection's detail and the list's "recent 429s" count).
+      stale(['runs'], ['run', r.id], ['entity-runs', r.entityId], ['links', r.entityId], ['processes'], ['connection'], ['connections']);
     } else if (type === 'batch.updated') {
       const b = d as BatchEvent;
       // The event carries the batch: show it at once, then let the lists catch up.

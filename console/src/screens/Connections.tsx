@@ -69,7 +69,8 @@ export function Connections() {
   const { can } = useSession();
   const [editing, setEditing] = useState<Connection | 'new' | null>(null);
   const [results, setResults] = useState<Record<string, { ok: boolean; error?: Failure } | 'testing'>>({});
-  const list = useQuery({ queryKey: ['connections'], queryFn: ({ signal }) => get<Page<Connection>>('/connections?limit=500', signal) });
+  // Connections added elsewhere (the CLI, another user, definitions applied) send no event: fetch on every visit.
+  const list = useQuery({ queryKey: ['connections'], queryFn: ({ signal }) => get<Page<Connection>>('/connections?limit=500', signal), refetchOnMount: 'always' });
   const test = async (k: string) => {
     setResults((r) => ({ ...r, [k]: 'testing' }));
     try {
