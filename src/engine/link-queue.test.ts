@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../../test/support/databases.js';
-import { getLink, type LinkWrite } from '../store/links.js';
+import type { LinkWrite } from '../store/links.js';
+import { readLinksOf } from '../store/links-grouped.js';
 import { LinkQueue } from './link-queue.js';
 
 const scope = { orgId: 'org_1', connection: 'hubspot_main', externalType: 'deals' };
@@ -31,9 +32,10 @@ for (const kind of DIALECTS) {
 
     test('of two writes of one link in one turn the later wins; a link written again keeps its createdAt', async () => {
       const q = new LinkQueue(database);
-      const before = await getLink(database.db, 'org_1', 'e1', 'hubspot_main', 'deals');
+      const stored = async () => (await readLinksOf(database, scope, ['e1']))[0];
+      const before = await stored();
       await Promise.all([q.put(link(1, 'first')), q.put(link(1, 'second'))]);
-      const now = await getLink(database.db, 'org_1', 'e1', 'hubspot_main', 'deals');
+      const now = await stored();
       assert.equal(now?.externalId, 'second');
       assert.equal(now?.createdAt, before?.createdAt);
     });

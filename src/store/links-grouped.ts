@@ -75,18 +75,6 @@ export async function writeLinks(database: Database, links: readonly LinkWrite[]
   // Postgres refuses to update one row twice in one statement: keep the last write of each link.
   const last = [...new Map(rows.map((r) => [`${r.org_id}\u0000${r.entity_id}\u0000${r.connection}\u0000${r.external_type}`, r])).values()];
   for (let at = 0; at < last.length; at += MAX_ROWS) {
-    await database.db
-      .insertInto('links')
-      .values(last.slice(at, at + MAX_ROWS))
-      .onConflict((oc) =>
-        oc.columns(['org_id', 'entity_id', 'connection', 'external_type']).doUpdateSet((eb) => ({
-          provider: eb.ref('excluded.provider'),
-          external_id: eb.ref('excluded.external_id'),
-          url: eb.ref('excluded.url'),
-          run_id: eb.ref('excluded.run_id'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
+    await putLinkQuery(database.db, last.slice(at, at + MAX_ROWS)).execute();
   }
 }

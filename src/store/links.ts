@@ -37,19 +37,6 @@ export function toStored(row: Selectable<LinksTable>): StoredLink {
   };
 }
 
-/** The link of one entity through one connection to one external type, or undefined. */
-export async function getLink(db: Executor, orgId: string, entityId: string, connection: string, externalType: string): Promise<StoredLink | undefined> {
-  const row = await db
-    .selectFrom('links')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('entity_id', '=', entityId)
-    .where('connection', '=', connection)
-    .where('external_type', '=', externalType)
-    .executeTakeFirst();
-  return row && toStored(row);
-}
-
 /** Every link of an entity, ordered by connection and external type (an entity has a handful). */
 export async function listLinks(db: Executor, orgId: string, entityId: string, limit = 1000): Promise<StoredLink[]> {
   const rows = await db
@@ -90,11 +77,6 @@ export interface LinkWrite {
   runId: string | null;
 }
 
-/** Creates the link or updates it in place (external id, url, run id, updated_at; created_at is kept). */
-export async function putLink(db: Executor, link: LinkWrite, now: string): Promise<void> {
-  await putLinkQuery(db, linkRow(link, now)).execute();
-}
-
 export type LinkRow = ReturnType<typeof linkRow>;
 
 export function linkRow(link: LinkWrite, now: string) {
@@ -113,19 +95,22 @@ export function linkRow(link: LinkWrite, now: string) {
   };
 }
 
-/** The upsert of one link row (also compiled for SQLite's writer, links-grouped.ts). */
-export function putLinkQuery(db: Executor, row: LinkRow) {
+/**
+ * The upsert of link rows: each is created, or updated in place (external id, url, run id, updated_at; created_at
+ * is kept). links-grouped.ts runs it for many rows on Postgres and compiles it once for SQLite's writer.
+ */
+export function putLinkQuery(db: Executor, rows: LinkRow | readonly LinkRow[]) {
   return db
     .insertInto('links')
-    .values(row)
+    .values(rows)
     .onConflict((oc) =>
-      oc.columns(['org_id', 'entity_id', 'connection', 'external_type']).doUpdateSet({
-        provider: row.provider,
-        external_id: row.external_id,
-        url: row.url,
-        run_id: row.run_id,
-        updated_at: row.updated_at,
-      }),
+      oc.columns(['org_id', 'entity_id', 'connection', 'external_type']).doUpdateSet((eb) => ({
+        provider: eb.ref('excluded.provider'),
+        external_id: eb.ref('excluded.external_id'),
+        url: eb.ref('excluded.url'),
+        run_id: eb.ref('excluded.run_id'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
     );
 }
 
